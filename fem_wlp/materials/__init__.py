@@ -1,0 +1,58 @@
+"""Materials: the constitutive interface (base), models, and the library of sourced parameter sets.
+
+`material_from_spec(name, spec)` builds a material for a region from a library name (a string) or an inline
+table (a dict with `model` and the model's parameters) -- the two forms a study file uses.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..errors import InputError
+from .base import Material
+
+#: model name -> "module:Class" (Class.from_spec(name, spec)); modules import lazily
+MODELS = {
+    "elastic": "fem_wlp.materials.base:elastic_from_spec",
+    "orthotropic": "fem_wlp.materials.elastic:Orthotropic.from_spec",
+    "cubic": "fem_wlp.materials.elastic:Cubic.from_spec",
+    "norton": "fem_wlp.materials.norton:Norton.from_spec",
+    "garofalo": "fem_wlp.materials.garofalo:Garofalo.from_spec",
+    "anand": "fem_wlp.materials.anand:Anand.from_spec",
+    "plastic": "fem_wlp.materials.plasticity:J2Plastic.from_spec",
+}
+
+
+def _factory(model: str):
+    mod, attr = MODELS[model].split(":")
+    obj = import_module(mod)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def library_names() -> list[str]:
+    from .library import LIBRARY
+    return sorted(LIBRARY)
+
+
+def material_from_spec(region: str, spec) -> Material:
+    """Material for `region` from a library name or an inline spec dict (errors name `materials.<region>`)."""
+    key = f"materials.{region}"
+    if isinstance(spec, str):
+        from .library import LIBRARY
+        if spec not in LIBRARY:
+            raise InputError(key, spec, "a library name (" + ", ".join(sorted(LIBRARY)) + ") or an inline table")
+        spec = LIBRARY[spec]
+    elif isinstance(spec, dict) and "library" in spec:
+        # a library set with some values overridden: {library = "SAC305", E = ...}
+        from .library import LIBRARY
+        base = spec["library"]
+        if base not in LIBRARY:
+            raise InputError(f"{key}.library", base, ", ".join(sorted(LIBRARY)))
+        spec = {**LIBRARY[base], **{k: v for k, v in spec.items() if k != "library"}}
+    if not isinstance(spec, dict):
+        raise InputError(key, spec, "a library name or an inline table with model, E, nu, alpha, ...")
+    model = spec.get("model", "elastic")
+    if model not in MODELS:
+        raise InputError(f"{key}.model", model, ", ".join(MODELS))
+    return _factory(model)(region, dict(spec))
