@@ -1,0 +1,305 @@
+"""Incremental Newton solution over a time grid, yielding converged frames.
+
+Per increment t_n -> t_{n+1}: every region's material integrates from its last *converged* state; stresses give
+the residual, consistent tangents the Newton matrix. Only regions whose tangent changed are re-assembled:
+elastic regions with constant moduli once per run, elastic regions with E(T) once per increment, inelastic
+regions every iteration. After convergence the new state is committed and a `Frame` is yielded; on failure the
+trial state is discarded and the increment is cut back. When even the smallest increment fails, a
+`ConvergenceError` carries a report (time, region, last residuals); frames already yielded are final.
+"""
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .assembly import Assembler
+from .errors import ConvergenceError, InputError
+from .kinematics import default_intorder, region_ops, scalar_element, strain
+from .linsolve import LinearSolver
+from .problem import Model
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Numerics, apart from the problem: tolerances, step control, linear solver."""
+
+    linear_solver: str = "auto"       # auto | direct | pardiso | scipy | amg
+    rtol: float = 1e-8                # residual norm / internal-force norm
+    max_iterations: int = 25
+    max_cutbacks: int = 10            # smallest step = grid step / 2**max_cutbacks
+    max_deps_in: float = 5e-3         # equivalent inelastic strain increment per step (reject above 2x)
+    growth: float = 1.5               # step growth after easy increments
+    predictor: bool = True            # extrapolate the displacement increment of the previous step
+
+    def __post_init__(self):
+        if not (0 < self.rtol < 1e-2):
+            raise InputError("solver.rtol", self.rtol, "0 < rtol < 1e-2")
+        if not (isinstance(self.max_iterations, int) and self.max_iterations >= 2):
+            raise InputError("solver.max_iterations", self.max_iterations, "an integer >= 2")
+        if not (isinstance(self.max_cutbacks, int) and 0 <= self.max_cutbacks <= 30):
+            raise InputError("solver.max_cutbacks", self.max_cutbacks, "an integer in [0, 30]")
+        if not self.max_deps_in > 0:
+            raise InputError("solver.max_deps_in", self.max_deps_in, "a number > 0")
+
+
+@dataclass
+class Frame:
+    """A converged increment."""
+
+    index: int
+    time: float
+    dt: float
+    u: np.ndarray                     # global displacement vector (node*ncomp + c)
+    ezz: float                        # generalized-plane-strain out-of-plane strain (0 otherwise)
+    states: dict                      # region -> material state (committed)
+    temperature: dict                 # region -> T at quadrature points (N,)
+    iterations: int
+    residuals: list                   # relative residual norm per Newton iteration
+    cutbacks: int = 0
+
+
+class NotConverged(Exception):
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
+class Discretization:
+    """Everything computed once per model: bases, operators, assembly maps, constraint dofs."""
+
+    def __init__(self, model: Model, settings: SolverSettings | None = None):
+        t0 = _time.perf_counter()
+        self.model, self.settings = model, settings or SolverSettings()
+        mesh = model.mesh.mesh
+        self.elem = scalar_element(mesh, model.order)
+        self.intorder = model.intorder or default_intorder(mesh, model.order, model.formulation)
+        parts = model.mesh.assign(list(model.materials))
+        self.names = list(parts)
+        self.materials = []
+        for name in self.names:
+            mat = model.materials[name]
+            self.materials.append(mat.oriented(model.thickness_axis) if hasattr(mat, "oriented") else mat)
+        self.ops = [region_ops(mesh, self.elem, parts[n], model.formulation, self.intorder, n) for n in self.names]
+        import skfem
+
+        self.nscalar = skfem.Basis(mesh, self.elem, intorder=1).N
+        self.nc = model.ncomp
+        self.ndof = self.nscalar * self.nc
+        self.gps = model.formulation == "generalized_plane_strain"
+        self.asm = Assembler(self.nscalar, self.nc, self.ops, extra=self.gps)
+        self.node_x = mesh.p[:, : mesh.nvertices]
+        sb = skfem.Basis(mesh, self.elem, intorder=1)
+        self.dof_x = sb.doflocs
+        # each constraint -> (scalar dofs, vector dofs); boundary constraints take every dof of their facets
+        self.cdofs = []
+        for c in model.constraints:
+            sd = (np.unique(sb.get_dofs(facets=c.facets).flatten()) if c.facets is not None
+                  else np.asarray(c.nodes, dtype=np.int64))
+            self.cdofs.append((sd, (sd[None, :] * self.nc + np.array(c.components)[:, None]).ravel()))
+        self.asm.set_constraints(np.concatenate([v for _, v in self.cdofs]) if self.cdofs
+                                 else np.zeros(0, dtype=np.int64))
+        # static regions: elastic with constant moduli
+        self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant}
+        self.asm.set_static({i: self.materials[i].stiffness(model.temperature.T0) for i in self.static})
+        self.linear = LinearSolver(self.settings.linear_solver, mesh.dim(), self.ndof, coords=self.dof_x,
+                                   nc=self.nc)
+        Emax = max(float(np.max(m.E.v)) for m in self.materials)
+        vol = sum(o.volume for o in self.ops)
+        self.force_floor = 1e-12 * Emax * vol ** ((mesh.dim() - 1) / mesh.dim())
+        self._cache: dict[int, tuple] = {}
+        self.timing = {"setup_s": _time.perf_counter() - t0, "assembly_s": 0.0, "material_s": 0.0,
+                       "solve_s": 0.0, "residual_s": 0.0}
+        self.counts = {"assemblies": 0, "newton_iterations": 0, "increments": 0, "cutbacks": 0}
+
+    # -- helpers ---------------------------------------------------------------------------------------------------
+    def initial_states(self) -> dict:
+        return {n: m.init_state(o.npoints) for n, m, o in zip(self.names, self.materials, self.ops)}
+
+    def temperatures(self, t: float) -> dict:
+        return {n: self.model.temperature.at(t, o.x).reshape(-1) for n, o in zip(self.names, self.ops)}
+
+    def prescribed(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        dofs, vals = [], []
+        for c, (sd, d) in zip(self.model.constraints, self.cdofs):
+            if c.value is None:
+                v = np.zeros(d.size)
+            else:
+                v = np.broadcast_to(np.asarray(c.value(t, self.dof_x[:, sd]), float),
+                                    (len(c.components), sd.size)).ravel()
+            dofs.append(d)
+            vals.append(v)
+        if not dofs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(dofs), np.concatenate(vals)
+
+    def evaluate(self, u, ezz, T, states_old, dt):
+        """Material update in every region at displacement u: stresses, tangents and trial states."""
+        t0 = _time.perf_counter()
+        sig, tan, new = {}, {}, {}
+        T0 = self.model.temperature.T0
+        for i, (n, m, o) in enumerate(zip(self.names, self.materials, self.ops)):
+            eps = strain(o, u, ezz)
+            eps_mech = eps - m.thermal_strain(T[n], T0)
+            s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
+            sig[i], tan[i], new[n] = s, D, st
+        self.timing["material_s"] += _time.perf_counter() - t0
+        return sig, tan, new
+
+    def residual(self, sig, prescribed_dofs):
+        t0 = _time.perf_counter()
+        fint, fzz = self.asm.internal_force(sig)
+        r = -fint
+        r[prescribed_dofs] = 0.0
+        scale = max(np.linalg.norm(fint), self.force_floor)
+        re = -fzz
+        self.timing["residual_s"] += _time.perf_counter() - t0
+        return r, re, scale
+
+    def tangent(self, tan, t_key):
+        t0 = _time.perf_counter()
+        contribs = []
+        for i, D in tan.items():
+            if i in self.static:
+                continue
+            m = self.materials[i]
+            if m.elastic:                          # E(T): once per increment
+                hit = self._cache.get(i)
+                if hit is None or hit[0] != t_key:
+                    hit = (t_key, self.asm.contribution(i, D))
+                    self._cache[i] = hit
+                contribs.append(hit[1])
+            else:
+                contribs.append(self.asm.contribution(i, D))
+        K, c, kee = self.asm.matrix(contribs)
+        self.asm.apply_constraints(K)
+        if c is not None:
+            c = c.copy()
+            c[self.asm.constrained] = 0.0
+        self.counts["assemblies"] += 1
+        self.timing["assembly_s"] += _time.perf_counter() - t0
+        return K, c, kee
+
+    def linear_solve(self, K, c, kee, r, re):
+        t0 = _time.perf_counter()
+        self.linear.factorize(K)
+        if c is None:
+            du, de = self.linear.solve(r), 0.0
+        else:   # bordered system [[K, c], [c^T, kee]] by the Schur complement
+            x = self.linear.solve(np.column_stack([r, c]))
+            x1, x2 = x[:, 0], x[:, 1]
+            de = (re - c @ x1) / (kee - c @ x2)
+            du = x1 - x2 * de
+        self.timing["solve_s"] += _time.perf_counter() - t0
+        return du, de
+
+    # -- one increment -----------------------------------------------------------------------------------------------
+    def increment(self, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0):
+        s = self.settings
+        dt = t_new - t_old
+        T = self.temperatures(t_new)
+        pdofs, pvals = self.prescribed(t_new)
+        u = u_old.copy()
+        ezz = ezz_old
+        if du_pred is not None:
+            u += du_pred
+            ezz += de_pred
+        u[pdofs] = pvals
+        residuals = []
+        for it in range(s.max_iterations + 1):
+            sig, tan, trial = self.evaluate(u, ezz, T, states_old, dt)
+            r, re, scale = self.residual(sig, pdofs)
+            if self.gps:
+                gscale = max(sum(float(np.abs(sg[2]).reshape(o.w.shape).__mul__(o.w).sum())
+                                 for sg, o in zip(sig.values(), self.ops)), self.force_floor)
+                rel = max(np.linalg.norm(r) / scale, abs(re) / gscale)
+            else:
+                rel = np.linalg.norm(r) / scale
+            residuals.append(float(rel))
+            if not np.isfinite(rel):
+                break
+            if rel <= s.rtol:
+                self.counts["newton_iterations"] += it
+                return u, ezz, trial, T, it, residuals
+            if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
+                break
+            K, c, kee = self.tangent(tan, t_new)
+            du, de = self.linear_solve(K, c, kee, r, re)
+            u += du
+            ezz += de
+        worst = self._worst_region(trial if 'trial' in dir() else {}, states_old)
+        raise NotConverged(f"Newton did not converge at t = {t_new:g} s",
+                           {"time_s": t_new, "dt_s": dt, "residuals": residuals, "region": worst})
+
+    def _worst_region(self, trial, old):
+        best, val = None, -1.0
+        for n in self.names:
+            if n in trial and "eps_in_eq" in trial[n]:
+                d = float(np.nanmax(np.abs(trial[n]["eps_in_eq"] - old[n]["eps_in_eq"]))) if trial[n]["eps_in_eq"].size else 0.0
+                if not np.isfinite(d) or d > val:
+                    best, val = n, (np.inf if not np.isfinite(d) else d)
+        return best
+
+
+def run(model: Model, times, settings: SolverSettings | None = None, disc: Discretization | None = None):
+    """Solve over the time grid `times` (every grid time is hit); yields a Frame per converged increment.
+
+    Frame 0 is the initial state at times[0]. Increments are cut back (halved) on Newton failure or when the
+    equivalent inelastic strain increment exceeds 2x settings.max_deps_in, and grow again after easy increments.
+    """
+    disc = disc or Discretization(model, settings)
+    s = disc.settings
+    times = np.asarray(times, float)
+    if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
+        raise InputError("times", times.tolist()[:5], "an increasing time grid with at least two times")
+    u = np.zeros(disc.ndof)
+    ezz = 0.0
+    states = disc.initial_states()
+    T = disc.temperatures(times[0])
+    yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
+    k = 0
+    du_prev, de_prev, dt_prev = None, 0.0, None
+    for ta, tb in zip(times[:-1], times[1:]):
+        t = ta
+        h = tb - ta
+        hmin = (tb - ta) / 2 ** s.max_cutbacks
+        cut = 0
+        while t < tb - 1e-12 * (tb - ta):
+            t_new = min(t + h, tb)
+            if tb - t_new < 1e-6 * (tb - ta):
+                t_new = tb
+            dt = t_new - t
+            pred = None
+            if s.predictor and du_prev is not None and dt_prev:
+                pred = du_prev * (dt / dt_prev)
+            try:
+                u_new, ezz_new, trial, T, its, res = disc.increment(
+                    t, t_new, u, ezz, states, pred, de_prev * (dt / dt_prev) if pred is not None else 0.0)
+                deps = max((float(np.max(trial[n]["eps_in_eq"] - states[n]["eps_in_eq"], initial=0.0))
+                            for n in disc.names), default=0.0)
+                if deps > 2 * s.max_deps_in and dt > hmin * 1.0001:
+                    raise NotConverged("inelastic strain increment too large",
+                                       {"time_s": t_new, "deps_in": deps, "residuals": res})
+            except NotConverged as exc:
+                if dt <= hmin * 1.0001:
+                    rep = dict(exc.report)
+                    rep.update({"message": str(exc), "last_converged_time_s": t, "smallest_dt_s": dt})
+                    raise ConvergenceError(
+                        f"no convergence at t = {t_new:g} s even with dt = {dt:.3g} s"
+                        + (f" (region {rep.get('region')})" if rep.get("region") else "")
+                        + f"; last residuals {['%.2e' % x for x in rep.get('residuals', [])[-4:]]}", rep) from None
+                h = dt / 2
+                cut += 1
+                disc.counts["cutbacks"] += 1
+                continue
+            du_prev, de_prev, dt_prev = u_new - u, ezz_new - ezz, dt
+            u, ezz, states, t = u_new, ezz_new, trial, t_new
+            k += 1
+            disc.counts["increments"] += 1
+            yield Frame(k, t, dt, u.copy(), ezz, states, T, its, res, cut)
+            cut = 0
+            if its <= 4 and deps <= s.max_deps_in:
+                h = min(h * s.growth, tb - ta)
+            elif deps > s.max_deps_in:
+                h = max(h * s.max_deps_in / deps, hmin)

@@ -1,0 +1,250 @@
+"""The material library: every entry builds, has sane units, and carries a source for every parameter."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from fem_wlp.errors import InputError
+from fem_wlp.materials import MODELS, material_from_spec
+from fem_wlp.materials.library import (LIBRARY, META, STATUSES, _SAC305_ANAND, norton_fit_to_anand, okada_alpha,
+                                       okada_alpha_secant, parameters, source_status)
+
+NAMES = sorted(LIBRARY)
+
+#: parameter keys each model consumes besides E, nu, alpha (issue 4); the library must use exactly these
+MODEL_KEYS = {
+    "elastic": set(),
+    "anand": {"s0", "Q_over_R", "A", "xi", "m", "h0", "s_hat", "n", "a"},
+    "garofalo": {"C1", "C2", "C3", "Q_over_R"},
+    "norton": {"A", "n", "Q_over_R"},
+    "plastic": {"yield_stress", "hardening_modulus", "hardening"},
+}
+
+
+def _model_module_or_skip(model: str):
+    """Skip (until the module lands) when the model's module is not written yet."""
+    mod = MODELS[model].split(":")[0]
+    if importlib.util.find_spec(mod) is None:
+        pytest.skip(f"model module {mod} not available yet")
+
+
+def _values(v):
+    """All numbers of a scalar or a [[T, value], ...] table."""
+    if isinstance(v, list):
+        return [row[1] for row in v]
+    return [v]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_entry_builds(name):
+    spec = LIBRARY[name]
+    _model_module_or_skip(spec.get("model", "elastic"))
+    m = material_from_spec("die", name)
+    assert m.name == "die"
+    assert m.source                              # describe_sources carried the per-parameter sources
+    # the spec dict is usable inline, unchanged
+    m2 = material_from_spec("die", dict(spec))
+    assert type(m2) is type(m)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameter_keys_match_model(name):
+    spec = LIBRARY[name]
+    model = spec["model"]
+    keys = set(parameters(spec)) - {"T_alpha"}
+    if model in MODEL_KEYS:
+        assert keys == {"E", "nu", "alpha"} | MODEL_KEYS[model]
+    elif model == "orthotropic":
+        assert keys == {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3"}
+    elif model == "cubic":
+        assert keys == {"C11", "C12", "C44", "alpha"}
+    else:
+        pytest.fail(f"unexpected model {model}")
+    assert isinstance(spec.get("description"), str) and spec["description"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_units_sanity(name):
+    p = parameters(LIBRARY[name])
+    for k in ("E", "E1", "E2", "E3", "G12", "G13", "G23", "C11", "C12", "C44"):
+        for v in _values(p.get(k, [])) if k in p else []:
+            assert 1e3 <= v <= 3e5, f"{name}.{k} = {v} MPa"
+    for k in ("alpha", "alpha1", "alpha2", "alpha3"):
+        if k in p:
+            for v in _values(p[k]):
+                assert 1e-6 <= v <= 2e-4, f"{name}.{k} = {v} 1/K"
+    for k in ("nu", "nu12", "nu13", "nu23"):
+        if k in p:
+            assert 0.0 < p[k] < 0.5, f"{name}.{k} = {p[k]}"
+    if "yield_stress" in p:
+        assert 10.0 < p["yield_stress"] < 1000.0
+
+
+def test_built_material_units():
+    """Through the built objects as well (E in MPa, alpha per K) for the entries whose models exist."""
+    for name in NAMES:
+        model = LIBRARY[name]["model"]
+        if importlib.util.find_spec(MODELS[model].split(":")[0]) is None:
+            continue
+        m = material_from_spec("r", name)
+        T = np.array([-40.0, 25.0, 125.0])
+        assert np.all((m.E(T) > 1e3) & (m.E(T) < 3e5)), name
+        eps = m.thermal_strain(T, 25.0)
+        assert np.all(np.abs(eps[:3, [0, 2]]) > 1e-6 * 100 * 0.5), name     # |alpha dT| >= 1e-6 * 100 K / 2
+        assert np.allclose(eps[:, 1], 0.0), name                              # zero at the stress-free T
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_has_a_source(name):
+    spec = LIBRARY[name]
+    sources = spec.get("sources") or {}
+    for k in parameters(spec):
+        assert k in sources, f"{name}.{k} has no source"
+        assert isinstance(sources[k], str) and len(sources[k]) > 10
+        assert source_status(sources[k]) in STATUSES, f"{name}.{k}: no confidence label in {sources[k]!r}"
+    assert set(sources) <= set(parameters(spec)), f"{name}: sources for unknown parameters"
+    assert set(spec) - set(parameters(spec)) <= set(META)
+
+
+def test_confidence_labels_follow_the_reference():
+    s = LIBRARY
+    assert source_status(s["SAC305"]["sources"]["s0"]) == "sourced"
+    assert source_status(s["Cu_plastic"]["sources"]["yield_stress"]) == "textbook"
+    assert source_status(s["FR4"]["sources"]["E3"]) == "textbook"
+    assert source_status(s["SAC_garofalo_schubert"]["sources"]["C1"]) == "textbook"
+    assert source_status(s["SAC305_norton"]["sources"]["n"]) == "computed"
+    assert source_status(s["Si"]["sources"]["alpha"]) == "computed"
+    assert source_status(s["Cu3Sn"]["sources"]["nu"]) == "assumed"
+    assert source_status(s["Ni"]["sources"]["E"]) == "textbook"
+
+
+# -- temperature tables ---------------------------------------------------------------------------------------
+def test_okada_instantaneous_values_of_the_reference():
+    # domain.md §5: 1.89 (-40 °C), 2.55 (25 °C), 3.20 (125 °C), 3.56 (217 °C) ppm/K
+    for T, ref in ((-40, 1.89), (25, 2.55), (125, 3.20), (217, 3.56)):
+        assert okada_alpha(T) * 1e6 == pytest.approx(ref, abs=0.006)
+
+
+@pytest.mark.parametrize("name", ["Si", "Si_cubic"])
+def test_si_secant_alpha_is_the_integral_of_okada(name):
+    table = dict((T, a) for T, a in LIBRARY[name]["alpha"])
+    assert LIBRARY[name]["T_alpha"] == 25.0
+    for T in (125.0, -40.0, 217.0):
+        integral = quad(okada_alpha, 25.0, T)[0] / (T - 25.0)
+        assert table[T] == pytest.approx(integral, rel=1e-5)
+        # secant, not instantaneous: the values differ by several per cent away from 25 °C
+        assert abs(table[T] / okada_alpha(T) - 1.0) > 0.05
+    assert table[25.0] == pytest.approx(okada_alpha(25.0), rel=1e-5)
+    # the thermal strain of the built material is the integral of the instantaneous alpha
+    m = material_from_spec("die", name)
+    eps = m.thermal_strain(np.array([125.0]), -40.0)[0, 0]
+    assert eps == pytest.approx(quad(okada_alpha, -40.0, 125.0)[0], rel=1e-5)
+
+
+def test_okada_secant_function_continuity():
+    assert okada_alpha_secant(25.0 + 1e-6) == pytest.approx(okada_alpha(25.0), rel=1e-6)
+
+
+def test_sac305_modulus_table():
+    m = material_from_spec("bump", "SAC305_elastic")
+    assert m.E(25.0) == pytest.approx(46500.0)
+    assert m.E(-40.0) == pytest.approx(57400.0)
+    assert m.E(125.0) == pytest.approx(30000.0)
+    assert m.E(50.0) == pytest.approx((46500.0 + 38200.0) / 2)
+    # SAC305 (Anand) carries the same table
+    assert LIBRARY["SAC305"]["E"] == LIBRARY["SAC305_elastic"]["E"]
+    assert dict(LIBRARY["SAC305"]["E"])[25.0] == 46500.0
+
+
+def test_glassy_secant_tables():
+    """alpha1 below Tg and alpha2 above: the secant table reproduces the integral of the step CTE."""
+    m = material_from_spec("mask", "solder_mask")
+    exact = 55e-6 * (105.0 - 25.0) + 140e-6 * (150.0 - 105.0)
+    assert m.thermal_strain(np.array([150.0]), 25.0)[0, 0] == pytest.approx(exact, rel=1e-5)
+    assert m.thermal_strain(np.array([-40.0]), 25.0)[0, 0] == pytest.approx(55e-6 * -65.0, rel=1e-9)
+    # HR370 z: 45 ppm below Tg = 180 °C, 230 above
+    hr = material_from_spec("pcb", "FR4_highTg").oriented(2)
+    eps = hr.thermal_strain(np.array([200.0]), 25.0)[:, 0]
+    assert eps[2] == pytest.approx(45e-6 * 155.0 + 230e-6 * 20.0, rel=1e-5)
+    assert eps[0] == pytest.approx(13e-6 * 155.0 + 14e-6 * 20.0, rel=1e-5)
+
+
+# -- orthotropic orientation ----------------------------------------------------------------------------------
+def test_fr4_thickness_along_y_gives_E3():
+    m = material_from_spec("pcb", "FR4").oriented(1)          # 2D: thickness along mesh y
+    S = np.linalg.inv(m.stiffness(25.0))                     # Mandel compliance; normal diagonal = 1/E
+    assert 1.0 / S[1, 1] == pytest.approx(10000.0, rel=1e-9)  # through thickness
+    assert 1.0 / S[0, 0] == pytest.approx(22000.0, rel=1e-9)
+    assert 1.0 / S[2, 2] == pytest.approx(22000.0, rel=1e-9)
+    assert -S[0, 2] / S[0, 0] == pytest.approx(0.11, rel=1e-9)  # in-plane Poisson ratio (x, z in-plane)
+    # thermal expansion follows: 84 ppm through the thickness (y)
+    eps = m.thermal_strain(np.array([125.0]), 25.0)[:, 0]
+    assert eps[1] == pytest.approx(84e-6 * 100.0)
+    assert eps[0] == pytest.approx(16e-6 * 100.0)
+
+
+def test_fr4_highTg_isotropic_elastic():
+    m = material_from_spec("pcb", "FR4_highTg")
+    S = np.linalg.inv(m.stiffness(25.0))
+    assert np.allclose(1.0 / np.diag(S)[:3], 25800.0)
+    assert np.allclose(1.0 / np.diag(S)[3:], 2 * 25800.0 / (2 * 1.177), rtol=1e-5)   # Mandel shear: 1/(2G)
+
+
+# -- the Norton fit -------------------------------------------------------------------------------------------
+def test_sac305_norton_numbers_are_the_fit():
+    fit = norton_fit_to_anand(_SAC305_ANAND)
+    p = LIBRARY["SAC305_norton"]
+    assert p["n"] == pytest.approx(fit["n"], rel=1e-4)
+    assert p["Q_over_R"] == pytest.approx(fit["Q_over_R"], rel=1e-4)
+    assert p["A"] == pytest.approx(fit["A"], rel=1e-4)
+    assert fit["rms_rel_err"] == pytest.approx(0.092, abs=0.001)
+    assert fit["max_rel_err"] == pytest.approx(0.37, abs=0.01)
+    # the pasted (rounded) constants predict the same flow stress as the unrounded fit
+    for T, rate in ((25.0, 1e-3), (125.0, 1e-5), (-40.0, 1e-4)):
+        s = lambda q: (rate / q["A"] * np.exp(q["Q_over_R"] / (T + 273.15))) ** (1.0 / q["n"])
+        assert s(p) == pytest.approx(s(fit), rel=2e-3)
+    # and the Anand set behind it reproduces the reference's saturation stress (domain.md §1.3, 42.1 MPa)
+    from fem_wlp.materials.library import anand_saturation_stress
+    assert anand_saturation_stress(_SAC305_ANAND, 25.0, 1e-3) == pytest.approx(42.1, abs=0.05)
+
+
+# -- errors and CLI -------------------------------------------------------------------------------------------
+def test_unknown_library_name_names_the_region():
+    with pytest.raises(InputError) as exc:
+        material_from_spec("bump", "SAC999")
+    assert exc.value.key == "materials.bump"
+    assert "materials.bump" in str(exc.value)
+    assert "SAC305" in str(exc.value)                        # the allowed names are listed
+
+
+def test_cli_lists_every_entry(capsys):
+    from fem_wlp.cli.main import main
+    assert main(["materials"]) == 0
+    out = capsys.readouterr().out
+    for name in NAMES:
+        assert f"\n{name}  [{LIBRARY[name]['model']}]" in out
+    assert "MPa" in out and "1/K" in out
+
+
+def test_cli_one_entry_shows_every_source(capsys):
+    from fem_wlp.cli.main import main
+    assert main(["materials", "Cu_plastic"]) == 0
+    out = capsys.readouterr().out
+    assert "yield_stress = 200 MPa" in out
+    assert "[textbook]" in out and "[S43]" in out
+    assert "NO SOURCE" not in out
+
+
+def test_cli_json_and_unknown_name(capsys):
+    from fem_wlp.cli.main import main
+    assert main(["materials", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(LIBRARY))
+    assert main(["materials", "SAC305", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)) == ["SAC305"]
+    assert main(["materials", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
