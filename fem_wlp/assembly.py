@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import block_pattern, csr_from_blocks, scatter_stiffness
 from .kinematics import E_ZZ, RegionOps
 
 
@@ -22,23 +23,10 @@ class Assembler:
         self.nscalar, self.nc, self.regions = nscalar, nc, regions
         self.ndof = nscalar * nc
         self.extra = extra                     # generalized plane strain: one bordered global unknown
-        nl = regions[0].sdofs.shape[1]
-        rows = np.concatenate([np.repeat(r.sdofs, nl, axis=1).ravel() for r in regions])
-        cols = np.concatenate([np.tile(r.sdofs, (1, nl)).ravel() for r in regions])
-        keys = rows * nscalar + cols
-        ukeys, inv = np.unique(keys, return_inverse=True)
-        self.nnzb = len(ukeys)
-        brow, bcol = np.divmod(ukeys, nscalar)
-        self.block_indptr = np.concatenate([[0], np.cumsum(np.bincount(brow, minlength=nscalar))])
-        self.block_indices = bcol
-        splits = np.cumsum([r.sdofs.size * nl for r in regions])[:-1]
-        self.block_maps = np.split(inv.astype(np.int64), splits)
-        # block storage (nnzb, nc, nc) -> CSR data permutation
-        perm = sp.bsr_matrix((np.arange(self.nnzb * nc * nc, dtype=float).reshape(self.nnzb, nc, nc),
-                              self.block_indices, self.block_indptr), shape=(self.ndof, self.ndof)).tocsr()
-        perm.sort_indices()
-        self.csr_indptr, self.csr_indices = perm.indptr, perm.indices
-        self.csr_perm = perm.data.astype(np.int64)
+        self.block_indptr, self.block_indices, self.block_maps = block_pattern([r.sdofs for r in regions], nscalar)
+        self.nnzb = len(self.block_indices)
+        self.csr_indptr, self.csr_indices, self.csr_perm = csr_from_blocks(self.block_indptr, self.block_indices,
+                                                                           nc, self.ndof)
         self.csr_rows = np.repeat(np.arange(self.ndof), np.diff(self.csr_indptr))
         self._static = np.zeros(self.nnzb * nc * nc)
         self._static_coupling = np.zeros(self.ndof)
@@ -97,15 +85,18 @@ class Assembler:
         self._static_kee = 0.0
         self.static_regions = set(tangents)
         for ri, D in tangents.items():
-            self._static += self._scatter(ri, self.element_matrices(self.regions[ri], D))
+            data, c, k = self.contribution(ri, D)
+            self._static += data
             if self.extra:
-                c, k = self._coupling(self.regions[ri], D)
                 self._static_coupling += c
                 self._static_kee += k
 
     def contribution(self, ri: int, D):
         """One region's stiffness contribution (block data, GPS coupling, k_ee) for tangent D."""
-        data = self._scatter(ri, self.element_matrices(self.regions[ri], D))
+        ops = self.regions[ri]
+        D = np.asarray(D)
+        Dq = self._qp_tangent(D, *ops.w.shape)
+        data = scatter_stiffness(ops.B, ops.w, Dq, self.block_maps[ri], self.nc, self.nnzb).ravel()
         c, k = self._coupling(self.regions[ri], D) if self.extra else (None, 0.0)
         return data, c, k
 

@@ -24,7 +24,7 @@ SECTIONS = {
     "materials": None,            # free: region -> spec
     "constraints": None,          # list of tables
     "load": {"stress_free_temperature", "temperature", "profile", "steps", "cycles", "ramp_rate", "dwell",
-             "start_temperature", "max_dT", "min_dwell_steps"},
+             "initial_ramp_rate", "cycle_start", "max_dT", "min_dwell_steps"},
     "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor"},
     "output": {"fields"},
 }
@@ -167,16 +167,14 @@ class Study:
         if "stress_free_temperature" not in load:
             raise InputError("load.stress_free_temperature", None, "a temperature in °C",
                              message="load.stress_free_temperature is missing (°C)")
-        T0 = load["stress_free_temperature"]
-        if isinstance(T0, bool) or not isinstance(T0, (int, float)) or not -273.15 < T0 < 1000:
-            raise InputError("load.stress_free_temperature", T0, "a temperature in °C above -273.15")
+        from .units import parse_temperature
+
+        parse_temperature(load["stress_free_temperature"], key="load.stress_free_temperature")
         kinds = [k for k in ("temperature", "profile", "steps") if k in load]
         if len(kinds) != 1:
             raise InputError("load", kinds or None, "exactly one of temperature (one step), profile or steps")
         if "temperature" in load:
-            T = load["temperature"]
-            if isinstance(T, bool) or not isinstance(T, (int, float)) or not -273.15 < T < 1000:
-                raise InputError("load.temperature", T, "a temperature in °C above -273.15")
+            parse_temperature(load["temperature"], key="load.temperature")
         else:
             self.profile()
         return load
@@ -234,10 +232,12 @@ class Study:
                     con = type(con)(**{**con.__dict__, "corners": corners})
                 cons.append(con)
         load = d["load"]
-        T0 = float(load["stress_free_temperature"])
+        from .units import parse_temperature
+
+        T0 = parse_temperature(load["stress_free_temperature"], key="load.stress_free_temperature")
         prof = self.profile()
         if prof is None:
-            temp = Temperature.uniform_step(T0, float(load["temperature"]))
+            temp = Temperature.uniform_step(T0, parse_temperature(load["temperature"], key="load.temperature"))
         else:
             temp = Temperature(T0, prof.T, corners=tuple(prof.corners))
         model = Model(fmesh, formulation, mats, tuple(cons), temp, order=order,
