@@ -104,8 +104,7 @@ def region_ops(mesh, elem, elements: np.ndarray, formulation: str, intorder: int
     nel, nqp = sb.dx.shape
     nc = ncomp(formulation)
     B = np.zeros((nel, nqp, 6, nl * nc))
-    x = sb.global_coordinates().value if hasattr(sb.global_coordinates(), "value") else np.asarray(sb.global_coordinates())
-    x = np.asarray(x)
+    x = np.array(sb.global_coordinates(), copy=True)     # (dim, nel, nqp)
     w = np.asarray(sb.dx).copy()
     if formulation == "axisymmetric":
         r = x[0]

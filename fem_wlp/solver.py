@@ -32,6 +32,8 @@ class SolverSettings:
     max_deps_in: float = 5e-3         # equivalent inelastic strain increment per step (reject above 2x)
     growth: float = 1.5               # step growth after easy increments
     predictor: bool = True            # extrapolate the displacement increment of the previous step
+    reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
+                                       # off when only a small, mildly nonlinear part of the model changes)
 
     def __post_init__(self):
         if not (0 < self.rtol < 1e-2):
@@ -104,7 +106,7 @@ class Discretization:
         self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant}
         self.asm.set_static({i: self.materials[i].stiffness(model.temperature.T0) for i in self.static})
         self.linear = LinearSolver(self.settings.linear_solver, mesh.dim(), self.ndof, coords=self.dof_x,
-                                   nc=self.nc)
+                                   nc=self.nc, reuse=self.settings.reuse_factorization)
         Emax = max(float(np.max(m.E.v)) for m in self.materials)
         vol = sum(o.volume for o in self.ops)
         self.force_floor = 1e-12 * Emax * vol ** ((mesh.dim() - 1) / mesh.dim())
@@ -183,11 +185,10 @@ class Discretization:
 
     def linear_solve(self, K, c, kee, r, re):
         t0 = _time.perf_counter()
-        self.linear.factorize(K)
         if c is None:
-            du, de = self.linear.solve(r), 0.0
+            du, de = self.linear.solve_reuse(K, r), 0.0
         else:   # bordered system [[K, c], [c^T, kee]] by the Schur complement
-            x = self.linear.solve(np.column_stack([r, c]))
+            x = self.linear.solve_reuse(K, np.column_stack([r, c]))
             x1, x2 = x[:, 0], x[:, 1]
             de = (re - c @ x1) / (kee - c @ x2)
             du = x1 - x2 * de
@@ -207,12 +208,16 @@ class Discretization:
             ezz += de_pred
         u[pdofs] = pvals
         residuals = []
+        r0 = 0.0                 # the increment's initial residual: the load this increment applies
         for it in range(s.max_iterations + 1):
             sig, tan, trial = self.evaluate(u, ezz, T, states_old, dt)
             r, re, scale = self.residual(sig, pdofs)
+            if it == 0:
+                r0, re0 = np.linalg.norm(r), abs(re)
+            scale = max(scale, r0)
             if self.gps:
-                gscale = max(sum(float(np.abs(sg[2]).reshape(o.w.shape).__mul__(o.w).sum())
-                                 for sg, o in zip(sig.values(), self.ops)), self.force_floor)
+                gscale = max(sum(float((np.abs(sg[2]).reshape(o.w.shape) * o.w).sum())
+                                 for sg, o in zip(sig.values(), self.ops)), self.force_floor, re0)
                 rel = max(np.linalg.norm(r) / scale, abs(re) / gscale)
             else:
                 rel = np.linalg.norm(r) / scale

@@ -25,7 +25,8 @@ SECTIONS = {
     "constraints": None,          # list of tables
     "load": {"stress_free_temperature", "temperature", "profile", "steps", "cycles", "ramp_rate", "dwell",
              "initial_ramp_rate", "cycle_start", "max_dT", "min_dwell_steps"},
-    "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor"},
+    "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor",
+               "reuse_factorization"},
     "output": {"fields"},
 }
 CONSTRAINT_KEYS = {"boundary", "point", "fix", "displacement"}

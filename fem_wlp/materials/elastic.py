@@ -56,6 +56,10 @@ class AnisotropicElastic(Material):
         axes = tuple(self.alpha_material[m] for m in perm)
         return replace(self, thickness_axis=thickness_axis, expansion=Expansion(axes, self.expansion.T_alpha))
 
+    @property
+    def elastic(self) -> bool:
+        return True
+
     def stiffness(self, T):
         R = axes_rotation(self.thickness_axis, self.rotation_deg)
         Q = mandel_rotation(R)

@@ -1,0 +1,202 @@
+"""Anand viscoplasticity (Anand 1985; Brown, Kim & Anand 1989), the standard solder model (ANSYS TB,ANAND).
+
+    flow        eps_dot_p = A exp(-Q_over_R / T_K) [sinh(xi sigma_vm / s)]^(1/m),  eps_dot_in = (3/2) eps_dot_p s/sigma_vm
+    evolution   s_dot = h0 |1 - s/s*|^a sign(1 - s/s*) eps_dot_p,   s* = s_hat [(eps_dot_p / A) exp(Q_over_R / T_K)]^n
+    parameters  s0 (MPa, initial s), Q_over_R (K), A (1/s), xi, m (0 < m <= 1), h0 (MPa), s_hat (MPa), n, a (>= 1)
+
+Implicit (backward Euler) integration of both equations on the radial return of `norton.py`; two scalar unknowns
+per point, dp (equivalent inelastic strain increment) and s = s_{n+1}:
+    R1(dp, s) = ln dp - ln(dt A_T) - (1/m) ln sinh(xi (q_tr - 3G dp) / s) = 0       A_T = A exp(-Q_over_R/T_K)
+    R2(dp, s) = s - s_n - h0 phi(1 - s/s*) dp = 0,  phi(x) = |x|^a sign(x),  s* = s_hat (dp / (dt A_T))^n
+Solution scheme (vectorised; never fails for large steps):
+  - inner: for a given s, dp(s) from R1 by the bracketed safeguarded Newton of `norton.solve_flow` (R1 is strictly
+    monotone in ln dp with a known bracket);
+  - outer: Newton on the reduced residual F(s) = R2(dp(s), s) with the exact derivative
+    dF/ds = dR2/ds + dR2/d(dp) d(dp)/ds (implicit function theorem on R1), safeguarded by a bracket that always
+    holds the root: with S1 = s*(dp(s_n)), F changes sign on [min(s_n, S1), max(s_n, S1)]
+    (dp(s) decreases with s and s* increases with dp); a step leaving the bracket is replaced by bisection.
+Consistent tangent by the implicit function theorem on (R1, R2) (no autodiff):
+    [dR1/d(dp)  dR1/ds] [d(dp)/dq_tr]     [dR1/dq_tr]
+    [dR2/d(dp)  dR2/ds] [ds/dq_tr   ] = - [    0    ] ,   c = 1 - 3G d(dp)/dq_tr,
+    D = 3K IVOL + 2G theta IDEV + 2G (c - theta) N x N   (see norton.finish).
+Extra state variable: "s" (N,) deformation resistance (MPa).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ConvergenceError, InputError
+from .base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
+from .norton import LOCAL_MAX_ITER, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
+
+ANAND_PARAMS = ("s0", "Q_over_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
+ANAND_KEYS = ISOTROPIC_KEYS | set(ANAND_PARAMS)
+#: outer (s) Newton tolerance, relative to s
+S_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class Anand(Material):
+    """Anand viscoplasticity with isotropic E(T), constant nu; state variable s."""
+
+    s0: float = 1.0
+    Q_over_R: float = 0.0
+    A: float = 1.0
+    xi: float = 1.0
+    m: float = 1.0
+    h0: float = 0.0
+    s_hat: float = 1.0
+    n: float = 0.0
+    a: float = 1.0
+    model: ClassVar[str] = "anand"
+    state_vars: ClassVar[tuple[str, ...]] = ("s",)
+
+    @classmethod
+    def from_spec(cls, name: str, spec: dict) -> "Anand":
+        check_keys(name, spec, ANAND_KEYS, {"E", "nu", "alpha"} | set(ANAND_PARAMS))
+        p = f"materials.{name}"
+        kw = {k: positive(f"{p}.{k}", spec[k]) for k in ("s0", "A", "xi", "s_hat")}
+        kw["Q_over_R"] = number(f"{p}.Q_over_R", spec["Q_over_R"], 0.0, 1e6)
+        kw["h0"] = number(f"{p}.h0", spec["h0"], 0.0, 1e12)
+        kw["n"] = number(f"{p}.n", spec["n"], 0.0, 1.0)
+        a = spec["a"]
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not (a >= 1.0 and np.isfinite(a)):
+            raise InputError(f"{p}.a", a, "a number >= 1")
+        m = spec["m"]
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not (0.0 < m <= 1.0):
+            raise InputError(f"{p}.m", m, "a number with 0 < m <= 1")
+        kw["m"] = float(m)
+        kw["a"] = float(a)
+        return cls(**isotropic_common(name, spec), **kw)
+
+    # -- closed forms (uniaxial, constant inelastic strain rate) ------------------------------------------------
+    def saturation_stress(self, rate, T):
+        """sigma* = (s_hat/xi) Z^n asinh(Z^m), Z = (rate/A) exp(Q/RT_K) (MPa); T in °C."""
+        Z = np.asarray(rate, float) / self.A * np.exp(self.Q_over_R / (np.asarray(T, float) + T_ABS))
+        return self.s_hat / self.xi * Z ** self.n * np.arcsinh(Z ** self.m)
+
+    def constant_rate_stress(self, eps_p, rate, T):
+        """sigma(eps_p) at constant eps_dot_p = rate (closed form, a != 1, s0 < s*)."""
+        Z = np.asarray(rate, float) / self.A * np.exp(self.Q_over_R / (np.asarray(T, float) + T_ABS))
+        c = np.arcsinh(Z ** self.m) / self.xi
+        ss = self.s_hat * Z ** self.n
+        a = self.a
+        s = ss - ((ss - self.s0) ** (1 - a) + (a - 1) * self.h0 * ss ** (-a) * np.asarray(eps_p, float)) \
+            ** (1 / (1 - a))
+        return c * s
+
+    # -- state and update ------------------------------------------------------------------------------------
+    def init_state(self, n: int) -> dict:
+        return {**super().init_state(n), "s": np.full(n, self.s0)}
+
+    @staticmethod
+    def _lnf(q, lnAT, c_xi, inv_m):
+        """ln of the flow rate at resistance s: c_xi = xi / s."""
+        return lnAT + inv_m * log_sinh(c_xi * q)
+
+    @staticmethod
+    def _dlnf(q, lnAT, c_xi, inv_m):
+        return inv_m * c_xi * coth(c_xi * q)
+
+    def _evolution(self, s, s_n, y, lnZ0):
+        """R2 and its partials w.r.t. s and y = ln dp.  lnZ0 = ln(dt A_T); s* = s_hat exp(n (y - lnZ0))."""
+        dp = np.exp(y)
+        s_star = self.s_hat * np.exp(self.n * (y - lnZ0))
+        x = 1.0 - s / s_star
+        ax = np.abs(x)
+        phi = np.sign(x) * ax ** self.a
+        dphi = self.a * ax ** (self.a - 1.0)
+        R2 = s - s_n - self.h0 * phi * dp
+        R2_s = 1.0 + self.h0 * dphi * dp / s_star
+        R2_y = -self.h0 * dp * (dphi * self.n * s / s_star + phi)
+        return R2, R2_s, R2_y, s_star
+
+    def update(self, state, eps_mech, T, dt):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return self._update(state, eps_mech, T, dt)
+
+    def _update(self, state, eps_mech, T, dt):
+        tr = Trial(self, state, eps_mech, T)
+        N = tr.n
+        s_n = state["s"]
+        dp = np.zeros(N)
+        c = np.ones(N)
+        s_new = s_n.copy()
+        if dt < 0:
+            raise ValueError(f"dt = {dt} < 0")
+        idx = np.flatnonzero(tr.q_tr > 0) if dt > 0 else np.zeros(0, int)
+        if idx.size:
+            what = f"materials.{self.name} (anand)"
+            T_K = temperature_array(T, N)[idx] + T_ABS
+            lnAT = np.log(self.A) - self.Q_over_R / T_K
+            lnZ0 = np.log(dt) + lnAT
+            q_tr, G3, sn = tr.q_tr[idx], 3.0 * tr.G[idx], s_n[idx]
+            inv_m = np.full(idx.size, 1.0 / self.m)
+
+            def inner(s, y0=None, sel=slice(None)):
+                d, dl, _ = solve_flow(q_tr[sel], G3[sel], dt, self._lnf, self._dlnf,
+                                      (lnAT[sel], self.xi / s, inv_m[sel]), y0=y0, what=what)
+                return np.log(d), d, dl
+
+            def reduced(s, y, d, dl, sel=slice(None)):
+                """F(s), dF/ds, and the pieces for the tangent, at the inner solution (y, d, dl)."""
+                q = q_tr[sel] - G3[sel] * d
+                u = self.xi * q / s
+                ct = coth(u)
+                R1_y = 1.0 + G3[sel] * d * dl                       # d R1 / d ln dp
+                R1_s = inv_m[sel] * ct * u / s                       # d R1 / d s
+                R1_q = -inv_m[sel] * ct * self.xi / s                # d R1 / d q_tr
+                R2, R2_s, R2_y, s_star = self._evolution(s, sn[sel], y, lnZ0[sel])
+                dF = R2_s - R2_y * R1_s / R1_y
+                return R2, dF, (R1_y, R1_s, R1_q, R2_s, R2_y), s_star
+
+            # bracket from the inner solution at s_n
+            y, d, dl = inner(sn)
+            F, dF, parts, S1 = reduced(sn, y, d, dl)
+            lo, hi = np.minimum(sn, S1), np.maximum(sn, S1)
+            s = sn.copy()
+            sol_y, sol_d, sol_s = y.copy(), d.copy(), sn.copy()
+            sol_parts = [p.copy() for p in parts]
+            act = np.flatnonzero(F != 0)
+            it = 0
+            while act.size:
+                # Newton / bisection step on the active points, then evaluate there
+                Fa, dFa, sa = F[act], dF[act], s[act]
+                step = Fa / dFa
+                lo_a = np.where(Fa < 0, sa, lo[act])
+                hi_a = np.where(Fa > 0, sa, hi[act])
+                lo[act], hi[act] = lo_a, hi_a
+                s_try = sa - step
+                small = np.abs(step) <= S_TOL * sa
+                bad = ~((s_try > lo_a) & (s_try < hi_a))
+                s_try = np.where(bad, 0.5 * (lo_a + hi_a), s_try)
+                conv = small | (hi_a - lo_a <= S_TOL * sa)
+                act, s_try = act[~conv], s_try[~conv]
+                if not act.size:
+                    break
+                it += 1
+                if it > LOCAL_MAX_ITER:
+                    raise ConvergenceError(f"{what}: the s-iteration did not converge in {LOCAL_MAX_ITER} "
+                                           f"iterations at {act.size} of {N} points", {"points": idx[act[:10]].tolist()})
+                ya, da, dla = inner(s_try, y0=sol_y[act], sel=act)
+                Fa, dFa, pa, _ = reduced(s_try, ya, da, dla, sel=act)
+                F[act], dF[act], s[act] = Fa, dFa, s_try
+                sol_y[act], sol_d[act], sol_s[act] = ya, da, s_try
+                for P, v in zip(sol_parts, pa):
+                    P[act] = v
+                act = act[Fa != 0]
+            R1_y, R1_s, R1_q, R2_s, R2_y = sol_parts
+            det = R1_y * R2_s - R1_s * R2_y
+            dy_dq = -R1_q * R2_s / det
+            dp[idx] = sol_d
+            s_new[idx] = sol_s
+            c[idx] = 1.0 - G3 * sol_d * dy_dq
+        return finish(self, state, tr, dp, c, {"s": s_new})
+
+    def describe(self):
+        return {**super().describe(), "s0 [MPa]": self.s0, "Q_over_R [K]": self.Q_over_R, "A [1/s]": self.A,
+                "xi": self.xi, "m": self.m, "h0 [MPa]": self.h0, "s_hat [MPa]": self.s_hat, "n": self.n,
+                "a": self.a}
