@@ -46,8 +46,11 @@ class RunningMax:
 
 
 def run_case(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
-             output_times=(), cycle_of=None, progress=None, keep_frames: bool = False) -> dict:
-    """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary."""
+             output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None) -> dict:
+    """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
+
+    `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
+    solver's frames, e.g. the interface-layer tracker of a reliability study)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     t_start = _time.perf_counter()
@@ -83,6 +86,8 @@ def run_case(model, times, outdir, settings: SolverSettings | None = None, outpu
                 write_pvd(outdir / "fields.pvd", series)
             if keep_frames:
                 frames.append(frame)
+            if on_frame:
+                on_frame(disc, frame, T)
             if progress:
                 progress(frame, T)
     except ConvergenceError as exc:

@@ -19,7 +19,7 @@ except ModuleNotFoundError:  # Python 3.10
 from .errors import InputError
 
 SECTIONS = {
-    "study": {"name", "description"},
+    "study": {"name", "description", "baseline"},
     "model": {"mesh", "formulation", "order", "quadrature_order", "kind"},
     "materials": None,            # free: region -> spec
     "constraints": None,          # list of tables
@@ -113,6 +113,9 @@ class Study:
         model = d.get("model")
         if not isinstance(model, dict):
             raise InputError("model", model, "a [model] table with mesh (a file) or kind (a generated geometry)")
+        if "kind" in model and "mesh" not in model:
+            self._validate_generated()
+            return
         if "mesh" not in model and "kind" not in model:
             raise InputError("model.mesh", None, "a mesh file path",
                              message="model.mesh is missing: give a mesh file (or model.kind for a generated geometry)")
@@ -142,6 +145,24 @@ class Study:
         out = d.get("output", {}).get("fields", "corners")
         if out not in OUTPUT_FIELDS:
             raise InputError("output.fields", out, ", ".join(OUTPUT_FIELDS))
+
+    def _validate_generated(self):
+        """A generated-geometry study: solver, load and the [geometry]/[[designs]]/[mesh] tables."""
+        self.solver_settings()
+        self.load_spec()
+        if "temperature" in self.data["load"]:
+            raise InputError("load.temperature", self.data["load"]["temperature"],
+                             "a thermal profile (profile or steps) for a reliability study")
+        mats = self.data.get("materials", {})
+        if not isinstance(mats, dict):
+            raise InputError("materials", mats, "a table mapping region names to materials")
+        from .materials import material_from_spec
+
+        for region, spec in mats.items():
+            material_from_spec(region, spec)
+        from .reliability import cases_of
+
+        cases_of(self)
 
     def solver_settings(self):
         from .solver import SolverSettings

@@ -278,6 +278,17 @@ LIBRARY: dict[str, dict] = {
             "alpha": _src("", "§5 Ni CTE ~ 13.4 ppm/°C", "textbook, unsourced").strip(),
         },
     },
+    "SiN_passivation": {
+        "model": "elastic",
+        "description": "Chip passivation (PECVD silicon nitride); the reference has no passivation data",
+        "source": f"{REF}: passivation properties NOT FOUND; textbook PECVD SiN values (unsourced)",
+        "E": 200000.0, "nu": 0.25, "alpha": 3.0e-6,
+        "sources": {
+            "E": "NOT FOUND in domain.md; PECVD SiN ~150-250 GPa (textbook, unsourced)",
+            "nu": "NOT FOUND in domain.md; ~0.25 (textbook, unsourced)",
+            "alpha": "NOT FOUND in domain.md; ~2-3.5 ppm/K (textbook, unsourced)",
+        },
+    },
     "Cu6Sn5": {
         "model": "elastic",
         "description": "Cu6Sn5 intermetallic (eta phase); the eta' -> eta change at 186 °C is not modelled",

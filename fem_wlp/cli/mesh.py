@@ -1,0 +1,115 @@
+"""`fem-wlp mesh STUDY.toml --out DIR`: build the meshes of a study's designs and models.
+
+Reads ``[geometry]``, ``[[designs]]``, ``[model]`` (``kind`` = slice2d | axisym | joint3d, or a list) and
+``[mesh]``; other tables of the study are ignored here.  Everything is validated before the first mesh is
+built.  Writes ``<design>_<model>.msh`` / ``.vtu``, ``mesh_report.json``, ``mesh_report.md`` and one PNG per
+design (``<design>_section.png``; ``<design>_joint3d_top.png`` for 3D).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # python < 3.11
+    import tomli as tomllib
+
+from ..design import MODELS, Design, Geometry, MeshSizes, check_combination
+from ..errors import InputError
+
+
+def add_args(parser):
+    parser.add_argument("study", help="study file (TOML)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--binary", action="store_true", help="write binary MSH 4.1 (smaller files)")
+    parser.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
+
+
+def load_study(path) -> tuple[Geometry, list[Design], list[str], MeshSizes]:
+    try:
+        with open(path, "rb") as fh:
+            study = tomllib.load(fh)
+    except FileNotFoundError:
+        raise InputError("study", str(path), "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("study", str(path), f"valid TOML ({exc})") from None
+    geometry = Geometry.from_dict(study.get("geometry"))
+    tables = study.get("designs")
+    if not isinstance(tables, list) or not tables:
+        raise InputError("designs", tables, "a non-empty list of [[designs]] tables")
+    designs = [Design.from_dict(t) for t in tables]
+    names = [d.name for d in designs]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError("designs.name", sorted(dup)[0], "unique design names")
+    kinds = (study.get("model") or {}).get("kind", list(MODELS))
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if not isinstance(kinds, list) or not kinds or any(k not in MODELS for k in kinds):
+        raise InputError("model.kind", kinds, " | ".join(MODELS) + " or a list of them")
+    mesh = MeshSizes.from_dict(study.get("mesh"))
+    for d in designs:
+        for m in kinds:
+            check_combination(geometry, d, mesh, m)
+    return geometry, designs, list(dict.fromkeys(kinds)), mesh
+
+
+def markdown(reports: list[dict]) -> str:
+    lines = ["# Mesh report", "", "Sizes in mm; solder: volume (mm^3) for axisym/joint3d, axial-section area "
+             "(mm^2) per joint for slice2d; quality = gmsh gamma (1 = equilateral).", "",
+             "| design | model | cells | type | nodes | gamma min | gamma mean | mesh s | total s | solder requested "
+             "| solder meshed | max rel. err | standoff | cap height | ball width |", "|" + "---|" * 15]
+    for r in reports:
+        s = r["solder"]
+        worst = max(s.values(), key=lambda v: abs(v["rel_error"]))
+        lines.append(
+            f"| {r['design']} | {r['model']} | {r['n_elements']} | {r['cell_type']} | {r['n_nodes']} | "
+            f"{r['quality_gamma_min']:.3f} | {r['quality_gamma_mean']:.3f} | {r['time_mesh_s']:.2f} | "
+            f"{r['time_total_s']:.2f} | {worst['requested']:.6g} | {worst['meshed']:.6g} | "
+            f"{worst['rel_error'] * 100:+.3f} % | {r['joint']['standoff']:.4f} | {r['joint']['cap_height']:.4f} | "
+            f"{r['joint']['max_diameter']:.4f} |")
+    lines += ["", "## Region sizes", ""]
+    for r in reports:
+        lines.append(f"### {r['design']} / {r['model']} ({r['measure_unit']})")
+        lines.append("")
+        lines += [f"- `{n}`: {v:.6g}" for n, v in r["region_sizes"].items()]
+        lines.append(f"- facet groups: {', '.join(f'`{k}` ({v})' for k, v in r['facet_group_counts'].items())}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    from ..geometry import build_mesh
+    geometry, designs, models, mesh = load_study(args.study)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    reports = []
+    for d in designs:
+        per = {}
+        for m in models:
+            t0 = time.perf_counter()
+            res = build_mesh(geometry, d, m, mesh, out, binary=args.binary)
+            per[m] = res
+            reports.append(res.report)
+            r = res.report
+            print(f"{d.name:>16s} {m:8s} {r['n_elements']:8d} {r['cell_type']:9s} gamma min {r['quality_gamma_min']:.3f}"
+                  f"  {time.perf_counter() - t0:6.2f} s  standoff {r['joint']['standoff']:.4f} mm", flush=True)
+        if not args.no_pictures:
+            from ..geometry import pictures
+            if "slice2d" in per or "axisym" in per:
+                rep = (per.get("slice2d") or per.get("axisym")).report
+                pictures.design_png(d.name, out / f"{d.name}_section.png",
+                                    per["slice2d"].msh if "slice2d" in per else None,
+                                    per["axisym"].msh if "axisym" in per else None, mesh.order, rep)
+            if "joint3d" in per:
+                pictures.ring_png(d.name, per["joint3d"].msh, out / f"{d.name}_joint3d_top.png", mesh.order)
+    for r in reports:
+        r["region_ids"] = {str(k): v for k, v in r["region_ids"].items()}
+    (out / "mesh_report.json").write_text(json.dumps(
+        {"geometry": geometry.__dict__, "mesh": mesh.__dict__, "designs": [d.__dict__ for d in designs],
+         "reports": reports}, indent=1, default=str))
+    (out / "mesh_report.md").write_text(markdown(reports))
+    print(f"wrote {len(reports)} meshes, mesh_report.json/.md to {out}", file=sys.stderr)
+    return 0

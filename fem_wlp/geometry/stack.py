@@ -1,0 +1,196 @@
+"""Axisymmetric layer stacks of one joint as columns of rectangles in (r, depth).
+
+The die-side stack is described in the depth ``d`` below the silicon face (d grows toward the board), the
+board-side stack in the height ``y`` above the laminate surface.  Each stack is a list of ``Rect(label, r0,
+r1, lo, hi)`` covering ``0 <= r < r_joint`` (the *joint columns*) plus the *far-field* layers ``(label, lo,
+hi)`` that hold for ``r >= r_joint``.  The 2D slice mirrors the columns about each joint axis, the
+axisymmetric model uses them as they are and the 3D model revolves them; so the three models share one
+description of the pad design.
+
+Conformal metal (the Cu wiring over an embossed relief, the Cu lining a recess) is the region between the
+dielectric surface ``f(r)`` and its offset ``f'(r) = max_{|s-r|<=t} f(s) + t`` (a square structuring element:
+the Cu has thickness t on the flats and t on the side walls, corners are square, not rounded).
+
+Simplifications (stated once): the dielectric that covers the Cu (PI2 in flat/recessed, PI3 in embossed) has a
+planar outer surface; the RDL trace leaving the pad and the via to the chip pad are not modelled; the flat
+design's UBM fills the PI2 opening (planar UBM surface); build-up layers run to the die edge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Rect:
+    label: str
+    r0: float
+    r1: float
+    lo: float
+    hi: float
+
+
+@dataclass
+class Profile:
+    """Piecewise-constant function of r >= 0: value vals[i] on [brk[i], brk[i+1]) with brk[0] = 0."""
+    brk: list[float]
+    vals: list[float]
+
+    def __call__(self, r: float) -> float:
+        i = 0
+        for j, b in enumerate(self.brk):
+            if r >= b:
+                i = j
+        return self.vals[i]
+
+    def offset(self, t: float, sign: float = 1.0) -> "Profile":
+        """max_{|s-r|<=t} f(|s|) + t (sign=+1) -- the Chebyshev offset toward larger values."""
+        cand = sorted({0.0} | {max(0.0, b + e) for b in self.brk[1:] for e in (-t, t)})
+        vals = []
+        for i, r0 in enumerate(cand):
+            r1 = cand[i + 1] if i + 1 < len(cand) else r0 + 10 * t + 1.0
+            rm = 0.5 * (r0 + r1)
+            lo, hi = max(0.0, rm - t), rm + t
+            pts = [lo, hi] + [b for b in self.brk if lo < b < hi]
+            vals.append(max(self(p) for p in pts) + t)
+        return Profile(cand, vals).merged()
+
+    def merged(self) -> "Profile":
+        brk, vals = [self.brk[0]], [self.vals[0]]
+        for b, v in zip(self.brk[1:], self.vals[1:]):
+            if abs(v - vals[-1]) > 1e-12:
+                brk.append(b)
+                vals.append(v)
+        return Profile(brk, vals)
+
+
+@dataclass
+class DieStack:
+    rects: list[Rect]                  # joint columns, r < r_joint, depth coordinates
+    far: list[tuple[str, float, float]]  # far-field layers (label, d0, d1)
+    base: float                        # depth of the base plane (outer surface of the build-up)
+    contact_radius: float              # radius of the solder contact line on the base plane
+    solder_boundary: Profile           # depth of the solder's die-side boundary (base for r >= contact)
+    ring: tuple[float, float] | None = None   # embossed ring (r_in, r_out)
+    ring_depths: tuple[float, float] | None = None
+    notes: dict = field(default_factory=dict)
+
+
+@dataclass
+class BoardStack:
+    rects: list[Rect]                  # joint columns, y above the laminate
+    voids: list[Rect]                  # air around the pad inside the mask opening (carves the far field)
+    far: list[tuple[str, float, float]]
+    base: float                        # height of the board-side base plane
+    contact_radius: float
+    solder_boundary: Profile           # height of the solder's board-side boundary
+
+
+def _columns(points, r_max=None):
+    pts = sorted({p for p in points if p >= 0 and p != INF and (r_max is None or p <= r_max)} | {0.0})
+    return [(a, b) for a, b in zip(pts, pts[1:]) if b - a > 1e-12]
+
+
+def die_stack(geometry, design, ring: bool = True) -> DieStack:
+    """Die-side columns of one joint. ``ring=False`` (embossed only) gives the stack inside a gap of a
+    discontinuous ring: no PI2 between the inner and outer ring radii."""
+    g, d = geometry, design
+    tp, t1, t2, tcu = g.passivation_thickness, g.pi1_thickness, g.pi2_thickness, g.cu_thickness
+    Rpad = d.pad_diameter / 2
+    dA = tp + t1
+    ring_present = ring
+    ring = ring_depths = None
+    if d.kind == "flat":
+        f = Profile([0.0], [dA])
+        Rhole = d.pi2_opening / 2
+        base = dA + tcu + t2
+        cover = "pi2"
+        ubm = d.ubm_thickness > 0
+    elif d.kind == "embossed":
+        dB = dA + t2
+        ri, ro, rc = d.ring_inner_diameter / 2, d.ring_outer_diameter / 2, d.concave_diameter / 2
+        d0 = tp if d.pi1_open_in_ring else dA
+        if ring_present:
+            f = Profile([0.0, ri, ro, rc], [d0, dB, dA, dB]).merged()
+        else:
+            f = Profile([0.0, ri, rc], [d0, dA, dB]).merged()
+        Rhole = d.connection_hole_diameter / 2
+        base = dB + tcu + g.pi3_thickness
+        cover = "pi3"
+        ubm = False
+        ring, ring_depths = ((ri, ro), (dA, dB)) if ring_present else (None, None)
+    else:  # recessed
+        dr = dA - d.recess_depth
+        f = Profile([0.0, d.land_diameter / 2], [dr, dA])
+        Rhole = d.third_opening_diameter / 2
+        base = dA + tcu + t2
+        cover = "pi2"
+        ubm = False
+    fc = f.offset(tcu)   # Cu outer surface (toward the solder)
+
+    def dielectric(r):
+        """(label, d0, d1) of the dielectric layers above the surface f(r)."""
+        out = [("passivation", 0.0, tp)]
+        fr = f(r)
+        if fr > tp:
+            out.append(("pi1", tp, min(fr, dA)))
+        if fr > dA + 1e-15:
+            lab = "pi2"
+            if ring and ring[0] <= r < ring[1]:
+                lab = "pi2/ring"
+            out.append((lab, dA, fr))
+        return out
+
+    def column(r):
+        out = dielectric(r)
+        fr = f(r)
+        if r < Rpad:
+            out.append(("cu_wiring", fr, fc(r)))
+            surf = fc(r)
+        else:
+            surf = fr
+        if r < Rhole:
+            out.append(("ubm" if ubm else "solder", surf, base))
+        else:
+            out.append((cover, surf, base))
+        if ubm and r < d.ubm_diameter / 2:
+            out.append(("ubm", base, base + d.ubm_thickness))
+        return [(lab, a, b) for lab, a, b in out if b - a > 1e-12]
+
+    pts = list(f.brk) + list(fc.brk) + [Rpad, Rhole] + ([d.ubm_diameter / 2] if ubm else [])
+    cols = _columns(pts)
+    r_joint = cols[-1][1]
+    rects = [Rect(lab, a, b, lo, hi) for a, b in cols for lab, lo, hi in column(0.5 * (a + b))]
+    far = column(r_joint + 1.0)
+    # solder die-side boundary (depth of the first solder point, per r)
+    if ubm:
+        a = d.ubm_diameter / 2
+        sb = Profile([0.0, a], [base + d.ubm_thickness, base])
+    else:
+        a = Rhole
+        brk = [b for b in fc.brk if b < Rhole]
+        sb = Profile(brk + [Rhole], [fc(b) for b in brk] + [base]).merged()
+    return DieStack(rects, far, base, a, sb, ring, ring_depths,
+                    notes={"pad_radius": Rpad, "hole_radius": Rhole, "cu_profile": fc, "dielectric_profile": f})
+
+
+def board_stack(geometry) -> BoardStack:
+    g = geometry
+    tb, tsm = g.board_pad_thickness, g.solder_mask_thickness
+    Rbp, Rmo = g.board_pad_diameter / 2, g.solder_mask_opening / 2
+    if g.pad_definition == "nsmd":
+        rects = [Rect("board_pad", 0.0, Rbp, 0.0, tb)]
+        voids = [Rect("void", Rbp, Rmo, 0.0, tsm)]
+        far = [("solder_mask", 0.0, tsm)]
+        base, a = 0.0, Rbp
+        sb = Profile([0.0, Rbp], [tb, 0.0])
+    else:
+        top = tb + tsm
+        rects = [Rect("board_pad", 0.0, Rbp, 0.0, tb), Rect("solder", 0.0, Rmo, tb, top),
+                 Rect("solder_mask", Rmo, Rbp, tb, top)]
+        voids = []
+        far = [("solder_mask", 0.0, top)]
+        base, a = top, Rmo
+        sb = Profile([0.0, Rmo], [tb, top])
+    return BoardStack(rects, voids, far, base, a, sb)
