@@ -128,6 +128,8 @@ class LinearSolver:
             indptr = np.concatenate([[0], np.cumsum(np.bincount(up_rows, minlength=K.shape[0]))])
             self._triu = sp.csr_matrix((K.data[self._upper], K.indices[self._upper], indptr), shape=K.shape)
             self._impl = pypardiso.PyPardisoSolver(mtype=2)       # real symmetric positive definite
+            self._impl.iparm[7] = 0      # no iterative refinement: Cholesky residuals are ~1e-12 already, and
+                                         # refinement tripled the cost of every solve (measured 17 -> 6.5 ms)
             # 1-based int32 index arrays, made once per pattern (pypardiso would copy them on every call)
             self._ia = np.ascontiguousarray(self._triu.indptr, dtype=np.int32) + 1
             self._ja = np.ascontiguousarray(self._triu.indices, dtype=np.int32) + 1

@@ -20,8 +20,21 @@ def element_average(ops, qp_values):
 
 
 def max_principal(sig6):
-    """Largest principal value of Mandel tensors (6, n)."""
-    return np.linalg.eigvalsh(np.moveaxis(to_tensor(sig6), (0, 1), (-2, -1)))[..., -1]
+    """Largest principal value of Mandel tensors (6, n): closed form (trigonometric solution of the
+    characteristic cubic of a symmetric 3x3 tensor), vectorized; exact to round-off."""
+    s = np.asarray(sig6, float)
+    sq2 = np.sqrt(2.0)
+    xx, yy, zz = s[0], s[1], s[2]
+    xy, xz, yz = s[3] / sq2, s[4] / sq2, s[5] / sq2
+    m = (xx + yy + zz) / 3.0
+    a, b, c = xx - m, yy - m, zz - m
+    J2 = (a * a + b * b + c * c) / 2.0 + xy * xy + xz * xz + yz * yz
+    J3 = a * b * c + 2.0 * xy * xz * yz - a * yz * yz - b * xz * xz - c * xy * xy
+    r = np.sqrt(np.maximum(J2 / 3.0, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos3 = np.where(r > 0, J3 / (2.0 * np.maximum(r, 1e-300) ** 3), 0.0)
+    theta = np.arccos(np.clip(cos3, -1.0, 1.0)) / 3.0
+    return m + 2.0 * r * np.cos(theta)
 
 
 def cell_fields(disc, frame) -> dict:

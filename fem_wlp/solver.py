@@ -105,6 +105,26 @@ class Discretization:
         # static regions: elastic with constant moduli
         self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant}
         self.asm.set_static({i: self.materials[i].stiffness(model.temperature.T0) for i in self.static})
+        # Fast path for constant-stiffness elastic regions under a uniform temperature: their internal force is
+        # K_s u (+ c_s e_zz) - sum_a s_a(T) g_a with the thermal-strain scalars s_a(T) of each normal axis, so no
+        # per-iteration material update or quadrature-point residual is needed (stresses are recovered once per
+        # converged increment for output).
+        self.fast = self.static if model.temperature.field is None else set()
+        self.dynamic = [i for i in range(len(self.names)) if i not in self.fast]
+        if self.fast:
+            import scipy.sparse as sp
+
+            a = self.asm
+            self.K_static = sp.csr_matrix((a._static[a.csr_perm], a.csr_indices, a.csr_indptr),
+                                          shape=(self.ndof, self.ndof))
+            self.thermal_vectors = []        # (region, axis, g (ndof,), h = int (D e_a)_zz)
+            for i in sorted(self.fast):
+                o = self.ops[i]
+                D = np.asarray(self.materials[i].stiffness(model.temperature.T0))
+                for ax in range(3):
+                    fe = np.einsum("eqij,i,eq->ej", o.B, D[:, ax], o.w, optimize=True)
+                    g = np.bincount(o.vdofs.ravel(), weights=fe.ravel(), minlength=self.ndof)
+                    self.thermal_vectors.append((i, ax, g, float(D[2, ax] * o.w.sum())))
         self.linear = LinearSolver(self.settings.linear_solver, mesh.dim(), self.ndof, coords=self.dof_x,
                                    nc=self.nc, reuse=self.settings.reuse_factorization)
         Emax = max(float(np.max(m.E.v)) for m in self.materials)
@@ -136,12 +156,14 @@ class Discretization:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(dofs), np.concatenate(vals)
 
-    def evaluate(self, u, ezz, T, states_old, dt):
-        """Material update in every region at displacement u: stresses, tangents and trial states."""
+    def evaluate(self, u, ezz, T, states_old, dt, regions=None):
+        """Material update of `regions` (default: all but the fast static ones) at displacement u: stresses,
+        tangents and trial states."""
         t0 = _time.perf_counter()
         sig, tan, new = {}, {}, {}
         T0 = self.model.temperature.T0
-        for i, (n, m, o) in enumerate(zip(self.names, self.materials, self.ops)):
+        for i in (self.dynamic if regions is None else regions):
+            n, m, o = self.names[i], self.materials[i], self.ops[i]
             eps = strain(o, u, ezz)
             eps_mech = eps - m.thermal_strain(T[n], T0)
             s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
@@ -149,9 +171,28 @@ class Discretization:
         self.timing["material_s"] += _time.perf_counter() - t0
         return sig, tan, new
 
-    def residual(self, sig, prescribed_dofs):
+    def static_force(self, u, ezz, T):
+        """Internal force (and GPS out-of-plane resultant) of the fast static regions."""
+        f = self.K_static @ u
+        fzz = 0.0
+        if self.gps:
+            f += ezz * self.asm._static_coupling
+            fzz = float(self.asm._static_coupling @ u + self.asm._static_kee * ezz)
+        T0 = self.model.temperature.T0
+        for i, ax, g, h in self.thermal_vectors:
+            Ti = T[self.names[i]]
+            s_a = float(self.materials[i].thermal_strain(Ti[:1], T0)[ax, 0])
+            f -= s_a * g
+            fzz -= s_a * h
+        return f, fzz
+
+    def residual(self, sig, prescribed_dofs, u=None, ezz=0.0, T=None):
         t0 = _time.perf_counter()
         fint, fzz = self.asm.internal_force(sig)
+        if self.fast:
+            fs, fzzs = self.static_force(u, ezz, T)
+            fint += fs
+            fzz += fzzs
         r = -fint
         r[prescribed_dofs] = 0.0
         scale = max(np.linalg.norm(fint), self.force_floor)
@@ -208,16 +249,17 @@ class Discretization:
             ezz += de_pred
         u[pdofs] = pvals
         residuals = []
+        trial = {}
         r0 = 0.0                 # the increment's initial residual: the load this increment applies
         for it in range(s.max_iterations + 1):
             sig, tan, trial = self.evaluate(u, ezz, T, states_old, dt)
-            r, re, scale = self.residual(sig, pdofs)
+            r, re, scale = self.residual(sig, pdofs, u, ezz, T)
             if it == 0:
                 r0, re0 = np.linalg.norm(r), abs(re)
             scale = max(scale, r0)
             if self.gps:
-                gscale = max(sum(float((np.abs(sg[2]).reshape(o.w.shape) * o.w).sum())
-                                 for sg, o in zip(sig.values(), self.ops)), self.force_floor, re0)
+                gscale = max(sum(float((np.abs(sg[2]).reshape(self.ops[i].w.shape) * self.ops[i].w).sum())
+                                 for i, sg in sig.items()), self.force_floor, re0)
                 rel = max(np.linalg.norm(r) / scale, abs(re) / gscale)
             else:
                 rel = np.linalg.norm(r) / scale
@@ -226,6 +268,8 @@ class Discretization:
                 break
             if rel <= s.rtol:
                 self.counts["newton_iterations"] += it
+                if self.fast:            # stresses of the fast static regions, once per converged increment
+                    trial.update(self.evaluate(u, ezz, T, states_old, dt, regions=sorted(self.fast))[2])
                 return u, ezz, trial, T, it, residuals
             if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
                 break
@@ -233,7 +277,7 @@ class Discretization:
             du, de = self.linear_solve(K, c, kee, r, re)
             u += du
             ezz += de
-        worst = self._worst_region(trial if 'trial' in dir() else {}, states_old)
+        worst = self._worst_region(trial, states_old)
         raise NotConverged(f"Newton did not converge at t = {t_new:g} s",
                            {"time_s": t_new, "dt_s": dt, "residuals": residuals, "region": worst})
 
@@ -265,6 +309,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
     k = 0
     du_prev, de_prev, dt_prev = None, 0.0, None
+    corners = sorted(set(model.temperature.corners).union(*[set(c.corners) for c in model.constraints]))
     for ta, tb in zip(times[:-1], times[1:]):
         t = ta
         h = tb - ta
@@ -275,12 +320,15 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             if tb - t_new < 1e-6 * (tb - ta):
                 t_new = tb
             dt = t_new - t
-            pred = None
-            if s.predictor and du_prev is not None and dt_prev:
-                pred = du_prev * (dt / dt_prev)
+            # predictor: extrapolate the last increment with the factor capped at 1 (a fast load step followed by
+            # a long hold must not be extrapolated 1e8 times), and not across a load corner (the rate changes)
+            pred, fac = None, 0.0
+            at_corner = any(abs(t - c) <= 1e-9 * max(1.0, abs(c)) for c in corners)
+            if s.predictor and du_prev is not None and dt_prev and not at_corner:
+                fac = min(dt / dt_prev, 1.0)
+                pred = du_prev * fac
             try:
-                u_new, ezz_new, trial, T, its, res = disc.increment(
-                    t, t_new, u, ezz, states, pred, de_prev * (dt / dt_prev) if pred is not None else 0.0)
+                u_new, ezz_new, trial, T, its, res = disc.increment(t, t_new, u, ezz, states, pred, de_prev * fac)
                 deps = max((float(np.max(trial[n]["eps_in_eq"] - states[n]["eps_in_eq"], initial=0.0))
                             for n in disc.names), default=0.0)
                 if deps > 2 * s.max_deps_in and dt > hmin * 1.0001:
