@@ -94,7 +94,7 @@ def run_case(model, times, outdir, settings: SolverSettings | None = None, outpu
             if progress:
                 progress(frame, T)
     except ConvergenceError as exc:
-        status, error = "failed", {"message": str(exc), **exc.report}
+        status, error = "failed", {**exc.report, "message": str(exc)}
     finally:
         hist.close()
     wall = _time.perf_counter() - t_start

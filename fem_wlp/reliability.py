@@ -36,7 +36,8 @@ MODEL_KINDS = {"slice2d": "generalized_plane_strain", "axisym": "axisymmetric", 
 #: default material of every region the geometry builder writes (library names; see `fem-wlp materials`)
 DEFAULT_MATERIALS = {
     "die": "Si", "passivation": "SiN_passivation", "pi1": "PI_HD4100", "pi2": "PI_HD4100", "pi3": "PI_HD4100",
-    "cu_wiring": "Cu", "ubm": "Cu", "solder": "SAC305", "board_pad": "Cu", "solder_mask": "solder_mask",
+    "cu_wiring": "Cu_plastic", "ubm": "Cu_plastic", "solder": "SAC305", "board_pad": "Cu_plastic",
+    "solder_mask": "solder_mask",
     "board": "FR4",
 }
 LAYERS = ("die_layer", "board_layer")
@@ -81,7 +82,7 @@ def cases_of(study) -> list[dict]:
             MeshSizes.from_dict(case_data.get("mesh"))
             name = table["name"] + (f"@{p['label']}" if p["label"] else "")
             cases.append({"name": name, "design": table["name"], "kind": table.get("kind", "flat"),
-                          "sweep": p["values"], "data": case_data})
+                          "sweep": p["values"], "data": case_data, "base_dir": str(Path(study.path).parent)})
     return cases
 
 
@@ -294,13 +295,11 @@ def run_one_case(case: dict, outdir: str, threads: int | None = None, quiet: boo
         geo = Geometry.from_dict(data.get("geometry"))
         des = Design.from_dict(data["designs"][0])
         ms = MeshSizes.from_dict(data.get("mesh"))
-        mres = build_mesh(geo, des, kind, ms, cdir / "mesh")
+        mres = case_mesh(case, geo, des, ms, kind, cdir)
         summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
-                           ("joint_positions", "material_sizes")}
+                           ("joint_positions", "material_sizes", "joint")}
         model, prof = build_case_model(data, mres.msh, kind, mres.report)
-        study = Study.from_dict({k: v for k, v in data.items() if k not in ("geometry", "designs", "mesh", "fatigue",
-                                                                            "sweep", "report")} |
-                                {"model": {"mesh": str(mres.msh)}}, Path(outdir) / "study.toml")
+        study = Study(Path(outdir) / "study.toml", data, case["name"])     # validated as a whole already
         settings = study.solver_settings()
         from .results import HistoryWriter
 
@@ -329,16 +328,64 @@ def run_one_case(case: dict, outdir: str, threads: int | None = None, quiet: boo
         summary["status"] = res["status"]
         if res["status"] != "ok":
             summary["error"] = res["error"]
-    except InputError:
-        raise
-    except ConvergenceError as exc:
-        summary["error"] = {"message": str(exc), **exc.report}
+    except (ConvergenceError, InputError) as exc:
+        summary["error"] = {**getattr(exc, "report", {}), "message": str(exc)}
     except Exception as exc:                            # a case that breaks must not stop the study
         summary["error"] = {"message": f"{type(exc).__name__}: {exc}",
                             "traceback": traceback.format_exc(limit=6)}
     summary["wall_time_s"] = round(_time.perf_counter() - t0, 3)
     write_json(cdir / "case.json", summary)
     return summary
+
+
+def case_mesh(case, geo, des, ms, kind, cdir):
+    """The case's mesh: built with gmsh, or read from `model.meshes` (a folder of prebuilt
+    `<design>_<kind>.msh`, e.g. the committed benchmark geometries) when the study names one."""
+    from .geometry import MeshResult, build_mesh, joints_for
+
+    folder = case["data"]["model"].get("meshes")
+    if not folder:
+        return build_mesh(geo, des, kind, ms, cdir / "mesh")
+    path = Path(folder)
+    if not path.is_absolute():
+        path = Path(case.get("base_dir", ".")) / path
+    msh = path / f"{case['design']}_{kind}.msh"
+    if not msh.is_file():
+        raise InputError("model.meshes", str(folder), f"a folder holding {msh.name}")
+    _check_prebuilt(path, geo, des, ms, folder, kind)
+    joint, positions = joints_for(geo, des, ms, kind)
+    rep = {"source": str(msh), "prebuilt": True, "joint_positions": list(positions), "joint": joint.report()}
+    return MeshResult(msh, msh.with_suffix(".vtu"), rep)
+
+
+#: mesh sizes that do not affect a model kind's mesh
+_UNUSED_SIZES = {"slice2d": {"size_fine_3d"}, "axisym": {"size_fine_3d"}, "joint3d": {"size_fine", "size_layer"}}
+
+
+def _check_prebuilt(path: Path, geo, des, ms, folder, kind):
+    """A prebuilt mesh may only stand in for the parameters it was built with (its mesh_report.json)."""
+    from .design import Design, Geometry, MeshSizes
+
+    rep_file = path / "mesh_report.json"
+    if not rep_file.is_file():
+        raise InputError("model.meshes", str(folder), "a folder with mesh_report.json (written by fem-wlp mesh)")
+    rep = json.loads(rep_file.read_text())
+    built = {d.get("name"): d for d in rep.get("designs", [])}
+    checks = [("geometry", Geometry(**rep.get("geometry", {})), geo),
+              ("mesh", MeshSizes(**rep.get("mesh", {})), ms)]
+    if des.name not in built:
+        raise InputError("model.meshes", str(folder), f"meshes built for design '{des.name}'")
+    checks.append((f"designs.{des.name}", Design(**built[des.name]), des))
+    from dataclasses import fields
+
+    for key, a, b in checks:
+        skip = _UNUSED_SIZES.get(kind, set()) if key == "mesh" else set()
+        diff = [f.name for f in fields(a) if f.name not in skip and getattr(a, f.name) != getattr(b, f.name)]
+        if diff:
+            raise InputError("model.meshes", str(folder),
+                             message=f"model.meshes = {folder!r}: its meshes were built with other {key} values "
+                                     f"({', '.join(f'{key}.{d}' for d in diff)}); remove model.meshes to mesh "
+                                     "this case")
 
 
 def safe_name(name: str) -> str:
@@ -408,12 +455,16 @@ def evaluate_case(data, kind, layers_csv, prof, res, geo, mesh_report) -> dict:
     dwell_min = _half_cycle_dwell_min(prof)
     T_sj = 0.5 * (prof.T_max + prof.T_min)
     eng = models.get("engelmaier")
-    delta_gamma = eng.shear_strain_range(dnp, d_alpha, dT, standoff) if eng is not None and standoff else None
-    crack = float(mesh_report.get("crack_length_mm") or 0.0) or None
+    # Engelmaier needs a distance from the neutral point: not defined for the axisymmetric single joint
+    delta_gamma = (eng.shear_strain_range(dnp, d_alpha, dT, standoff)
+                   if eng is not None and standoff and dnp > 0 else None)
+    # Darveaux crack length at failure: the joint diameter at the critical interface (domain.md §2.1)
+    jr = mesh_report.get("joint") or {}
+    crack = 2.0 * float(jr.get("contact_radius_die" if cl == "die_layer" else "contact_radius_board") or 0.0) or None
     lives = evaluate_lives(models, dW=crit["dW_MPa"], deps_in=crit["deps_in"], delta_gamma=delta_gamma,
                            T_sj=T_sj, t_dwell=dwell_min, crack_length=crack)
     out["life_cycles"] = {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in lives.items()}
-    out["life_inputs"] = {"dnp_mm": dnp, "standoff_mm": standoff, "delta_alpha_per_K": d_alpha, "dT_K": dT,
+    out["life_inputs"] = {"dnp_mm": dnp, "standoff_mm": standoff, "crack_length_mm": crack, "delta_alpha_per_K": d_alpha, "dT_K": dT,
                           "T_sj_C": T_sj, "half_cycle_dwell_min": dwell_min, "delta_gamma": delta_gamma}
     out["life_caveats"] = {k: getattr(m, "caveat", "") for k, m in models.items()}
     # stresses per region over the whole history
@@ -480,8 +531,18 @@ def run_reliability_study(study, out, workers=None, scheduler=None, quiet=False)
         write_json(out / "summary.json", s)
         return s
 
-    for res in run_cases(todo, str(out), workers=workers, scheduler=scheduler, quiet=quiet):
+    # identical inputs (e.g. the flat baseline at every point of a design-parameter sweep) run once
+    first, twins = {}, {}
+    for c in todo:
+        h = case_hash(c)
+        if h in first:
+            twins.setdefault(first[h]["name"], []).append(c)
+        else:
+            first[h] = c
+    for res in run_cases(list(first.values()), str(out), workers=workers, scheduler=scheduler, quiet=quiet):
         done[res["name"]] = res
+        for twin in twins.get(res["name"], []):
+            done[twin["name"]] = {**res, "name": twin["name"], "sweep": twin["sweep"], "same_as": res["name"]}
         write_summary()
         if not quiet:
             msg = (f"ΔW = {res['dW_per_cycle_MPa']:.4g} MPa" if res.get("dW_per_cycle_MPa") is not None

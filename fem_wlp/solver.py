@@ -179,11 +179,12 @@ class Discretization:
             f += ezz * self.asm._static_coupling
             fzz = float(self.asm._static_coupling @ u + self.asm._static_kee * ezz)
         T0 = self.model.temperature.T0
+        eth = {}
         for i, ax, g, h in self.thermal_vectors:
-            Ti = T[self.names[i]]
-            s_a = float(self.materials[i].thermal_strain(Ti[:1], T0)[ax, 0])
-            f -= s_a * g
-            fzz -= s_a * h
+            if i not in eth:
+                eth[i] = self.materials[i].thermal_strain(T[self.names[i]][:1], T0)[:, 0]
+            f -= eth[i][ax] * g
+            fzz -= eth[i][ax] * h
         return f, fzz
 
     def residual(self, sig, prescribed_dofs, u=None, ezz=0.0, T=None):
@@ -337,7 +338,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             except NotConverged as exc:
                 if dt <= hmin * 1.0001:
                     rep = dict(exc.report)
-                    rep.update({"message": str(exc), "last_converged_time_s": t, "smallest_dt_s": dt})
+                    rep.update({"newton": str(exc), "last_converged_time_s": t, "smallest_dt_s": dt})
                     raise ConvergenceError(
                         f"no convergence at t = {t_new:g} s even with dt = {dt:.3g} s"
                         + (f" (region {rep.get('region')})" if rep.get("region") else "")

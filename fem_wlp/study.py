@@ -20,7 +20,7 @@ from .errors import InputError
 
 SECTIONS = {
     "study": {"name", "description", "baseline"},
-    "model": {"mesh", "formulation", "order", "quadrature_order", "kind"},
+    "model": {"mesh", "formulation", "order", "quadrature_order", "kind", "meshes"},
     "materials": None,            # free: region -> spec
     "constraints": None,          # list of tables
     "load": {"stress_free_temperature", "temperature", "profile", "steps", "cycles", "ramp_rate", "dwell",

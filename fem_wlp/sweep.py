@@ -101,8 +101,6 @@ def run_cases(cases, outdir: str, workers=None, scheduler=None, quiet=True):
             c = futs[f]
             try:
                 yield f.result()
-            except InputError:
-                raise
             except Exception as exc:                   # a crashed worker fails only its case
                 yield {"name": c["name"], "design": c["design"], "kind": c["kind"], "status": "failed",
                        "error": {"message": f"worker crashed: {type(exc).__name__}: {exc}"}}
