@@ -164,6 +164,15 @@ def _g(x: float) -> str:
     return f"{float(x):.10g}"
 
 
+def _num(x: float) -> str:
+    """Full-precision number in at most 20 characters (ccx reads at most 20 characters per field and truncates
+    longer ones silently: '-2.17439695914499e-10' became -0.217 in a node coordinate)."""
+    s = f"{float(x):.15g}"
+    if len(s) > 20:
+        s = f"{float(x):.12e}"
+    return s
+
+
 def _pairs(t, v, per_line: int = 4) -> list[str]:
     items = [f"{_g(a)}, {_g(b)}" for a, b in zip(t, v)]
     return [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
@@ -423,16 +432,14 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
                  "fixed radially unless a constraint says so")
     if maps.flipped.any():
         L.append(f"** {int(maps.flipped.sum())} elements had their node order reversed (positive Jacobian)")
-    # nodes; round-off coordinates (|x| < 1e-12 x model size, e.g. gmsh's -4.2e-16) are written as exact zeros:
-    # ccx 2.20 reports "nonpositive jacobian" for a correctly oriented CPE3 with a -4.16e-16 coordinate that it
-    # accepts with 0 (reproduced with a one-element deck)
-    X = maps.node_x.copy()
-    X[np.abs(X) < 1e-12 * max(float(np.max(np.abs(X))), 1e-300)] = 0.0
+    # nodes (numbers at most 20 characters wide: ccx 2.20 reads at most 20 characters per field and silently
+    # truncates "-2.17439695914499e-10" to -2.17439695914499e-1 -> "nonpositive jacobian"; see _num)
+    X = maps.node_x
     L.append("*NODE, NSET=NALL")
     if X.shape[0] == 2:
-        L += [f"{i + 1}, {x:.15g}, {y:.15g}, 0." for i, (x, y) in enumerate(X.T)]
+        L += [f"{i + 1}, {_num(x)}, {_num(y)}, 0." for i, (x, y) in enumerate(X.T)]
     else:
-        L += [f"{i + 1}, {x:.15g}, {y:.15g}, {z:.15g}" for i, (x, y, z) in enumerate(X.T)]
+        L += [f"{i + 1}, {_num(x)}, {_num(y)}, {_num(z)}" for i, (x, y, z) in enumerate(X.T)]
     # elements, one block per material region
     for name, op in zip(disc.names, disc.ops):
         es = set_name("E_", name)
@@ -496,7 +503,7 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
                 an = f"A_C{k + 1}_{comp + 1}"
                 amps += [f"*AMPLITUDE, NAME={an}, TIME=TOTAL TIME"] + _pairs(tc - t0, a)
                 step_bc.append(f"*BOUNDARY, AMPLITUDE={an}")
-                step_bc += [f"{int(n) + 1}, {comp + 1}, {comp + 1}, {v:.15g}" for n, v in zip(sd, b)]
+                step_bc += [f"{int(n) + 1}, {comp + 1}, {comp + 1}, {_num(v)}" for n, v in zip(sd, b)]
             else:                                              # one amplitude per node
                 for i, n in enumerate(sd):
                     an = f"A_C{k + 1}_{comp + 1}_{int(n) + 1}"
