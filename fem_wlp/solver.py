@@ -121,9 +121,9 @@ class Discretization:
             for i in sorted(self.fast):
                 o = self.ops[i]
                 D = np.asarray(self.materials[i].stiffness(model.temperature.T0))
+                fe = np.einsum("eqij,ia,eq->aej", o.B, D[:, :3], o.w, optimize=True)   # one pass, 3 axes
                 for ax in range(3):
-                    fe = np.einsum("eqij,i,eq->ej", o.B, D[:, ax], o.w, optimize=True)
-                    g = np.bincount(o.vdofs.ravel(), weights=fe.ravel(), minlength=self.ndof)
+                    g = np.bincount(o.vdofs.ravel(), weights=fe[ax].ravel(), minlength=self.ndof)
                     self.thermal_vectors.append((i, ax, g, float(D[2, ax] * o.w.sum())))
         self.linear = LinearSolver(self.settings.linear_solver, mesh.dim(), self.ndof, coords=self.dof_x,
                                    nc=self.nc, reuse=self.settings.reuse_factorization)
