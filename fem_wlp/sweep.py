@@ -43,13 +43,28 @@ def _values(key: str, v):
     raise InputError(f"sweep.{key}", v, "a non-empty list or a range table")
 
 
+_RANGE_KEYS = {"start", "stop", "num", "step"}
+
+
+def _flatten(spec: dict, prefix: str = "") -> dict:
+    """Nested tables (from --set sweep.design.x=[...] or [sweep.design]) -> dotted keys; range tables stay."""
+    out = {}
+    for k, v in spec.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not set(v) <= _RANGE_KEYS:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
 def expand_sweep(spec) -> list[dict]:
     """[{label, values: {key: value}}]; one point with no values when there is no sweep."""
     if not spec:
         return [{"label": "", "values": {}}]
     if not isinstance(spec, dict):
         raise InputError("sweep", spec, "a table")
-    spec = dict(spec)
+    spec = _flatten(dict(spec))
     mode = spec.pop("mode", "product")
     if mode not in ("product", "zip"):
         raise InputError("sweep.mode", mode, "product or zip")

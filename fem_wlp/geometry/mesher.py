@@ -31,7 +31,8 @@ class _GmshSession:
         self.gmsh = gmsh
         self.owner = not gmsh.isInitialized()
         if self.owner:
-            gmsh.initialize(readConfigFiles=False)
+            # no SIGINT handler: meshing also runs in worker threads (Dask), where Python forbids signals
+            gmsh.initialize(readConfigFiles=False, interruptible=False)
         else:
             self.prev_model = gmsh.model.getCurrent()
         gmsh.option.setNumber("General.Terminal", 0)
