@@ -99,7 +99,14 @@ def region_ops(mesh, elem, elements: np.ndarray, formulation: str, intorder: int
     if (formulation == "3d") != (dim == 3):
         raise InputError("model.formulation", formulation,
                          "3d for 3D meshes; plane_strain, generalized_plane_strain or axisymmetric for 2D meshes")
-    sb = skfem.Basis(mesh, elem, intorder=intorder, elements=elements)
+    quad = {}
+    if (mesh_kind(mesh) == "MeshTri1" and type(elem).__name__ == "ElementTriP1" and intorder <= 1
+            and formulation != "axisymmetric"):
+        # scikit-fem's lowest triangle rule has 3 points; a P1 triangle has constant strain, so with
+        # element-constant material the centroid rule is exact and its states evolve identically: 1 point
+        quad = {"quadrature": (np.array([[1.0 / 3.0], [1.0 / 3.0]]), np.array([0.5]))}
+    sb = skfem.Basis(mesh, elem, intorder=intorder, elements=elements, **quad) if quad else \
+        skfem.Basis(mesh, elem, intorder=intorder, elements=elements)
     nl = sb.Nbfun
     nel, nqp = sb.dx.shape
     nc = ncomp(formulation)

@@ -541,16 +541,17 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
             ax.set_title(f"{cf.name}, {label}: {ext}" if transpose else f"{cf.name}  ({ext})", fontsize=8.5)
             ax.tick_params(labelsize=7)
             yl = "z (mm)" if is3d else "y (mm)"
+            xl = "x (mm, joint cell, axis at 0)" if is3d else "x (mm, from the neutral point)"
             if transpose:
                 if si == 0:
                     ax.set_ylabel(yl, fontsize=8)
                 if di == nd - 1:
-                    ax.set_xlabel("x (mm, from the neutral point)", fontsize=8)
+                    ax.set_xlabel(xl, fontsize=8)
             else:
                 if di == 0:
                     ax.set_ylabel(f"{label}\n{yl}", fontsize=8.5)
                 if si == ns - 1:
-                    ax.set_xlabel("x (mm, from the neutral point)", fontsize=8)
+                    ax.set_xlabel(xl, fontsize=8)
         if mappable is not None:
             cb = fig.colorbar(mappable, ax=panel_axes, shrink=0.95, extend=extend,
                               location="bottom" if transpose else "right", aspect=30 if transpose else 20)
