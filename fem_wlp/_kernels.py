@@ -37,35 +37,6 @@ def _np_scatter_stiffness(B, w, D, bmap, nc, nnzb):
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_scatter_const(B, w, D, bmap, nc, data):
-        nel, nqp, _, nloc = B.shape
-        nl = nloc // nc
-        DB = np.empty((6, nloc))
-        Ke = np.empty((nloc, nloc))
-        for e in range(nel):
-            Ke[:, :] = 0.0
-            for q in range(nqp):
-                for I in range(6):
-                    for k in range(nloc):
-                        s = 0.0
-                        for J in range(6):
-                            s += D[I, J] * B[e, q, J, k]
-                        DB[I, k] = s * w[e, q]
-                for k in range(nloc):
-                    for l in range(k, nloc):
-                        s = 0.0
-                        for I in range(6):
-                            s += B[e, q, I, k] * DB[I, l]
-                        Ke[k, l] += s
-            for i in range(nl):
-                for j in range(nl):
-                    b = bmap[(e * nl + i) * nl + j]
-                    for a in range(nc):
-                        for c in range(nc):
-                            k, l = i * nc + a, j * nc + c
-                            data[b, a, c] += Ke[k, l] if k <= l else Ke[l, k]
-
-    @njit(cache=True, fastmath=True)
     def _nb_scatter_qp(B, w, D, bmap, nc, data):
         nel, nqp, _, nloc = B.shape
         nl = nloc // nc
@@ -101,10 +72,11 @@ def scatter_stiffness(B, w, D, bmap, nc, nnzb, use_numba: bool = True):
     Only symmetric tangents are assembled (the upper triangle of K_e is computed and mirrored)."""
     if HAVE_NUMBA and use_numba:
         data = np.zeros((nnzb, nc, nc))
-        if D.ndim == 2:
-            _nb_scatter_const(B, w, np.ascontiguousarray(D), bmap, nc, data)
+        if D.ndim == 2:         # one tangent for the region: a zero-stride view, no copy
+            D = np.broadcast_to(D, w.shape + (6, 6))
         else:
-            _nb_scatter_qp(B, w, np.ascontiguousarray(D), bmap, nc, data)
+            D = np.ascontiguousarray(D)
+        _nb_scatter_qp(B, w, D, bmap, nc, data)
         return data
     return _np_scatter_stiffness(B, w, D, bmap, nc, nnzb)
 

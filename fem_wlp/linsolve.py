@@ -94,6 +94,19 @@ class LinearSolver:
             return self.solve(b)
         t0 = time.perf_counter()
         M = spla.LinearOperator(K.shape, matvec=self._direct_solve, dtype=float)
+        try:
+            x = self._cg(K, b, M, self.max_reuse_its)
+        except RuntimeError:
+            self.stats["time_solve_s"] += time.perf_counter() - t0
+            self.factorize(K)
+            return self.solve(b)
+        self.stats["reused"] += 1
+        self.stats["solves"] += 1
+        self.stats["time_solve_s"] += time.perf_counter() - t0
+        return x
+
+    def _cg(self, K, b, M, maxiter):
+        """Preconditioned CG column by column; raises RuntimeError when a column does not converge."""
         cols = [b] if b.ndim == 1 else [b[:, j] for j in range(b.shape[1])]
         out = []
         for bj in cols:
@@ -102,16 +115,11 @@ class LinearSolver:
             def cb(_x):
                 it[0] += 1
 
-            xj, info = spla.cg(K, bj, M=M, rtol=self.rtol, atol=0.0, maxiter=self.max_reuse_its, callback=cb)
+            xj, info = spla.cg(K, bj, M=M, rtol=self.rtol, atol=0.0, maxiter=maxiter, callback=cb)
             self.stats["iterations"] += it[0]
             if info != 0:
-                self.stats["time_solve_s"] += time.perf_counter() - t0
-                self.factorize(K)
-                return self.solve(b)
+                raise RuntimeError(f"CG did not converge in {it[0]} iterations")
             out.append(xj)
-        self.stats["reused"] += 1
-        self.stats["solves"] += 1
-        self.stats["time_solve_s"] += time.perf_counter() - t0
         return out[0] if b.ndim == 1 else np.column_stack(out)
 
     def _pardiso_factor(self, K):
@@ -206,26 +214,12 @@ class LinearSolver:
         if self.name in ("pardiso", "scipy"):
             x = self._direct_solve(b)
         else:
-            M = self._ml.aspreconditioner(cycle="V")
-            cols = [b] if b.ndim == 1 else [b[:, j] for j in range(b.shape[1])]
-            out = []
-            for bj in cols:
-                it = [0]
-
-                def cb(_x):
-                    it[0] += 1
-
-                xj, info = spla.cg(self._K, bj, M=M, rtol=self.rtol, atol=0.0, maxiter=2000, callback=cb)
-                if info != 0:   # rebuild the hierarchy for the current matrix once and retry
-                    self._ml = None
-                    self.factorize(self._K)
-                    M = self._ml.aspreconditioner(cycle="V")
-                    xj, info = spla.cg(self._K, bj, M=M, rtol=self.rtol, atol=0.0, maxiter=5000, callback=cb)
-                    if info != 0:
-                        raise RuntimeError(f"AMG-CG did not converge ({it[0]} iterations)")
-                self.stats["iterations"] += it[0]
-                out.append(xj)
-            x = out[0] if b.ndim == 1 else np.column_stack(out)
+            try:
+                x = self._cg(self._K, b, self._ml.aspreconditioner(cycle="V"), 2000)
+            except RuntimeError:       # rebuild the hierarchy for the current matrix once and retry
+                self._ml = None
+                self.factorize(self._K)
+                x = self._cg(self._K, b, self._ml.aspreconditioner(cycle="V"), 5000)
         self.stats["solves"] += 1
         self.stats["time_solve_s"] += time.perf_counter() - t0
         return x
