@@ -145,7 +145,17 @@ class LinearSolver:
             self._pattern_key = key
         else:
             self._triu.data[:] = K.data[self._upper]
-        self._pardiso(22, np.zeros((K.shape[0], 1), order="F"))
+        try:
+            self._pardiso(22, np.zeros((K.shape[0], 1), order="F"))
+        except RuntimeError as exc:
+            if "error -4" not in str(exc) or self._impl.mtype != 2:
+                raise
+            # zero pivot in Cholesky: the tangent is indefinite (e.g. softening of Anand's deformation
+            # resistance); switch for good to PARDISO's symmetric-indefinite factorization (Bunch-Kaufman)
+            _notice("tangent not positive definite; using the symmetric-indefinite PARDISO factorization")
+            self._impl.mtype = -2
+            self._pardiso(11, np.zeros((K.shape[0], 1), order="F"))
+            self._pardiso(22, np.zeros((K.shape[0], 1), order="F"))
 
     def _pardiso(self, phase: int, b: np.ndarray) -> np.ndarray:
         """One MKL PARDISO call on the cached upper-triangular matrix (b column-major, (n, nrhs))."""
