@@ -1,9 +1,11 @@
 """Compiled element kernels (numba) with plain-numpy fallbacks of identical results.
 
-numba is used for the two loops that numpy cannot do efficiently: the element stiffness contraction
-K_e = sum_q w_q B_q^T D_q B_q (tiny dense matrices, one per element) fused with the scatter into the block-sparse
-pattern. numpy's batched matmul runs these at ~0.1 GFlop/s; the fused kernel avoids materializing K_e
-(140 doubles per P1 tet) and runs at memory speed. Without numba the numpy path is used (same numbers, slower).
+numba is used for the loops that numpy cannot do efficiently: the element stiffness contraction
+K_e = sum_q w_q B_q^T D_q B_q (tiny dense matrices, one per element; B_q built from the basis-function gradients)
+fused with the scatter straight into the CSR data of the global matrix. numpy's batched matmul runs these at
+~0.1 GFlop/s; the fused kernel avoids materializing B and K_e (576 + 144 doubles per P1 tet) and runs at memory
+speed; and B u / B^T s at the quadrature points from the factored B (a handful of flops per point, where numpy
+needs one pass over the gradients per nonzero of B). Without numba the numpy paths are used (same numbers, slower).
 """
 from __future__ import annotations
 
@@ -18,67 +20,169 @@ except Exception:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
 
 
-def _np_scatter_stiffness(B, w, D, bmap, nc, nnzb):
-    """numpy reference: block data (nnzb, nc, nc) of sum_e K_e."""
-    nel, nqp, _, nloc = B.shape
-    nl = nloc // nc
+def _index_dtype(n: int):
+    """int32 index arrays where they fit (scipy keeps them without a copy; half the memory), int64 otherwise."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def _b_table(nc):
+    from .kinematics import B_ENTRIES
+
+    tab = np.array(B_ENTRIES[nc])
+    return tab[:, 0].astype(np.int64), tab[:, 1].astype(np.int64), tab[:, 2].astype(np.int64), tab[:, 3].copy()
+
+
+def csr_positions(block_indptr, nc):
+    """(nnzb, nc, nc) CSR data positions of the block entries (block k of node row r, component (a, c)):
+    nc*nc*indptr[r] + a*nc*L_r + (k - indptr[r])*nc + c, L_r the blocks of row r."""
+    n = block_indptr.size - 1
+    L = np.diff(block_indptr)
+    row = np.repeat(np.arange(n), L)
+    k = np.arange(block_indptr[-1])
+    base = nc * nc * block_indptr[row] + (k - block_indptr[row]) * nc
+    a = np.arange(nc)[:, None] * nc * L[row][:, None, None]          # (nnzb, nc, 1)
+    return base[:, None, None] + a + np.arange(nc)[None, None, :]
+
+
+def _np_scatter_stiffness(G, hoop, w, D, bmap, block_indptr, nc):
+    """numpy reference: CSR-ordered data of sum_e K_e (dense B per element, bincount per block component)."""
+    from .kinematics import dense_b
+
+    nel, nqp, _, nl = G.shape
+    nloc = nl * nc
+    B = dense_b(G, hoop, nc)
     Ke = np.zeros((nel, nloc, nloc))
     for q in range(nqp):
         Bq = B[:, q]
         DB = np.einsum("IJ,eJk->eIk", D, Bq) if D.ndim == 2 else np.matmul(D[:, q], Bq)
         Ke += np.einsum("eIk,eIl->ekl", Bq * w[:, q, None, None], DB)
     Kb = Ke.reshape(nel, nl, nc, nl, nc).transpose(0, 1, 3, 2, 4).reshape(-1, nc * nc)
-    data = np.empty((nnzb, nc * nc))
+    nnzb = block_indptr[-1]
+    blocks = np.empty((nnzb, nc * nc))
     for k in range(nc * nc):
-        data[:, k] = np.bincount(bmap, weights=Kb[:, k], minlength=nnzb)
-    return data.reshape(nnzb, nc, nc)
+        blocks[:, k] = np.bincount(bmap, weights=Kb[:, k], minlength=nnzb)
+    data = np.empty(nnzb * nc * nc)
+    data[csr_positions(block_indptr, nc).ravel()] = blocks.ravel()
+    return data
 
 
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_scatter_qp(B, w, D, bmap, nc, data):
-        nel, nqp, _, nloc = B.shape
-        nl = nloc // nc
+    def _nb_scatter_csr(G, hoop, has_hoop, w, D, sdofs, bmap, bptr, tI, tc, td, tf, nc, data):
+        """K_e = sum_q w B^T D B with B built per point from the gradients, accumulated straight into the CSR
+        data (no block-order intermediate, no permutation)."""
+        nel, nqp, _, nl = G.shape
+        nloc = nl * nc
+        Bq = np.zeros((6, nloc))
         DB = np.empty((6, nloc))
         Ke = np.empty((nloc, nloc))
         for e in range(nel):
             Ke[:, :] = 0.0
             for q in range(nqp):
+                for t in range(tI.size):
+                    for i in range(nl):
+                        Bq[tI[t], i * nc + tc[t]] = tf[t] * G[e, q, td[t], i]
+                if has_hoop:
+                    for i in range(nl):
+                        Bq[2, i * nc] = hoop[e, q, i]
                 for I in range(6):
                     for k in range(nloc):
                         s = 0.0
                         for J in range(6):
-                            s += D[e, q, I, J] * B[e, q, J, k]
+                            s += D[e, q, I, J] * Bq[J, k]
                         DB[I, k] = s * w[e, q]
                 for k in range(nloc):
                     for l in range(k, nloc):
                         s = 0.0
                         for I in range(6):
-                            s += B[e, q, I, k] * DB[I, l]
+                            s += Bq[I, k] * DB[I, l]
                         Ke[k, l] += s
             for i in range(nl):
+                r = sdofs[e, i]
+                k0 = bptr[r]
+                L = bptr[r + 1] - k0
                 for j in range(nl):
-                    b = bmap[(e * nl + i) * nl + j]
+                    base = nc * nc * k0 + (bmap[(e * nl + i) * nl + j] - k0) * nc
                     for a in range(nc):
                         for c in range(nc):
                             k, l = i * nc + a, j * nc + c
-                            data[b, a, c] += Ke[k, l] if k <= l else Ke[l, k]
+                            data[base + a * nc * L + c] += Ke[k, l] if k <= l else Ke[l, k]
 
 
-def scatter_stiffness(B, w, D, bmap, nc, nnzb, use_numba: bool = True):
-    """Block data (nnzb, nc, nc) of sum_e K_e for one region; D (6,6) shared or (nel, nqp, 6, 6) per point.
+def scatter_stiffness(G, hoop, w, D, sdofs, bmap, block_indptr, nc, out=None, use_numba: bool = True):
+    """CSR-ordered data (nnz,) of sum_e K_e for one region, added to `out` when given.
 
+    G, hoop, w: the region's gradients, hoop factors (or None) and weights (kinematics.RegionOps); D (6,6) shared
+    or (nel, nqp, 6, 6) per point; bmap: element node pair -> block of the block pattern (block_indptr).
     Only symmetric tangents are assembled (the upper triangle of K_e is computed and mirrored)."""
+    nnz = int(block_indptr[-1]) * nc * nc
+    if out is None:
+        out = np.zeros(nnz)
     if HAVE_NUMBA and use_numba:
-        data = np.zeros((nnzb, nc, nc))
         if D.ndim == 2:         # one tangent for the region: a zero-stride view, no copy
             D = np.broadcast_to(D, w.shape + (6, 6))
         else:
             D = np.ascontiguousarray(D)
-        _nb_scatter_qp(B, w, D, bmap, nc, data)
-        return data
-    return _np_scatter_stiffness(B, w, D, bmap, nc, nnzb)
+        h = hoop if hoop is not None else np.zeros((1, 1, 1))
+        _nb_scatter_csr(G, h, hoop is not None, w, D, sdofs, bmap, block_indptr, *_b_table(nc), nc, out)
+        return out
+    out += _np_scatter_stiffness(G, hoop, w, D, bmap, block_indptr, nc)
+    return out
+
+
+if HAVE_NUMBA:
+
+    @njit(cache=True, fastmath=True)
+    def _nb_strain(G, hoop, has_hoop, vdofs, u, tI, tc, td, tf, nc, eps):
+        nel, nqp, _, nl = G.shape
+        ue = np.empty(nl * nc)
+        for e in range(nel):
+            for k in range(nl * nc):
+                ue[k] = u[vdofs[e, k]]
+            for q in range(nqp):
+                for t in range(tI.size):
+                    s = 0.0
+                    for i in range(nl):
+                        s += G[e, q, td[t], i] * ue[i * nc + tc[t]]
+                    eps[tI[t], e, q] += tf[t] * s
+                if has_hoop:
+                    s = 0.0
+                    for i in range(nl):
+                        s += hoop[e, q, i] * ue[i * nc]
+                    eps[2, e, q] += s
+
+    @njit(cache=True, fastmath=True)
+    def _nb_bt(G, hoop, has_hoop, w, s, tI, tc, td, tf, nc, fe):
+        nel, nqp, _, nl = G.shape
+        for e in range(nel):
+            for q in range(nqp):
+                for t in range(tI.size):
+                    sv = s[tI[t], e, q] * tf[t] * w[e, q]
+                    for i in range(nl):
+                        fe[e, i * nc + tc[t]] += sv * G[e, q, td[t], i]
+                if has_hoop:
+                    sv = s[2, e, q] * w[e, q]
+                    for i in range(nl):
+                        fe[e, i * nc] += sv * hoop[e, q, i]
+
+
+def apply_b(G, hoop, vdofs, u, nc):
+    """Compiled B u: Mandel strain (6, nel, nqp) at the quadrature points (kinematics.strain is the entry point)."""
+    nel, nqp = G.shape[:2]
+    eps = np.zeros((6, nel, nqp))
+    h = hoop if hoop is not None else np.zeros((1, 1, 1))
+    _nb_strain(G, h, hoop is not None, vdofs, np.ascontiguousarray(u, dtype=float), *_b_table(nc), nc, eps)
+    return eps
+
+
+def apply_bt(G, hoop, w, s, nc):
+    """Compiled element vectors (nel, nl*nc) of int B^T s dV for s (6, nel, nqp) (kinematics.bt is the entry)."""
+    nel, nqp, _, nl = G.shape
+    fe = np.zeros((nel, nl * nc))
+    h = hoop if hoop is not None else np.zeros((1, 1, 1))
+    _nb_bt(G, h, hoop is not None, w, np.ascontiguousarray(s, dtype=float), *_b_table(nc), nc, fe)
+    return fe
 
 
 def _np_block_pattern(sdofs_list, n):
@@ -145,9 +249,8 @@ if HAVE_NUMBA:
         return indptr, indices
 
     @njit(cache=True)
-    def _nb_block_map(sdofs, indptr, indices):
+    def _nb_block_map(sdofs, indptr, indices, out):
         nel, nl = sdofs.shape
-        out = np.empty(nel * nl * nl, np.int64)
         for e in range(nel):
             for i in range(nl):
                 r = sdofs[e, i]
@@ -165,23 +268,18 @@ if HAVE_NUMBA:
         return out
 
     @njit(cache=True)
-    def _nb_csr_from_blocks(indptr, indices, nc):
-        """CSR structure of the expanded matrix and the permutation block-data -> CSR data."""
+    def _nb_csr_structure(indptr, indices, nc, cptr, cind):
+        """CSR structure of the expanded matrix (rows node*nc + a; blocks of a node row side by side)."""
         n = indptr.size - 1
-        nnzb = indices.size
-        cptr = np.zeros(n * nc + 1, np.int64)
-        cind = np.empty(nnzb * nc * nc, np.int64)
-        perm = np.empty(nnzb * nc * nc, np.int64)
         pos = 0
+        cptr[0] = 0
         for r in range(n):
             for a in range(nc):
                 for k in range(indptr[r], indptr[r + 1]):
                     for b in range(nc):
                         cind[pos] = indices[k] * nc + b
-                        perm[pos] = (k * nc + a) * nc + b
                         pos += 1
                 cptr[r * nc + a + 1] = pos
-        return cptr, cind, perm
 
 
 def block_pattern(sdofs_list, n):
@@ -190,18 +288,23 @@ def block_pattern(sdofs_list, n):
         return _np_block_pattern(sdofs_list, n)
     sd = np.ascontiguousarray(np.concatenate(sdofs_list).astype(np.int64))
     indptr, indices = _nb_pattern(sd, n)
-    maps = [_nb_block_map(np.ascontiguousarray(s.astype(np.int64)), indptr, indices) for s in sdofs_list]
+    dt = _index_dtype(indices.size)
+    maps = [_nb_block_map(np.ascontiguousarray(s.astype(np.int64)), indptr, indices,
+                          np.empty(s.size * s.shape[1], dt)) for s in sdofs_list]
     return indptr, indices, maps
 
 
-def csr_from_blocks(indptr, indices, nc, ndof):
-    """(csr_indptr, csr_indices, perm) such that csr.data = block_data.ravel()[perm]."""
+def csr_structure(indptr, indices, nc):
+    """(csr_indptr, csr_indices) of the matrix whose block pattern is (indptr, indices) with nc x nc blocks;
+    the data of block entry (k, a, c) sits at csr_positions(indptr, nc)[k, a, c]."""
+    n, nnz = indptr.size - 1, indices.size * nc * nc
+    dt = _index_dtype(max(nnz, n * nc))
     if HAVE_NUMBA:
-        return _nb_csr_from_blocks(indptr, indices, nc)
+        cptr, cind = np.empty(n * nc + 1, dt), np.empty(nnz, dt)
+        _nb_csr_structure(indptr, indices, nc, cptr, cind)
+        return cptr, cind
     import scipy.sparse as sp
 
-    nnzb = indices.size
-    m = sp.bsr_matrix((np.arange(nnzb * nc * nc, dtype=float).reshape(nnzb, nc, nc), indices, indptr),
-                      shape=(ndof, ndof)).tocsr()
+    m = sp.bsr_matrix((np.ones((indices.size, nc, nc)), indices, indptr), shape=(n * nc, n * nc)).tocsr()
     m.sort_indices()
-    return m.indptr, m.indices, m.data.astype(np.int64)
+    return m.indptr.astype(dt), m.indices.astype(dt)

@@ -1,10 +1,9 @@
-"""Fast re-assembly: cached block-sparse pattern and scatter maps, vectorized element contractions.
+"""Fast re-assembly: cached sparsity pattern and scatter maps, fused element contractions.
 
 Computed once per mesh: the block (node-pair) sparsity pattern, each region's map from element node pairs to
-pattern blocks, and the permutation from block storage to CSR storage. A re-assembly with new quadrature-point
-tangents D is then
-    K_e = sum_q w_q B_q^T D_q B_q          (batched matmul over elements, a short loop over quadrature points)
-    K   = bincount(block_map, K_e)          (one pass per block component)
+pattern blocks, and the CSR structure of the expanded matrix (int32 indices where they fit, shared by every
+matrix built here, so scipy copies none). A re-assembly with new quadrature-point tangents D is then
+    K_e = sum_q w_q B_q^T D_q B_q, added straight into the CSR data (one compiled pass per region, _kernels.py)
 and only the regions whose tangent changed are re-assembled (the rest is cached as a constant part).
 Dirichlet constraints are applied on the CSR data through cached index masks (rows and columns zeroed, unit
 diagonal), so no matrix slicing happens in the Newton loop.
@@ -14,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import block_pattern, csr_from_blocks, scatter_stiffness
-from .kinematics import E_ZZ, RegionOps
+from ._kernels import block_pattern, csr_structure, scatter_stiffness
+from .kinematics import E_ZZ, RegionOps, bt
 
 
 class Assembler:
@@ -25,10 +24,9 @@ class Assembler:
         self.extra = extra                     # generalized plane strain: one bordered global unknown
         self.block_indptr, self.block_indices, self.block_maps = block_pattern([r.sdofs for r in regions], nscalar)
         self.nnzb = len(self.block_indices)
-        self.csr_indptr, self.csr_indices, self.csr_perm = csr_from_blocks(self.block_indptr, self.block_indices,
-                                                                           nc, self.ndof)
-        self.csr_rows = np.repeat(np.arange(self.ndof), np.diff(self.csr_indptr))
-        self._static = np.zeros(self.nnzb * nc * nc)
+        self.csr_indptr, self.csr_indices = csr_structure(self.block_indptr, self.block_indices, nc)
+        self.nnz = self.csr_indices.size
+        self._static = np.zeros(self.nnz)      # CSR-ordered data of the static regions
         self._static_coupling = np.zeros(self.ndof)
         self._static_kee = 0.0
         self.static_regions: set[int] = set()
@@ -43,39 +41,29 @@ class Assembler:
         return np.moveaxis(D.reshape(6, 6, nel, nqp), (2, 3), (0, 1))
 
     def element_matrices(self, ops: RegionOps, D) -> np.ndarray:
+        """Dense element matrices (nel, nloc, nloc) (reference code; the assembler never forms them)."""
         nel, nqp = ops.w.shape
         Dq = self._qp_tangent(np.asarray(D), nel, nqp)
-        Ke = np.zeros((nel, ops.B.shape[3], ops.B.shape[3]))
+        B = ops.B
+        Ke = np.zeros((nel, B.shape[3], B.shape[3]))
         for q in range(nqp):
-            Bq = ops.B[:, q]                                        # (nel, 6, nloc)
+            Bq = B[:, q]                                            # (nel, 6, nloc)
             DB = (Dq @ Bq) if Dq.ndim == 2 else np.matmul(Dq[:, q], Bq)
             Ke += np.matmul(np.swapaxes(Bq, 1, 2) * ops.w[:, q, None, None], DB)
         return Ke
-
-    def _scatter(self, ri: int, Ke: np.ndarray) -> np.ndarray:
-        nc = self.nc
-        nel, nloc, _ = Ke.shape
-        nl = nloc // nc
-        Kb = Ke.reshape(nel, nl, nc, nl, nc).transpose(0, 1, 3, 2, 4).reshape(-1, nc * nc)
-        bmap = self.block_maps[ri]
-        data = np.empty((self.nnzb, nc * nc))
-        for k in range(nc * nc):
-            data[:, k] = np.bincount(bmap, weights=Kb[:, k], minlength=self.nnzb)
-        return data.ravel()
 
     def _coupling(self, ops: RegionOps, D):
         """GPS border: c = int B^T D E_ZZ, k_ee = int E_ZZ . D . E_ZZ."""
         nel, nqp = ops.w.shape
         D = np.asarray(D)
         if D.ndim == 2:
-            DE = np.broadcast_to((D @ E_ZZ)[:, None, None], (6, nel, nqp))
-            Dzz = np.full((nel, nqp), D[2, 2])
+            DE = D @ E_ZZ
+            kee = float(D[2, 2] * ops.w.sum())
         else:
             DE = D[:, 2].reshape(6, nel, nqp)
-            Dzz = D[2, 2].reshape(nel, nqp)
-        fe = np.einsum("eqij,ieq,eq->ej", ops.B, DE, ops.w, optimize=True)
-        c = np.bincount(ops.vdofs.ravel(), weights=fe.ravel(), minlength=self.ndof)
-        return c, float((Dzz * ops.w).sum())
+            kee = float((D[2, 2].reshape(nel, nqp) * ops.w).sum())
+        c = np.bincount(ops.vdofs.ravel(), weights=bt(ops, DE).ravel(), minlength=self.ndof)
+        return c, kee
 
     # -- assembly ------------------------------------------------------------------------------------------------------
     def set_static(self, tangents: dict[int, np.ndarray]):
@@ -85,20 +73,25 @@ class Assembler:
         self._static_kee = 0.0
         self.static_regions = set(tangents)
         for ri, D in tangents.items():
-            data, c, k = self.contribution(ri, D)
-            self._static += data
+            _, c, k = self.contribution(ri, D, out=self._static)
             if self.extra:
                 self._static_coupling += c
                 self._static_kee += k
 
-    def contribution(self, ri: int, D):
-        """One region's stiffness contribution (block data, GPS coupling, k_ee) for tangent D."""
+    def contribution(self, ri: int, D, out=None):
+        """One region's stiffness contribution (CSR-ordered data, GPS coupling, k_ee) for tangent D; the data is
+        added to `out` (and returned) when given."""
         ops = self.regions[ri]
         D = np.asarray(D)
         Dq = self._qp_tangent(D, *ops.w.shape)
-        data = scatter_stiffness(ops.B, ops.w, Dq, self.block_maps[ri], self.nc, self.nnzb).ravel()
-        c, k = self._coupling(self.regions[ri], D) if self.extra else (None, 0.0)
+        data = scatter_stiffness(ops.G, ops.hoop, ops.w, Dq, ops.sdofs, self.block_maps[ri], self.block_indptr,
+                                 self.nc, out=out)
+        c, k = self._coupling(ops, D) if self.extra else (None, 0.0)
         return data, c, k
+
+    def csr(self, data) -> sp.csr_matrix:
+        """CSR matrix with the assembler's structure (shared index arrays) and CSR-ordered `data` (not copied)."""
+        return sp.csr_matrix((data, self.csr_indices, self.csr_indptr), shape=(self.ndof, self.ndof))
 
     def matrix(self, contributions):
         """Tangent stiffness: cached static part + region contributions. Returns (K csr, coupling, k_ee)."""
@@ -110,8 +103,7 @@ class Assembler:
             if self.extra:
                 coupling += c
                 kee += k
-        K = sp.csr_matrix((data[self.csr_perm], self.csr_indices, self.csr_indptr), shape=(self.ndof, self.ndof))
-        return K, coupling, kee
+        return self.csr(data), coupling, kee
 
     def internal_force(self, stresses: dict[int, np.ndarray]):
         """f_int = sum_regions int B^T sigma; with GPS also the out-of-plane resultant int sigma_zz."""
@@ -119,10 +111,8 @@ class Assembler:
         fzz = 0.0
         for ri, sig in stresses.items():
             ops = self.regions[ri]
-            nel, nqp = ops.w.shape
-            s = sig.reshape(6, nel, nqp)
-            fe = np.einsum("eqij,ieq,eq->ej", ops.B, s, ops.w, optimize=True)
-            f += np.bincount(ops.vdofs.ravel(), weights=fe.ravel(), minlength=self.ndof)
+            s = sig.reshape(6, *ops.w.shape)
+            f += np.bincount(ops.vdofs.ravel(), weights=bt(ops, s).ravel(), minlength=self.ndof)
             fzz += float((s[2] * ops.w).sum())
         return f, fzz
 
@@ -133,9 +123,15 @@ class Assembler:
         mask = np.zeros(self.ndof, bool)
         mask[self.constrained] = True
         self.free_mask = ~mask
-        hit = mask[self.csr_rows] | mask[self.csr_indices]
-        self._zero_pos = np.flatnonzero(hit)
-        self._diag_pos = np.flatnonzero(hit & (self.csr_rows == self.csr_indices))
+        if not self.constrained.size:
+            self._zero_pos = self._diag_pos = np.zeros(0, dtype=np.int64)
+            return
+        in_row = np.repeat(mask, np.diff(self.csr_indptr))
+        in_col = mask[self.csr_indices]
+        self._zero_pos = np.flatnonzero(in_row | in_col)
+        both = np.flatnonzero(in_row & in_col)
+        rows = np.searchsorted(self.csr_indptr, both, side="right") - 1
+        self._diag_pos = both[rows == self.csr_indices[both]]
 
     def apply_constraints(self, K):
         """In-place: constrained rows and columns of K become identity rows/columns."""

@@ -203,13 +203,9 @@ class LinearSolver:
                 lu = spla.splu(K.tocsc(), permc_spec="MMD_AT_PLUS_A")
                 self._solve_fn = lu.solve
         elif self.name == "amg":
-            import pyamg
-
             if self._ml is None:                     # reuse the hierarchy across Newton iterations
-                A = K.tobsr(blocksize=(self.nc, self.nc))
-                self._ml = pyamg.smoothed_aggregation_solver(
-                    A, B=rigid_body_modes(self.coords, self.nc), strength=("symmetric", {"theta": 0.0}),
-                    max_coarse=300)
+                self._ml = SmoothedAggregation(K.tobsr(blocksize=(self.nc, self.nc)),
+                                               rigid_body_modes(self.coords, self.nc))
         self._factored = True
         self.stats["factorizations"] += 1
         self.stats["time_factor_s"] += time.perf_counter() - t0
@@ -225,14 +221,108 @@ class LinearSolver:
             x = self._direct_solve(b)
         else:
             try:
-                x = self._cg(self._K, b, self._ml.aspreconditioner(cycle="V"), 2000)
+                x = self._cg(self._K, b, self._ml.preconditioner(), 2000)
             except RuntimeError:       # rebuild the hierarchy for the current matrix once and retry
                 self._ml = None
                 self.factorize(self._K)
-                x = self._cg(self._K, b, self._ml.aspreconditioner(cycle="V"), 5000)
+                x = self._cg(self._K, b, self._ml.preconditioner(), 5000)
         self.stats["solves"] += 1
         self.stats["time_solve_s"] += time.perf_counter() - t0
         return x
+
+
+class SmoothedAggregation:
+    """Smoothed-aggregation AMG hierarchy (pyamg's building blocks) and its V-cycle as a CG preconditioner.
+
+    The hierarchy is pyamg.smoothed_aggregation_solver(A, B, strength=("symmetric", {"theta": 0}),
+    max_coarse=300, improve_candidates=None) with a forward block Gauss-Seidel pre- and a backward post-smoother
+    (a symmetric V-cycle, as CG needs, at half the cost of symmetric sweeps), built here for two reasons measured
+    on the 3D P1 box at 200k DOF (one core): pyamg's restarted-Arnoldi estimate of rho(D^-1 A) for the
+    prolongation smoother took 0.7 s of a 2 s setup, where 10 Lanczos steps on D^-1/2 A D^-1/2 take 0.15 s (the
+    Ritz value is within 4 % and the iteration count is unchanged); and pyamg's preconditioner computes two extra
+    fine-level residual norms per application (2 of ~8 fine-level matrix passes). Improving the candidates (4
+    symmetric Gauss-Seidel sweeps on A B = 0) cost 1.5 s for one CG iteration less, so it is off.
+    """
+
+    def __init__(self, A: sp.bsr_matrix, B: np.ndarray, max_coarse: int = 300, omega: float = 4.0 / 3.0,
+                 lanczos_steps: int = 10, max_levels: int = 10):
+        from pyamg.aggregation.aggregate import standard_aggregation
+        from pyamg.aggregation.tentative import fit_candidates
+        from pyamg.multilevel import MultilevelSolver
+        from pyamg.relaxation.smoothing import change_smoothers
+        from pyamg.strength import symmetric_strength_of_connection
+        from pyamg.util.utils import get_diagonal, scale_rows
+
+        A.symmetry = "hermitian"
+        B = np.asarray(B, dtype=A.dtype)
+        levels = [MultilevelSolver.Level()]
+        levels[0].A, levels[0].B = A, B
+        while A.shape[0] // A.blocksize[0] > max_coarse and len(levels) < max_levels:
+            agg = standard_aggregation(symmetric_strength_of_connection(A, theta=0.0))[0]
+            T, Bc = fit_candidates(agg, B)
+            dinv = get_diagonal(A, inv=True)
+            rho = _lanczos_max(A, np.sqrt(dinv), lanczos_steps)
+            # P = (I - omega / rho D^-1 A) T, the row scaling applied to A T (far fewer entries than A)
+            P = (T - scale_rows((A @ T).tobsr(), dinv * (omega / rho), copy=False)).tobsr(
+                blocksize=(A.blocksize[0], Bc.shape[1]))
+            R = P.T.tobsr()
+            levels[-1].P, levels[-1].R = P, R
+            A = (R @ A @ P).tobsr()
+            A.symmetry = "hermitian"
+            levels.append(MultilevelSolver.Level())
+            levels[-1].A, levels[-1].B = A, Bc
+            B = Bc
+        self.ml = MultilevelSolver(levels)
+        change_smoothers(self.ml, ("block_gauss_seidel", {"sweep": "forward"}),
+                         ("block_gauss_seidel", {"sweep": "backward"}))
+        self.levels = levels
+        Ac = levels[-1].A.toarray()
+        try:                                         # SPD coarse operator: Cholesky; singular (free body): pinv
+            import scipy.linalg as sla
+
+            cf = sla.cho_factor(Ac)
+            self._coarse = lambda b: sla.cho_solve(cf, b)
+        except np.linalg.LinAlgError:
+            Ainv = np.linalg.pinv(Ac, hermitian=True)
+            self._coarse = lambda b: Ainv @ b
+
+    def operator_complexity(self) -> float:
+        return self.ml.operator_complexity()
+
+    def _cycle(self, lvl: int, b: np.ndarray) -> np.ndarray:
+        if lvl == len(self.levels) - 1:
+            return self._coarse(b)
+        L = self.levels[lvl]
+        x = np.zeros_like(b)
+        L.presmoother(L.A, x, b)
+        x += L.P @ self._cycle(lvl + 1, L.R @ (b - L.A @ x))
+        L.postsmoother(L.A, x, b)
+        return x
+
+    def preconditioner(self) -> spla.LinearOperator:
+        """One V-cycle from a zero initial guess."""
+        n = self.levels[0].A.shape[0]
+        return spla.LinearOperator((n, n), matvec=lambda b: self._cycle(0, np.asarray(b, float).ravel()),
+                                   dtype=float)
+
+
+def _lanczos_max(A, d, steps: int) -> float:
+    """Largest Ritz value of D^-1/2 A D^-1/2 (d = diag(A)^-1/2) after `steps` Lanczos steps (fixed start vector)."""
+    v = np.random.default_rng(0).standard_normal(A.shape[0])
+    v /= np.linalg.norm(v)
+    v_old = np.zeros_like(v)
+    alpha, beta = [], [0.0]
+    for _ in range(steps):
+        w = d * (A @ (d * v)) - beta[-1] * v_old
+        alpha.append(float(v @ w))
+        w -= alpha[-1] * v
+        beta.append(float(np.linalg.norm(w)))
+        if beta[-1] <= 1e-12 * abs(alpha[-1]):
+            break
+        v_old, v = v, w / beta[-1]
+    k = len(alpha)
+    T = np.diag(alpha) + np.diag(beta[1:k], 1) + np.diag(beta[1:k], -1)
+    return float(np.linalg.eigvalsh(T)[-1])
 
 
 def rigid_body_modes(coords: np.ndarray, nc: int) -> np.ndarray:

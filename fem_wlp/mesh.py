@@ -167,8 +167,12 @@ def from_meshio(m, source: str = "", key: str = "model.mesh") -> FEMesh:
     # renumber used nodes; vertices (corner nodes) first as scikit-fem expects
     nv = {"triangle": 3, "triangle6": 3, "quad": 4, "quad9": 4, "tetra": 4, "tetra10": 4,
           "hexahedron": 8, "hexahedron27": 8}[ctype]
-    corner = np.unique(conn[:, :nv])
-    other = np.setdiff1d(np.unique(conn), corner)
+    is_corner = np.zeros(len(m.points), bool)
+    is_corner[conn[:, :nv]] = True
+    is_used = np.zeros(len(m.points), bool)
+    is_used[conn] = True
+    corner = np.flatnonzero(is_corner)                  # sorted unique ids, as np.unique but O(n)
+    other = np.flatnonzero(is_used & ~is_corner)
     new = -np.ones(len(m.points), dtype=np.int64)
     new[corner] = np.arange(len(corner))
     new[other] = len(corner) + np.arange(len(other))
@@ -235,13 +239,34 @@ def _vertex_map_by_coordinates(points, corner_ids, mesh):
     return vmap
 
 
+def mesh_facets(mesh) -> np.ndarray:
+    """`mesh.facets`, built (with `mesh.t2f`) as scikit-fem's Mesh.build_entities builds them -- the same arrays,
+    sorted vertex tuples in lexicographic order -- but with the unique taken over one int64 key per facet instead of
+    numpy's row-wise unique (0.74 s -> 0.15 s for 384k tets). Falls back to scikit-fem where the key would
+    overflow or the mesh keeps its entities differently."""
+    if not hasattr(mesh, "_facets") and type(mesh)._init_facets is skfem.Mesh._init_facets:   # not MeshHex
+        ix = mesh.elem.refdom.facets
+        t = mesh.t
+        n = int(t.max()) + 1
+        if ix is not None and float(n) ** len(ix[0]) < 2.0 ** 63:
+            s = np.sort(np.hstack([t[i] for i in ix]), axis=0)
+            key = np.zeros(s.shape[1], dtype=np.int64)
+            for row in s:
+                key = key * n + row
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            mesh._facets = np.ascontiguousarray(s[:, first])
+            mesh._t2f = inverse.reshape(len(ix), t.shape[1])
+    return mesh.facets
+
+
 def _facets_from_nodes(mesh, fnodes, name, source, key):
     """Indices of mesh facets whose corner vertices are the rows of `fnodes`."""
     if np.any(fnodes < 0):
         raise InputError(key, source, "boundary facets on the mesh",
                          message=f"{key}: boundary '{name}' in {source} uses nodes that no element uses")
-    nv = mesh.facets.shape[0]
-    f = np.sort(mesh.facets[: nv].T, axis=1).astype(np.int64)
+    facets = mesh_facets(mesh)
+    nv = facets.shape[0]
+    f = np.sort(facets[: nv].T, axis=1).astype(np.int64)
     q = np.sort(fnodes[:, :nv], axis=1).astype(np.int64)
     base = int(max(f.max(), q.max())) + 1
 
