@@ -10,6 +10,7 @@ average is printed before and after.
     python benchmarks/bench_cycle.py                  # the 50k-DOF 3-cycle run
     python benchmarks/bench_cycle.py --nx 60          # a smaller mesh (nx elements across the half width)
     python benchmarks/bench_cycle.py --reuse          # keep factorizations as CG preconditioners
+    python benchmarks/bench_cycle.py --condense off   # factorize the whole model every iteration
     python benchmarks/bench_cycle.py --study          # longer versions of the convergence tests of
                                                       # tests/test_verification_inelastic.py (mesh r = 2..16,
                                                       # max_dT = 10 ... 1.25 °C)
@@ -74,7 +75,7 @@ def elastic_solve_time(fm: FEMesh) -> tuple[float, int]:
     return time.perf_counter() - t0, frames[-1].iterations
 
 
-def cycle_benchmark(nx: int, cycles: int, reuse: bool = False):
+def cycle_benchmark(nx: int, cycles: int, reuse: bool = False, condense: str = "auto", rtol: float | None = None):
     load0 = os.getloadavg()
     fm = joint_row_mesh(nx)
     # warm-up (imports, MKL/pypardiso initialisation) so that neither timing pays it
@@ -83,7 +84,8 @@ def cycle_benchmark(nx: int, cycles: int, reuse: bool = False):
     prof = profile_from_spec({"profile": "JESD22-A104-G", "cycles": cycles, "stress_free_temperature": 217.0})
     mod = model(fm, "SAC305", Temperature(217.0, prof.T, corners=tuple(prof.corners)))
     t0 = time.perf_counter()
-    disc = Discretization(mod, SolverSettings(reuse_factorization=reuse))
+    kw = {} if rtol is None else {"rtol": rtol}
+    disc = Discretization(mod, SolverSettings(reuse_factorization=reuse, condense=condense, **kw))
     times = prof.steps()
     per_cycle, shown, hist = {}, [], []
     last_print = 0.0
@@ -106,7 +108,8 @@ def cycle_benchmark(nx: int, cycles: int, reuse: bool = False):
     c = disc.counts
     print(f"\n3-cycle Anand thermal-cycle benchmark: die/5 SAC305 joints/board, GPS, Q2, "
           f"{disc.ndof} DOF (+1), {fm.nelements} elements, JESD22-A104-G x {cycles}, from 217 °C, "
-          f"reuse_factorization={reuse}")
+          f"reuse_factorization={reuse}, condense={condense} "
+          f"({'used' if disc.condensation() else 'not used'}), rtol={disc.settings.rtol:g}")
     print(f"load average before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}, "
           f"{os.cpu_count()} CPUs")
     rows = [("DOF", f"{disc.ndof}"), ("grid times", f"{len(times) - 1}"),
@@ -162,11 +165,14 @@ def main():
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--reuse", action="store_true", help="SolverSettings(reuse_factorization=True)")
     ap.add_argument("--study", action="store_true", help="time-step and mesh convergence studies instead")
+    ap.add_argument("--condense", default="auto", choices=("auto", "on", "off"),
+                    help="static condensation of the elastic die and board (SolverSettings.condense)")
+    ap.add_argument("--rtol", type=float, default=None, help="Newton tolerance (default: SolverSettings)")
     a = ap.parse_args()
     if a.study:
         convergence_study()
     else:
-        cycle_benchmark(a.nx, a.cycles, a.reuse)
+        cycle_benchmark(a.nx, a.cycles, a.reuse, a.condense, a.rtol)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ SECTIONS = {
     "constraints": None,          # list of tables
     "load": {"stress_free_temperature", "temperature", "profile", "steps", "cycles", "ramp_rate", "dwell",
              "initial_ramp_rate", "cycle_start", "max_dT", "min_dwell_steps"},
-    "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor",
+    "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor", "condense",
                "reuse_factorization"},
-    "output": {"fields"},
+    "output": {"fields", "compression"},
 }
 CONSTRAINT_KEYS = {"boundary", "point", "fix", "displacement"}
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
@@ -142,13 +142,20 @@ class Study:
                 raise InputError(key, c, "exactly one of boundary or point")
             if "fix" not in c and "displacement" not in c:
                 raise InputError(key, c, "fix = [components] and/or displacement.<component> = value or table")
-        out = d.get("output", {}).get("fields", "corners")
+        self._validate_output()
+
+    def _validate_output(self):
+        out = self.data.get("output", {}).get("fields", "corners")
         if out not in OUTPUT_FIELDS:
             raise InputError("output.fields", out, ", ".join(OUTPUT_FIELDS))
+        comp = self.data.get("output", {}).get("compression", "none")
+        if comp not in ("none", "zlib"):
+            raise InputError("output.compression", comp, "none or zlib")
 
     def _validate_generated(self):
         """A generated-geometry study: solver, load and the [geometry]/[[designs]]/[mesh] tables."""
         self.solver_settings()
+        self._validate_output()
         self.load_spec()
         if "temperature" in self.data["load"]:
             raise InputError("load.temperature", self.data["load"]["temperature"],
