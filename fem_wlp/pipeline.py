@@ -50,7 +50,8 @@ class RunningMax:
 
 
 def run_case(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
-             output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None) -> dict:
+             output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
+             compression: str = "none") -> dict:
     """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
 
     `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
@@ -84,7 +85,8 @@ def run_case(model, times, outdir, settings: SolverSettings | None = None, outpu
                 fields = cell_fields(disc, frame)
             if want and output != "none":
                 fname = f"fields/step_{frame.index:05d}.vtu"
-                write_vtu(outdir / fname, disc, frame, fields, {"displacement": point_displacements(disc, frame)})
+                write_vtu(outdir / fname, disc, frame, fields, {"displacement": point_displacements(disc, frame)},
+                          compression=compression)
                 series.append((frame.time, fname))
                 write_pvd(outdir / "fields.pvd", series)
             if keep_frames:

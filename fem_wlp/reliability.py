@@ -321,7 +321,8 @@ def run_one_case(case: dict, outdir: str, threads: int | None = None, quiet: boo
             res = run_case(model, prof.steps(max_dT=data["load"].get("max_dT", 5.0),
                                              min_dwell_steps=data["load"].get("min_dwell_steps", 10)),
                            cdir, settings, output=data.get("output", {}).get("fields", "corners"),
-                           output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame)
+                           output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
+                           compression=data.get("output", {}).get("compression", "none"))
         finally:
             writer.close()
         summary.update(evaluate_case(data, kind, cdir / "layers.csv", prof, res, geo, mres.report))

@@ -125,8 +125,10 @@ def read_history(path) -> dict:
     return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
 
 
-def write_vtu(path, disc, frame, fields: dict, point_data: dict):
-    """One VTU with linear cells (vertices of quadratic elements), point and cell data."""
+def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: str = "none"):
+    """One VTU with linear cells (vertices of quadratic elements), point and cell data; binary, uncompressed by
+    default (`[output] compression = "zlib"` for ~2x smaller files: zlib took 2.0 of the 2.4 s of writing a
+    200k-DOF 3D result)."""
     import meshio
 
     mesh = disc.model.mesh.mesh
@@ -144,7 +146,8 @@ def write_vtu(path, disc, frame, fields: dict, point_data: dict):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    meshio.write(tmp, meshio.Mesh(pts, [(ctype, t)], point_data=point_data, cell_data=cd), binary=True)
+    meshio.write(tmp, meshio.Mesh(pts, [(ctype, t)], point_data=point_data, cell_data=cd), binary=True,
+                 compression=None if compression == "none" else compression)
     os.replace(tmp, path)
 
 

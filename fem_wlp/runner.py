@@ -55,7 +55,8 @@ def run_study(study, out, quiet: bool = True) -> dict:
     cycle_of = prof.cycle_of if prof is not None else None
     prog = None if quiet else Progress(study.name, float(times[-1]), cycle_of)
     res = run_case(model, times, out, study.solver_settings(), output=study.data.get("output", {}).get("fields", "corners"),
-                   output_times=prof.corners if prof is not None else (), cycle_of=cycle_of, progress=prog)
+                   output_times=prof.corners if prof is not None else (), cycle_of=cycle_of, progress=prog,
+                   compression=study.data.get("output", {}).get("compression", "none"))
     region_ids = {i: n for i, n in enumerate(res["regions"])}
     summary = {"study": study.name, "fem_wlp_version": __import__("fem_wlp").__version__,
                "mesh": str(model.mesh.source), "load": study.data["load"],
