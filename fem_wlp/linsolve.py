@@ -73,8 +73,12 @@ class LinearSolver:
     """
 
     def __init__(self, name: str, dim: int, ndof: int, coords=None, nc: int = 2, rtol: float = 1e-10,
-                 reuse: bool = False, max_reuse_its: int = 25):
+                 reuse: bool = False, max_reuse_its: int = 25, threads: int | None = None):
         self.requested = name
+        # PARDISO threads of this solver (None: MKL's setting). Fixed for the life of the factorization handle:
+        # MKL crashes when the count changes between its analysis and later phases, so every call sets it
+        # thread-locally and restores it
+        self.threads = threads
         self.name = choose(name, dim, ndof)
         self.coords, self.nc, self.rtol = coords, nc, rtol
         self.reuse, self.max_reuse_its = reuse, max_reuse_its
@@ -166,14 +170,19 @@ class LinearSolver:
         err = ctypes.c_int32(0)
         i32 = ctypes.POINTER(ctypes.c_int32)
         f64 = ctypes.POINTER(ctypes.c_double)
-        impl._mkl_pardiso(impl.pt.ctypes.data_as(ctypes.POINTER(impl._pt_type[0])),
-                          ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(1)),
-                          ctypes.byref(ctypes.c_int32(impl.mtype)), ctypes.byref(ctypes.c_int32(phase)),
-                          ctypes.byref(ctypes.c_int32(A.shape[0])), A.data.ctypes.data_as(f64),
-                          self._ia.ctypes.data_as(i32), self._ja.ctypes.data_as(i32),
-                          impl.perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(b.shape[1])),
-                          impl.iparm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(impl.msglvl)),
-                          b.ctypes.data_as(f64), x.ctypes.data_as(f64), ctypes.byref(err))
+        prev = impl.libmkl.MKL_Set_Num_Threads_Local(ctypes.c_int(self.threads)) if self.threads else None
+        try:
+            impl._mkl_pardiso(impl.pt.ctypes.data_as(ctypes.POINTER(impl._pt_type[0])),
+                              ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(1)),
+                              ctypes.byref(ctypes.c_int32(impl.mtype)), ctypes.byref(ctypes.c_int32(phase)),
+                              ctypes.byref(ctypes.c_int32(A.shape[0])), A.data.ctypes.data_as(f64),
+                              self._ia.ctypes.data_as(i32), self._ja.ctypes.data_as(i32),
+                              impl.perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(b.shape[1])),
+                              impl.iparm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(impl.msglvl)),
+                              b.ctypes.data_as(f64), x.ctypes.data_as(f64), ctypes.byref(err))
+        finally:
+            if prev is not None:
+                impl.libmkl.MKL_Set_Num_Threads_Local(ctypes.c_int(prev))
         if err.value != 0:
             raise RuntimeError(f"PARDISO error {err.value} in phase {phase} (-4: zero pivot: the tangent is "
                                "not positive definite, e.g. an unconstrained rigid-body mode)")

@@ -84,12 +84,14 @@ def region_summary(disc, fields) -> dict:
     return out
 
 
-def region_averages(disc, frame) -> dict:
-    """Volume averages per region: von Mises, stress components, eps_in_eq, w_in (for history.csv)."""
+def region_averages(disc, frame, regions=None) -> dict:
+    """Volume averages per region (default: all): von Mises, stress components, eps_in_eq, w_in (history.csv)."""
     out = {}
     comps = ("xx", "yy", "zz", "xy", "xz", "yz")
     for name, ops in zip(disc.names, disc.ops):
-        st = frame.states[name]
+        if regions is not None and name not in regions:
+            continue
+        st = frame.state(name)
         w = ops.w.reshape(-1)
         V = w.sum()
         sig = st["stress"]

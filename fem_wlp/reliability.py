@@ -275,8 +275,10 @@ def case_hash(case: dict) -> str:
 def run_one_case(case: dict, outdir: str, threads: int | None = None, quiet: bool = True) -> dict:
     """Mesh, solve and evaluate one case; writes cases/<name>/ and returns the case summary. Never raises for a
     case that fails: the failure is recorded with everything converged so far."""
-    if threads:
-        for var in ("MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    if threads:      # effective for libraries not loaded yet (the local pool sets them before spawning)
+        from .sweep import THREAD_VARS
+
+        for var in THREAD_VARS:
             os.environ[var] = str(threads)
     from .design import Design, Geometry, MeshSizes
     from .geometry import build_mesh

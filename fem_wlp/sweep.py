@@ -110,10 +110,33 @@ def run_cases(cases, outdir: str, workers=None, scheduler=None, quiet=True):
             yield run_one_case(c, outdir, quiet=quiet)
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, ncpu // n)
     ctx = mp.get_context("spawn")                     # no inherited gmsh/MKL state in the workers
+    # the workers inherit the thread limits through their environment: BLAS (numpy's OpenBLAS) and MKL read
+    # them when first loaded, which in a worker happens before run_one_case runs (measured: without this, three
+    # concurrent cases on 2 cores took 2.5x their CPU time in oversubscribed BLAS threads)
+    saved = {v: os.environ.get(v) for v in THREAD_VARS}
+    os.environ.update({v: str(threads) for v in THREAD_VARS})
+    try:
+        yield from _pool(cases, outdir, n, threads, ctx)
+    finally:
+        for v, old in saved.items():
+            if old is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = old
+
+
+#: environment variables that cap the threads of BLAS, MKL, OpenMP and numba
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _pool(cases, outdir, n, threads, ctx):
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from .reliability import run_one_case
+
     with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
         futs = {pool.submit(run_one_case, c, outdir, threads): c for c in cases}
         for f in as_completed(futs):
