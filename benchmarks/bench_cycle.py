@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import fem_wlp  # noqa: F401  (first: sets OPENBLAS_NUM_THREADS=1 before numpy loads, as fem-wlp does)
 import numpy as np
 import skfem
 

@@ -70,34 +70,49 @@ if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
     def _nb_scatter_csr(G, hoop, has_hoop, w, D, sdofs, bmap, bptr, tI, tc, td, tf, nc, data):
-        """K_e = sum_q w B^T D B with B built per point from the gradients, accumulated straight into the CSR
-        data (no block-order intermediate, no permutation)."""
+        """K_e = sum_q w B^T D B accumulated straight into the CSR data (no block-order intermediate, no
+        permutation). B is never formed: column (node i, component c) of B has only the table entries with
+        tc = c (2 in 2D, 3 in 3D, + the hoop row), so D B and B^T (D B) use those instead of 6-term sums
+        (2-3x fewer operations than dense 6 x nloc products)."""
         nel, nqp, _, nl = G.shape
         nloc = nl * nc
-        Bq = np.zeros((6, nloc))
+        nt = tI.size
         DB = np.empty((6, nloc))
         Ke = np.empty((nloc, nloc))
         for e in range(nel):
             Ke[:, :] = 0.0
             for q in range(nqp):
-                for t in range(tI.size):
-                    for i in range(nl):
-                        Bq[tI[t], i * nc + tc[t]] = tf[t] * G[e, q, td[t], i]
-                if has_hoop:
-                    for i in range(nl):
-                        Bq[2, i * nc] = hoop[e, q, i]
-                for I in range(6):
-                    for k in range(nloc):
-                        s = 0.0
-                        for J in range(6):
-                            s += D[e, q, I, J] * Bq[J, k]
-                        DB[I, k] = s * w[e, q]
-                for k in range(nloc):
-                    for l in range(k, nloc):
-                        s = 0.0
+                wq = w[e, q]
+                # DB[:, k] = w * sum over the nonzeros (J, value) of column k of B of D[:, J] * value
+                for i in range(nl):
+                    for c in range(nc):
+                        k = i * nc + c
                         for I in range(6):
-                            s += Bq[I, k] * DB[I, l]
-                        Ke[k, l] += s
+                            DB[I, k] = 0.0
+                        for t in range(nt):
+                            if tc[t] == c:
+                                v = tf[t] * G[e, q, td[t], i] * wq
+                                J = tI[t]
+                                for I in range(6):
+                                    DB[I, k] += D[e, q, I, J] * v
+                        if has_hoop and c == 0:
+                            v = hoop[e, q, i] * wq
+                            for I in range(6):
+                                DB[I, k] += D[e, q, I, 2] * v
+                # Ke[k, l] += sum over the nonzeros (I, value) of column k of B of value * DB[I, l]
+                for i in range(nl):
+                    for c in range(nc):
+                        k = i * nc + c
+                        for t in range(nt):
+                            if tc[t] == c:
+                                v = tf[t] * G[e, q, td[t], i]
+                                I = tI[t]
+                                for l in range(k, nloc):
+                                    Ke[k, l] += v * DB[I, l]
+                        if has_hoop and c == 0:
+                            v = hoop[e, q, i]
+                            for l in range(k, nloc):
+                                Ke[k, l] += v * DB[2, l]
             for i in range(nl):
                 r = sdofs[e, i]
                 k0 = bptr[r]
