@@ -123,18 +123,23 @@ class Assembler:
         mask = np.zeros(self.ndof, bool)
         mask[self.constrained] = True
         self.free_mask = ~mask
-        if not self.constrained.size:
-            self._zero_pos = self._diag_pos = np.zeros(0, dtype=np.int64)
-            return
-        in_row = np.repeat(mask, np.diff(self.csr_indptr))
-        in_col = mask[self.csr_indices]
-        self._zero_pos = np.flatnonzero(in_row | in_col)
-        both = np.flatnonzero(in_row & in_col)
-        rows = np.searchsorted(self.csr_indptr, both, side="right") - 1
-        self._diag_pos = both[rows == self.csr_indices[both]]
+        self._zero_pos, self._diag_pos = constraint_positions(self.csr_indptr, self.csr_indices, mask)
 
     def apply_constraints(self, K):
         """In-place: constrained rows and columns of K become identity rows/columns."""
         K.data[self._zero_pos] = 0.0
         K.data[self._diag_pos] = 1.0
         return K
+
+
+def constraint_positions(indptr, indices, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the data of a CSR pattern of the entries in a constrained row or column (to be zeroed) and
+    of the constrained diagonal entries (set to 1); mask (n,) marks the constrained unknowns."""
+    if not mask.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    in_row = np.repeat(mask, np.diff(indptr))
+    in_col = mask[indices]
+    zero = np.flatnonzero(in_row | in_col)
+    both = np.flatnonzero(in_row & in_col)
+    rows = np.searchsorted(indptr, both, side="right") - 1
+    return zero, both[rows == indices[both]]

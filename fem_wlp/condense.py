@@ -16,13 +16,17 @@ Each Newton iteration then factorizes only the (|N|+1)-square reduced tangent K_
 recovered by one solve with the K_II factor per converged increment. Exact (not an approximation): the results
 equal the full solve to round-off (tests/test_condense.py). It pays off when the static interior is most of the
 model and the interface G is small -- a board and a die joined by a row of solder joints: the 44k-DOF
-benchmark of benchmarks/bench_cycle.py has |N| ~ 4k, |G| ~ 500 -- and not when the nonlinear regions are half
-the mesh (the flagship slice: the dense G block would cost more than it saves), hence `Condensation.worth_it`.
+benchmark of benchmarks/bench_cycle.py has |N| = 5,333, |I| = 38,941, |G| = 583 -- and not when the nonlinear
+regions are half the mesh (the flagship slice: the dense G block would cost as much as the whole sparse
+factorization), hence `worth_it`. The complement S comes from one partial PARDISO factorization
+(`schur_complement`), or from blocks of solves with the interior factor without PARDISO.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .assembly import constraint_positions
 
 #: auto mode: condense when the interior is at least this many times the reduced size ...
 MIN_INTERIOR_RATIO = 3.0
@@ -125,14 +129,14 @@ class Condensation:
         src.append(np.full(gg.size ** 2, self.zero_slot))
         rows, cols_, src = (np.concatenate([np.asarray(x, np.int64) for x in v]) for v in (rows, cols_, src))
         key = rows * self.size + cols_
-        order = np.argsort(key, kind="stable")          # pattern entries before the dense block's zero slots
+        order = np.argsort(key, kind="stable")          # a pattern entry wins over a dense-block zero slot
         key, rows, cols_, src = key[order], rows[order], cols_[order], src[order]
         first = np.concatenate([[True], key[1:] != key[:-1]])
         rows, cols_, src = rows[first], cols_[first], src[first]
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=self.size))])
         self.indices = cols_
         self.src = src
-        # constant part: the static stiffness on N minus the dense correction
+        # constant part: the static stiffness on N, its G x G (+ e_zz) block replaced by the complement S
         static_buf = np.concatenate([a._static, a._static_coupling, [a._static_kee], [0.0]])
         self.static_data = static_buf[src].copy()
         pos = np.searchsorted(key[first], (gg[:, None] * self.size + gg[None, :]).ravel())
@@ -149,10 +153,7 @@ class Condensation:
         # constraints on the reduced pattern
         mask = np.zeros(self.size, bool)
         mask[gmap[a.constrained]] = True
-        R_rows = np.repeat(np.arange(self.size), np.diff(self.indptr))
-        hit = mask[R_rows] | mask[self.indices]
-        self.zero_pos = np.flatnonzero(hit)
-        self.diag_pos = np.flatnonzero(hit & (R_rows == self.indices))
+        self.zero_pos, self.diag_pos = constraint_positions(self.indptr, self.indices, mask)
         self.S = sp.csr_matrix((self.static_data, self.indices, self.indptr), shape=(self.size, self.size))
         self.KIG, self.cs_I = KIB[:, :nG].tocsr(), cs[I]
         self.g_I = [(i, ax, g[I]) for i, ax, g, _ in th]

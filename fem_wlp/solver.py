@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .assembly import Assembler
+from .assembly import Assembler, constraint_positions
 from .errors import ConvergenceError, InputError
 from .kinematics import bt, default_intorder, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
 from .linsolve import LinearSolver
@@ -232,11 +232,8 @@ class Discretization:
         if self.gps:
             f += ezz * self.asm._static_coupling
             fzz = float(self.asm._static_coupling @ u + self.asm._static_kee * ezz)
-        T0 = self.model.temperature.T0
-        eth = {}
+        eth = self.thermal_scalars(T)
         for i, ax, g, h in self.thermal_vectors:
-            if i not in eth:
-                eth[i] = self.materials[i].thermal_strain(T[self.names[i]][:1], T0)[:, 0]
             f -= eth[i][ax] * g
             fzz -= eth[i][ax] * h
         return f, fzz
@@ -306,10 +303,8 @@ class Discretization:
             perm = np.empty(nnz + 2 * n + 1, dtype=np.int64)              # from [K.data, c, k_ee] to CSR order
             perm[pos_K], perm[pos_c] = np.arange(nnz), nnz + np.arange(n)
             perm[nnz + n: nnz + 2 * n], perm[-1] = nnz + np.arange(n), nnz + n
-            mask = np.append(~self.asm.free_mask, False)
-            rows = np.repeat(np.arange(n + 1), np.diff(indptr))
-            hit = mask[rows] | mask[indices]
-            self._border = (perm, indices, indptr, np.flatnonzero(hit), np.flatnonzero(hit & (rows == indices)))
+            zero_pos, diag_pos = constraint_positions(indptr, indices, np.append(~self.asm.free_mask, False))
+            self._border = (perm, indices, indptr, zero_pos, diag_pos)
         perm, indices, indptr, zero_pos, diag_pos = self._border
         data = np.concatenate([K.data, c, [kee]])[perm]
         data[zero_pos] = 0.0
