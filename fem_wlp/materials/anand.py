@@ -19,7 +19,8 @@ Consistent tangent by the implicit function theorem on (R1, R2) (no autodiff):
     [dR1/d(dp)  dR1/ds] [d(dp)/dq_tr]     [dR1/dq_tr]
     [dR2/d(dp)  dR2/ds] [ds/dq_tr   ] = - [    0    ] ,   c = 1 - 3G d(dp)/dq_tr,
     D = 3K IVOL + 2G theta IDEV + 2G (c - theta) N x N   (see norton.finish).
-Extra state variable: "s" (N,) deformation resistance (MPa).
+Extra state variables: "s" (N,) deformation resistance (MPa); "rate" (N,) equivalent inelastic strain rate over the
+last increment dp/dt (1/s), the starting guess of the next increment's compiled return map (kernels.py).
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ConvergenceError, InputError
+from . import kernels
 from .base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
-from .norton import LOCAL_MAX_ITER, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
+from .norton import LOCAL_MAX_ITER, LOCAL_TOL, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
 
 ANAND_PARAMS = ("s0", "Q_over_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
 ANAND_KEYS = ISOTROPIC_KEYS | set(ANAND_PARAMS)
@@ -52,7 +54,7 @@ class Anand(Material):
     n: float = 0.0
     a: float = 1.0
     model: ClassVar[str] = "anand"
-    state_vars: ClassVar[tuple[str, ...]] = ("s",)
+    state_vars: ClassVar[tuple[str, ...]] = ("s", "rate")
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Anand":
@@ -90,7 +92,7 @@ class Anand(Material):
 
     # -- state and update ------------------------------------------------------------------------------------
     def init_state(self, n: int) -> dict:
-        return {**super().init_state(n), "s": np.full(n, self.s0)}
+        return {**super().init_state(n), "s": np.full(n, self.s0), "rate": np.zeros(n)}
 
     @staticmethod
     def _lnf(q, lnAT, c_xi, inv_m):
@@ -134,6 +136,19 @@ class Anand(Material):
             lnAT = np.log(self.A) - self.Q_over_R / T_K
             lnZ0 = np.log(dt) + lnAT
             q_tr, G3, sn = tr.q_tr[idx], 3.0 * tr.G[idx], s_n[idx]
+            if kernels.ENABLED:                  # the same iterations, compiled point by point (kernels.py)
+                rate = state.get("rate")
+                y0 = np.log(rate[idx] * dt) if rate is not None else np.full(idx.size, -np.inf)
+                d_, s_, c_, status = kernels.anand_return_map(
+                    q_tr, G3, sn, lnAT, float(dt), y0, self.xi, self.m, self.h0, self.s_hat, self.n, self.a,
+                    LOCAL_TOL, S_TOL, LOCAL_MAX_ITER)
+                bad = np.flatnonzero(status < 0)
+                if bad.size:
+                    loop = "local return map" if status[bad[0]] == -1 else "s-iteration"
+                    raise ConvergenceError(f"{what}: the {loop} did not converge in {LOCAL_MAX_ITER} iterations at "
+                                           f"{bad.size} of {N} points", {"points": idx[bad[:10]].tolist()})
+                dp[idx], s_new[idx], c[idx] = d_, s_, c_
+                return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt})
             inv_m = np.full(idx.size, 1.0 / self.m)
 
             def inner(s, y0=None, sel=slice(None)):
@@ -194,7 +209,7 @@ class Anand(Material):
             dp[idx] = sol_d
             s_new[idx] = sol_s
             c[idx] = 1.0 - G3 * sol_d * dy_dq
-        return finish(self, state, tr, dp, c, {"s": s_new})
+        return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt if dt > 0 else np.zeros(N)})
 
     def describe(self):
         return {**super().describe(), "s0 [MPa]": self.s0, "Q_over_R [K]": self.Q_over_R, "A [1/s]": self.A,
