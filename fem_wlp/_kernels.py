@@ -323,3 +323,94 @@ def csr_structure(indptr, indices, nc):
     m = sp.bsr_matrix((np.ones((indices.size, nc, nc)), indices, indptr), shape=(n * nc, n * nc)).tocsr()
     m.sort_indices()
     return m.indptr.astype(dt), m.indices.astype(dt)
+
+
+if HAVE_NUMBA:
+
+    @njit(cache=True, fastmath=True)
+    def _nb_block_gs(indptr, indices, data, dinv, x, b, forward):
+        """One block Gauss-Seidel sweep on a BSR matrix (blocks data (nnzb, bs, bs), inverse diagonal blocks dinv
+        (nb, bs, bs)): x_i <- Dinv_i (b_i - sum_{j != i} A_ij x_j), rows in order (forward) or reversed."""
+        nb = indptr.size - 1
+        bs = data.shape[1]
+        r = np.empty(bs, x.dtype)
+        for k in range(nb):
+            i = k if forward else nb - 1 - k
+            for a in range(bs):
+                r[a] = b[i * bs + a]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if j != i:
+                    for a in range(bs):
+                        s = 0.0
+                        for c in range(bs):
+                            s += data[p, a, c] * x[j * bs + c]
+                        r[a] -= s
+            for a in range(bs):
+                s = 0.0
+                for c in range(bs):
+                    s += dinv[i, a, c] * r[c]
+                x[i * bs + a] = s
+
+
+if HAVE_NUMBA:
+
+    @njit(cache=True, fastmath=True)
+    def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward):
+        """_nb_block_gs for 3x3 blocks, unrolled."""
+        nb = indptr.size - 1
+        for k in range(nb):
+            i = k if forward else nb - 1 - k
+            r0, r1, r2 = b[3 * i], b[3 * i + 1], b[3 * i + 2]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if j != i:
+                    x0, x1, x2 = x[3 * j], x[3 * j + 1], x[3 * j + 2]
+                    A = data[p]
+                    r0 -= A[0, 0] * x0 + A[0, 1] * x1 + A[0, 2] * x2
+                    r1 -= A[1, 0] * x0 + A[1, 1] * x1 + A[1, 2] * x2
+                    r2 -= A[2, 0] * x0 + A[2, 1] * x1 + A[2, 2] * x2
+            D = dinv[i]
+            x[3 * i] = D[0, 0] * r0 + D[0, 1] * r1 + D[0, 2] * r2
+            x[3 * i + 1] = D[1, 0] * r0 + D[1, 1] * r1 + D[1, 2] * r2
+            x[3 * i + 2] = D[2, 0] * r0 + D[2, 1] * r1 + D[2, 2] * r2
+
+
+if HAVE_NUMBA:
+
+    @njit(cache=True, fastmath=True)
+    def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward):
+        """_nb_block_gs for 6x6 blocks (coarse levels of 3D elasticity: six rigid-body modes per aggregate);
+        literal trip counts, so that the compiler unrolls them."""
+        nb = indptr.size - 1
+        r = np.empty(6, np.float64)
+        for k in range(nb):
+            i = k if forward else nb - 1 - k
+            for a in range(6):
+                r[a] = b[6 * i + a]
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if j != i:
+                    for a in range(6):
+                        s = 0.0
+                        for c in range(6):
+                            s += data[p, a, c] * x[6 * j + c]
+                        r[a] -= s
+            for a in range(6):
+                s = 0.0
+                for c in range(6):
+                    s += dinv[i, a, c] * r[c]
+                x[6 * i + a] = s
+
+
+def block_gauss_seidel(A, x, b, Dinv, forward: bool = True):
+    """In place: one forward (or backward) block Gauss-Seidel sweep on the BSR matrix A (pyamg's
+    relaxation.block_gauss_seidel, compiled: 3-4x faster on 3x3 blocks, where it is most of an AMG V-cycle)."""
+    if not HAVE_NUMBA:
+        from pyamg.relaxation.relaxation import block_gauss_seidel as _bgs
+
+        _bgs(A, x, b, iterations=1, sweep="forward" if forward else "backward", Dinv=Dinv,
+             blocksize=A.blocksize[0])
+        return
+    kernel = {(3, 3): _nb_block_gs3, (6, 6): _nb_block_gs6}.get(A.blocksize, _nb_block_gs)
+    kernel(A.indptr, A.indices, A.data, Dinv, x, b, forward)

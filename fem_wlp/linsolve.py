@@ -9,6 +9,7 @@ A solver that is not installed falls back with a one-line notice.
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -256,7 +257,8 @@ class SmoothedAggregation:
     preconditioner, CG runs on the float64 matrix and its float64 residual decides convergence, so the solution
     is as accurate; half the memory traffic made the setup 1.9 -> 1.4 s and CG 2.8 -> 2.1 s at 200k DOF with the
     same 25 iterations and final residual. The coarsest operator is factorized in float64 (it can be the
-    worst-conditioned level, and it is tiny).
+    worst-conditioned level, and it is tiny). The Gauss-Seidel sweeps are the compiled ones of `_kernels`
+    (unrolled 3x3 / 6x6 blocks: 8 instead of 21-26 ms per fine-level sweep), which took CG from 2.1 to 1.3 s.
     """
 
     def __init__(self, A: sp.bsr_matrix, B: np.ndarray, max_coarse: int = 300, omega: float = 4.0 / 3.0,
@@ -264,9 +266,10 @@ class SmoothedAggregation:
         from pyamg.aggregation.aggregate import standard_aggregation
         from pyamg.aggregation.tentative import fit_candidates
         from pyamg.multilevel import MultilevelSolver
-        from pyamg.relaxation.smoothing import change_smoothers
         from pyamg.strength import symmetric_strength_of_connection
-        from pyamg.util.utils import get_diagonal, scale_rows
+        from pyamg.util.utils import get_block_diag, get_diagonal, scale_rows
+
+        from ._kernels import block_gauss_seidel
 
         self.dtype = np.dtype(dtype)
         if A.dtype != self.dtype:
@@ -291,8 +294,10 @@ class SmoothedAggregation:
             levels[-1].A, levels[-1].B = A, Bc
             B = Bc
         self.ml = MultilevelSolver(levels)
-        change_smoothers(self.ml, ("block_gauss_seidel", {"sweep": "forward"}),
-                         ("block_gauss_seidel", {"sweep": "backward"}))
+        for L in levels[:-1]:                        # the compiled sweep of _kernels (3x pyamg's on 3x3 blocks)
+            Dinv = get_block_diag(L.A, blocksize=L.A.blocksize[0], inv_flag=True)
+            L.presmoother = partial(block_gauss_seidel, Dinv=Dinv, forward=True)
+            L.postsmoother = partial(block_gauss_seidel, Dinv=Dinv, forward=False)
         self.levels = levels
         Ac = levels[-1].A.toarray().astype(np.float64)
         dt = self.dtype
