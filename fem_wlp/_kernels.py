@@ -69,7 +69,7 @@ def _np_scatter_stiffness(G, hoop, w, D, bmap, block_indptr, nc):
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_scatter_csr(G, hoop, has_hoop, w, D, sdofs, bmap, bptr, tI, tc, td, tf, nc, data):
+    def _nb_scatter_csr(G, hoop, has_hoop, w, D, sdofs, bmap, bptr, tI, tc, td, tf, nc, data, DB, Ke):
         """K_e = sum_q w B^T D B accumulated straight into the CSR data (no block-order intermediate, no
         permutation). B is never formed: column (node i, component c) of B has only the table entries with
         tc = c (2 in 2D, 3 in 3D, + the hoop row), so D B and B^T (D B) use those instead of 6-term sums
@@ -77,8 +77,6 @@ if HAVE_NUMBA:
         nel, nqp, _, nl = G.shape
         nloc = nl * nc
         nt = tI.size
-        DB = np.empty((6, nloc))
-        Ke = np.empty((nloc, nloc))
         for e in range(nel):
             Ke[:, :] = 0.0
             for q in range(nqp):
@@ -140,7 +138,9 @@ def scatter_stiffness(G, hoop, w, D, sdofs, bmap, block_indptr, nc, out=None, us
         else:
             D = np.ascontiguousarray(D)
         h = hoop if hoop is not None else np.zeros((1, 1, 1))
-        _nb_scatter_csr(G, h, hoop is not None, w, D, sdofs, bmap, block_indptr, *_b_table(nc), nc, out)
+        nloc = G.shape[3] * nc      # work arrays DB, Ke made here: no array constructor in compiled code
+        _nb_scatter_csr(G, h, hoop is not None, w, D, sdofs, bmap, block_indptr, *_b_table(nc), nc, out,
+                        np.empty((6, nloc)), np.empty((nloc, nloc)))
         return out
     out += _np_scatter_stiffness(G, hoop, w, D, bmap, block_indptr, nc)
     return out
@@ -149,9 +149,8 @@ def scatter_stiffness(G, hoop, w, D, sdofs, bmap, block_indptr, nc, out=None, us
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_strain(G, hoop, has_hoop, vdofs, u, tI, tc, td, tf, nc, eps):
+    def _nb_strain(G, hoop, has_hoop, vdofs, u, tI, tc, td, tf, nc, eps, ue):
         nel, nqp, _, nl = G.shape
-        ue = np.empty(nl * nc)
         for e in range(nel):
             for k in range(nl * nc):
                 ue[k] = u[vdofs[e, k]]
@@ -187,7 +186,8 @@ def apply_b(G, hoop, vdofs, u, nc):
     nel, nqp = G.shape[:2]
     eps = np.zeros((6, nel, nqp))
     h = hoop if hoop is not None else np.zeros((1, 1, 1))
-    _nb_strain(G, h, hoop is not None, vdofs, np.ascontiguousarray(u, dtype=float), *_b_table(nc), nc, eps)
+    _nb_strain(G, h, hoop is not None, vdofs, np.ascontiguousarray(u, dtype=float), *_b_table(nc), nc, eps,
+               np.empty(G.shape[3] * nc))
     return eps
 
 
@@ -215,53 +215,48 @@ def _np_block_pattern(sdofs_list, n):
 if HAVE_NUMBA:
 
     @njit(cache=True)
-    def _nb_node_elements(sdofs, n):
+    def _nb_count_node_elements(sdofs, ptr):
+        """ptr[r + 1] = number of element slots at node r (ptr zero on entry; the caller takes the cumsum)."""
         nel, nl = sdofs.shape
-        ptr = np.zeros(n + 1, np.int64)
         for e in range(nel):
             for i in range(nl):
                 ptr[sdofs[e, i] + 1] += 1
-        for r in range(n):
-            ptr[r + 1] += ptr[r]
-        fill = ptr[:-1].copy()
-        elems = np.empty(ptr[-1], np.int64)
+
+    @njit(cache=True)
+    def _nb_fill_node_elements(sdofs, fill, elems):
+        """elems[ptr[r]:ptr[r+1]] = elements at node r; fill = ptr[:-1] copy on entry."""
+        nel, nl = sdofs.shape
         for e in range(nel):
             for i in range(nl):
                 r = sdofs[e, i]
                 elems[fill[r]] = e
                 fill[r] += 1
-        return ptr, elems
 
     @njit(cache=True)
-    def _nb_pattern(sdofs, n):
-        nel, nl = sdofs.shape
-        ptr, elems = _nb_node_elements(sdofs, n)
-        marker = -np.ones(n, np.int64)
-        indptr = np.zeros(n + 1, np.int64)
+    def _nb_pattern(sdofs, ptr, elems, marker, indptr, indices, count_only):
+        """Block pattern rows: with count_only, indptr[r + 1] = number of distinct neighbours of node r
+        (marker = -1 on entry); else the sorted neighbours into indices[indptr[r]:indptr[r + 1]]."""
+        nl = sdofs.shape[1]
+        n = ptr.size - 1
         for r in range(n):
-            c = 0
+            c = indptr[r] if not count_only else 0
+            start = c
             for k in range(ptr[r], ptr[r + 1]):
                 e = elems[k]
                 for j in range(nl):
                     col = sdofs[e, j]
                     if marker[col] != r:
                         marker[col] = r
+                        if not count_only:
+                            # insertion into the sorted row (rows hold a few dozen entries)
+                            p = c
+                            while p > start and indices[p - 1] > col:
+                                indices[p] = indices[p - 1]
+                                p -= 1
+                            indices[p] = col
                         c += 1
-            indptr[r + 1] = indptr[r] + c
-        indices = np.empty(indptr[-1], np.int64)
-        marker[:] = -1
-        for r in range(n):
-            c = indptr[r]
-            for k in range(ptr[r], ptr[r + 1]):
-                e = elems[k]
-                for j in range(nl):
-                    col = sdofs[e, j]
-                    if marker[col] != r:
-                        marker[col] = r
-                        indices[c] = col
-                        c += 1
-            indices[indptr[r]:indptr[r + 1]] = np.sort(indices[indptr[r]:indptr[r + 1]])
-        return indptr, indices
+            if count_only:
+                indptr[r + 1] = c
 
     @njit(cache=True)
     def _nb_block_map(sdofs, indptr, indices, out):
@@ -302,7 +297,21 @@ def block_pattern(sdofs_list, n):
     if not HAVE_NUMBA:
         return _np_block_pattern(sdofs_list, n)
     sd = np.ascontiguousarray(np.concatenate(sdofs_list).astype(np.int64))
-    indptr, indices = _nb_pattern(sd, n)
+    # (no allocation inside the compiled kernels: numba's array constructors and np.sort took most of the
+    # first-run compilation time of a fresh install)
+    ptr = np.zeros(n + 1, np.int64)
+    _nb_count_node_elements(sd, ptr)
+    np.cumsum(ptr, out=ptr)
+    elems = np.empty(ptr[-1], np.int64)
+    _nb_fill_node_elements(sd, ptr[:-1].copy(), elems)
+    marker = np.full(n, -1, np.int64)
+    indptr = np.zeros(n + 1, np.int64)
+    indices = np.empty(0, np.int64)
+    _nb_pattern(sd, ptr, elems, marker, indptr, indices, True)
+    np.cumsum(indptr, out=indptr)
+    indices = np.empty(indptr[-1], np.int64)
+    marker[:] = -1
+    _nb_pattern(sd, ptr, elems, marker, indptr, indices, False)
     dt = _index_dtype(indices.size)
     maps = [_nb_block_map(np.ascontiguousarray(s.astype(np.int64)), indptr, indices,
                           np.empty(s.size * s.shape[1], dt)) for s in sdofs_list]
@@ -328,12 +337,11 @@ def csr_structure(indptr, indices, nc):
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_block_gs(indptr, indices, data, dinv, x, b, forward):
+    def _nb_block_gs(indptr, indices, data, dinv, x, b, forward, r):
         """One block Gauss-Seidel sweep on a BSR matrix (blocks data (nnzb, bs, bs), inverse diagonal blocks dinv
         (nb, bs, bs)): x_i <- Dinv_i (b_i - sum_{j != i} A_ij x_j), rows in order (forward) or reversed."""
         nb = indptr.size - 1
         bs = data.shape[1]
-        r = np.empty(bs, x.dtype)
         for k in range(nb):
             i = k if forward else nb - 1 - k
             for a in range(bs):
@@ -356,7 +364,7 @@ if HAVE_NUMBA:
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward):
+    def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward, r):
         """_nb_block_gs for 3x3 blocks, unrolled."""
         nb = indptr.size - 1
         for k in range(nb):
@@ -379,11 +387,10 @@ if HAVE_NUMBA:
 if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
-    def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward):
+    def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward, r):
         """_nb_block_gs for 6x6 blocks (coarse levels of 3D elasticity: six rigid-body modes per aggregate);
         literal trip counts, so that the compiler unrolls them."""
         nb = indptr.size - 1
-        r = np.empty(6, np.float64)
         for k in range(nb):
             i = k if forward else nb - 1 - k
             for a in range(6):
@@ -413,4 +420,4 @@ def block_gauss_seidel(A, x, b, Dinv, forward: bool = True):
              blocksize=A.blocksize[0])
         return
     kernel = {(3, 3): _nb_block_gs3, (6, 6): _nb_block_gs6}.get(A.blocksize, _nb_block_gs)
-    kernel(A.indptr, A.indices, A.data, Dinv, x, b, forward)
+    kernel(A.indptr, A.indices, A.data, Dinv, x, b, forward, np.empty(A.blocksize[0]))

@@ -185,17 +185,10 @@ if HAVE_NUMBA:
         return 0.0, 0.0, 0.0, -1
 
     @njit(cache=True)
-    def anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y, tol_s, max_iter):
-        """Backward-Euler Anand return map at flowing points (q_tr > 0, dt > 0), arrays (M,).
-
-        y0 (M,): guess of ln dp (from the last increment's rate; not finite = no guess). Newton on (dp, s)
-        together from the guess; the bracketed nested iteration where that fails or there is no guess.
-        Returns dp (M,), s_{n+1} (M,), c = 1 - 3G d(dp)/dq_tr (M,), status (M,) (see the module docstring)."""
+    def _anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y, tol_s, max_iter,
+                          dp_out, s_out, c_out, status):
+        """anand_return_map into caller-allocated outputs."""
         M = q_tr.size
-        dp_out = np.empty(M)
-        s_out = np.empty(M)
-        c_out = np.empty(M)
-        status = np.zeros(M, np.int64)
         lndt = math.log(dt)
         inv_m = 1.0 / m
         for i in range(M):
@@ -207,4 +200,16 @@ if HAVE_NUMBA:
                 d, s, c, it = _anand_nested(q_tr[i], G3[i], s_n[i], lnAT[i], lndt, xi, inv_m, h0, s_hat, n, a,
                                             tol_y, tol_s, max_iter)
             dp_out[i], s_out[i], c_out[i], status[i] = d, s, c, it
-        return dp_out, s_out, c_out, status
+
+    def anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y, tol_s, max_iter):
+        """Backward-Euler Anand return map at flowing points (q_tr > 0, dt > 0), arrays (M,).
+
+        y0 (M,): guess of ln dp (from the last increment's rate; not finite = no guess). Newton on (dp, s)
+        together from the guess; the bracketed nested iteration where that fails or there is no guess.
+        Returns dp (M,), s_{n+1} (M,), c = 1 - 3G d(dp)/dq_tr (M,), status (M,) (see the module docstring).
+        The outputs are allocated here, not in the compiled code (numba's array constructors cost seconds of
+        compilation on a first run)."""
+        M = q_tr.size
+        out = np.empty(M), np.empty(M), np.empty(M), np.zeros(M, np.int64)
+        _anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y, tol_s, max_iter, *out)
+        return out
