@@ -360,9 +360,6 @@ if HAVE_NUMBA:
                     s += dinv[i, a, c] * r[c]
                 x[i * bs + a] = s
 
-
-if HAVE_NUMBA:
-
     @njit(cache=True, fastmath=True)
     def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward, r):
         """_nb_block_gs for 3x3 blocks, unrolled."""
@@ -382,9 +379,6 @@ if HAVE_NUMBA:
             x[3 * i] = D[0, 0] * r0 + D[0, 1] * r1 + D[0, 2] * r2
             x[3 * i + 1] = D[1, 0] * r0 + D[1, 1] * r1 + D[1, 2] * r2
             x[3 * i + 2] = D[2, 0] * r0 + D[2, 1] * r1 + D[2, 2] * r2
-
-
-if HAVE_NUMBA:
 
     @njit(cache=True, fastmath=True)
     def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward, r):

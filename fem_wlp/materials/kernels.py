@@ -1,11 +1,12 @@
 """Compiled (numba) point-wise return maps, the same algorithms as the vectorised numpy code they replace.
 
-The numpy return maps of `norton.solve_flow` and `Anand._update` iterate on arrays that shrink as points converge;
-each pass costs a dozen array temporaries, and a thermal cycle calls them thousands of times on a few thousand
-points, so they spent most of their time in numpy call overhead (Anand: 6.3 s of a 19 s 3-cycle benchmark). Here
-each point runs the same safeguarded iterations to completion in scalar code: same brackets, same Newton and
-bisection rules, same tolerances, so the results agree with the numpy path to round-off (checked in
-tests/test_materials_inelastic.py), and the numpy path stays the reference and the fallback without numba.
+Anand only (Norton, Garofalo and J2 keep their numpy return maps). The numpy Anand iteration of `Anand._update`
+(nested: a full `norton.solve_flow` for dp per Newton step on s) works on arrays that shrink as points converge;
+a thermal cycle calls it thousands of times on a few thousand points, so it spent its time in numpy call overhead
+(6.3 s of a 19 s 3-cycle benchmark). Here each point first tries Newton on (dp, s) together from the last
+increment's rate, and falls back to the same bracketed nested iteration, compiled, with the same tolerances; the
+results agree with the numpy path to round-off (tests/test_materials_inelastic.py), which stays the reference
+and the fallback without numba.
 
 Status codes returned per point: >= 0 iterations used; -1 inner (dp) iteration did not converge; -2 outer (s)
 iteration did not converge.
