@@ -40,10 +40,10 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from fem_wlp.export.calculix import deck_maps, write_deck  # noqa: E402
-from fem_wlp.export.ccx_results import map_to_model, read_dat  # noqa: E402
-from fem_wlp.reliability import build_case_model  # noqa: E402
-from fem_wlp.solver import Discretization, SolverSettings, run  # noqa: E402
+from fem_wlp.io.calculix.deck import deck_maps, write_deck  # noqa: E402
+from fem_wlp.io.calculix.results import map_to_model, read_dat  # noqa: E402
+from fem_wlp.workflows.reliability import build_case_model  # noqa: E402
+from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ separately, the re-assembly with new quadrature-point tangents (what a Newton it
 Problem (as ../shared/reference/solvers.md): unit box/square, two materials split at mid-height (Cu-like
 E 120 GPa, nu 0.34, alpha 17e-6 / SAC-like 45 GPa, 0.36, 21e-6), bottom clamped, uniform dT = -100 K.
 The mesh is written to a gmsh .msh 4.1 file first (untimed); the end-to-end time `e2e_s` is then what CalculiX's
-wall time covers: read the mesh file (fem_wlp.mesh.load), set up and assemble, solve, write the results (one VTU
+wall time covers: read the mesh file (fem_wlp.fe.mesh.load), set up and assemble, solve, write the results (one VTU
 with the displacement and the element stress/strain fields, as the study pipeline writes). `run_s` is setup + solve
 (no read, no write, no re-assembly). Each size runs in a fresh process so that peak memory is per case; peak_MiB
 is the process peak at the end of the end-to-end part (the re-assembly runs after it).
@@ -76,11 +76,11 @@ def case(spec, with_skfem=False):
     from pathlib import Path
 
     from fem_wlp.materials import material_from_spec
-    from fem_wlp.mesh import load
-    from fem_wlp.postprocess import cell_fields, point_displacements
-    from fem_wlp.problem import Model, Temperature, boundary_constraint
-    from fem_wlp.results import write_vtu
-    from fem_wlp.solver import Discretization, run
+    from fem_wlp.fe.mesh import load
+    from fem_wlp.fe.postprocess import cell_fields, point_displacements
+    from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
+    from fem_wlp.io.results import write_vtu
+    from fem_wlp.fe.solver.stepping import Discretization, run
 
     dim, el, ndof = spec.split(":")
     dim, order, ndof = int(dim[0]), int(el[1]), int(ndof)

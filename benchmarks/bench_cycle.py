@@ -28,11 +28,11 @@ import numpy as np
 import skfem
 
 from fem_wlp.materials import material_from_spec
-from fem_wlp.mesh import FEMesh
-from fem_wlp.postprocess import region_averages
-from fem_wlp.problem import Model, Temperature, boundary_constraint, point_constraint
-from fem_wlp.profile import profile_from_spec
-from fem_wlp.solver import Discretization, SolverSettings, run
+from fem_wlp.fe.mesh import FEMesh
+from fem_wlp.fe.postprocess import region_averages
+from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
+from fem_wlp.wlcsp.profiles import profile_from_spec
+from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
 
 HALF_W, H_BOARD, H_JOINT, H_DIE = 2.0, 0.5, 0.1, 0.3     # mm
 PITCH, JOINT_W = 0.4, 0.2                               # joints centred at 0.2 + 0.4 k, k = 0..4

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from .errors import InputError
+from fem_wlp.errors import InputError
 
 #: 0 °C in kelvin
 ZERO_CELSIUS_K = 273.15

@@ -4,9 +4,9 @@ import pytest
 import skfem
 from skfem.models.elasticity import lame_parameters, linear_elasticity
 
-from fem_wlp import _kernels
-from fem_wlp.assembly import Assembler
-from fem_wlp.kinematics import region_ops, scalar_element
+from fem_wlp.fe import kernels as _kernels
+from fem_wlp.fe.assembly import Assembler
+from fem_wlp.fe.kinematics import region_ops, scalar_element
 from fem_wlp.materials.base import isotropic_stiffness
 
 E, NU = 120000.0, 0.34

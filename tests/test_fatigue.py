@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fem_wlp.errors import InputError
-from fem_wlp.fatigue import (DARVEAUX_SNPB_PSI_INCH, LIFE_MODELS, MPA_PER_PSI, PSI_PER_MPA, CoffinManson,
+from fem_wlp.wlcsp.fatigue import (DARVEAUX_SNPB_PSI_INCH, LIFE_MODELS, MPA_PER_PSI, PSI_PER_MPA, CoffinManson,
                              Darveaux, Engelmaier, Morrow, SyedEnergy, SyedStrain, cycle_metrics, evaluate_lives,
                              inelastic_strain_range, life_models_from_spec, mpa_to_psi, per_cycle_increments,
                              psi_to_mpa, stabilisation_warning)
@@ -212,7 +212,7 @@ def test_per_cycle_increments_vectorised_columns():
 
 
 def test_profile_cycle_index_feeds_metrics():
-    from fem_wlp.profile import Profile
+    from fem_wlp.wlcsp.profiles import Profile
     p = Profile.preset("JESD22-A104-G", cycles=3, stress_free_temperature=217.0)
     grid = p.steps()
     # a fake accumulation: w grows by |dT| on each increment (every cycle identical)

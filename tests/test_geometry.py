@@ -8,10 +8,10 @@ import meshio
 import numpy as np
 import pytest
 
-from fem_wlp.design import Design, Geometry, MeshSizes, check_combination
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination
 from fem_wlp.errors import InputError
-from fem_wlp.geometry import build_mesh, solve_joint
-from fem_wlp.geometry.solder import cap_height, cap_volume, segment_area, sphere
+from fem_wlp.wlcsp.geometry import build_mesh, solve_joint
+from fem_wlp.wlcsp.geometry.solder import cap_height, cap_volume, segment_area, sphere
 
 G = Geometry()
 COARSE = MeshSizes(size_fine=0.008, size_layer=0.006, size_fine_3d=0.016, size_coarse=0.2, grading_distance=0.2)

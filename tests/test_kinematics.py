@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import skfem
 
-from fem_wlp.kinematics import bt, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
+from fem_wlp.fe.kinematics import bt, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
 
 
 def _random_mesh(kind, seed=0):
@@ -83,7 +83,7 @@ def test_dof_helpers_equal_skfem_basis(cls, order):
 
 @pytest.mark.parametrize("kind", ["tri", "tet", "quad", "hex", "tri2"])
 def test_mesh_facets_equal_skfem_build_entities(kind):
-    from fem_wlp.mesh import mesh_facets
+    from fem_wlp.fe.mesh import mesh_facets
 
     m = {"tri": _random_mesh("tri", 5), "tet": _random_mesh("tet", 5),
          "quad": skfem.MeshQuad.init_tensor(np.linspace(0, 1, 5), np.linspace(0, 1, 4)),

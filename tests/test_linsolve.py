@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fem_wlp.linsolve import LinearSolver, choose
+from fem_wlp.fe.la.linear import LinearSolver, choose
 
 
 def _spd(n=400, seed=0):
@@ -55,9 +55,9 @@ def test_amg_matches_direct_on_3d_elasticity():
     import skfem
 
     from fem_wlp.materials import material_from_spec
-    from fem_wlp.mesh import FEMesh
-    from fem_wlp.problem import Model, Temperature, boundary_constraint
-    from fem_wlp.solver import Discretization, SolverSettings, run
+    from fem_wlp.fe.mesh import FEMesh
+    from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
+    from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
 
     m = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 9),) * 3).with_subdomains(
         {"a": lambda x: x[2] < 0.5, "b": lambda x: x[2] >= 0.5}).with_boundaries(
@@ -89,7 +89,7 @@ def test_amg_vcycle_is_a_symmetric_positive_preconditioner():
     after the coarse correction, exact coarse solve) is one; the Lanczos estimate of rho(D^-1 A) is a Ritz value."""
     import skfem
 
-    from fem_wlp.linsolve import SmoothedAggregation, _lanczos_max, rigid_body_modes
+    from fem_wlp.fe.la.linear import SmoothedAggregation, _lanczos_max, rigid_body_modes
     from skfem.models.elasticity import lame_parameters, linear_elasticity
 
     m = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 8),) * 3)
@@ -124,7 +124,7 @@ def test_compiled_block_gauss_seidel_matches_pyamg(bs, dtype):
     from pyamg.relaxation.relaxation import block_gauss_seidel as reference
     from pyamg.util.utils import get_block_diag
 
-    from fem_wlp._kernels import block_gauss_seidel
+    from fem_wlp.fe.kernels import block_gauss_seidel
 
     A, rng = _spd(n=60 * bs, seed=bs)
     A = A.astype(dtype).tobsr(blocksize=(bs, bs))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from fem_wlp.cli.main import main
-from fem_wlp.plots import make_plots
-from fem_wlp.profile import profile_from_spec
-from fem_wlp.report import write_report
+from fem_wlp.reporting.plots import make_plots
+from fem_wlp.wlcsp.profiles import profile_from_spec
+from fem_wlp.reporting.report import write_report
 
 LOAD = {"profile": "JESD22-A104-G", "cycles": 2, "stress_free_temperature": 217.0}
 REGIONS = ["die", "pi1", "cu_wiring", "solder", "board_pad", "solder_mask", "board"]

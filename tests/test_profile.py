@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fem_wlp.errors import InputError
-from fem_wlp.profile import (DEFAULT_RAMP_RATE, PRESETS, Profile, Step, get_preset, parse_step,
+from fem_wlp.wlcsp.profiles import (DEFAULT_RAMP_RATE, PRESETS, Profile, Step, get_preset, parse_step,
                              profile_from_spec)
 
 

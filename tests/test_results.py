@@ -6,11 +6,11 @@ import pytest
 import skfem
 
 from fem_wlp.materials import material_from_spec
-from fem_wlp.mesh import FEMesh
-from fem_wlp.postprocess import cell_fields, point_displacements
-from fem_wlp.problem import Model, Temperature, boundary_constraint
-from fem_wlp.results import write_vtu
-from fem_wlp.solver import Discretization, run
+from fem_wlp.fe.mesh import FEMesh
+from fem_wlp.fe.postprocess import cell_fields, point_displacements
+from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
+from fem_wlp.io.results import write_vtu
+from fem_wlp.fe.solver.stepping import Discretization, run
 
 
 @pytest.mark.parametrize("dim,order", [(2, 1), (2, 2), (3, 1)])

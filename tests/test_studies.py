@@ -202,7 +202,7 @@ def test_bimaterial_strip_study(tmp_path):
     """The mesh-file example study (Timoshenko strip, verification.md C.1)."""
     import numpy as np
 
-    from fem_wlp.results import read_history
+    from fem_wlp.io.results import read_history
 
     assert main(["run", str(STUDIES / "bimaterial_strip.toml"), "--out", str(tmp_path / "strip"), "--quiet"]) == 0
     s = json.loads((tmp_path / "strip" / "summary.json").read_text())

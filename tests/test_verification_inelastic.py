@@ -26,11 +26,11 @@ import skfem
 from fem_wlp.errors import ConvergenceError
 from fem_wlp.materials import material_from_spec
 from fem_wlp.materials.base import von_mises
-from fem_wlp.mesh import FEMesh
-from fem_wlp.postprocess import region_averages
-from fem_wlp.problem import History, Model, Temperature, boundary_constraint, point_constraint
-from fem_wlp.profile import profile_from_spec
-from fem_wlp.solver import Discretization, SolverSettings, run
+from fem_wlp.fe.mesh import FEMesh
+from fem_wlp.fe.postprocess import region_averages
+from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
+from fem_wlp.wlcsp.profiles import profile_from_spec
+from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
 
 
 def observed_order(e_coarse, e_fine, ratio=2.0):

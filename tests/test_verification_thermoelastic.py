@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import skfem
 
-from fem_wlp.kinematics import strain
+from fem_wlp.fe.kinematics import strain
 from fem_wlp.materials import material_from_spec
-from fem_wlp.mesh import FEMesh
-from fem_wlp.mesh import load as load_mesh
-from fem_wlp.postprocess import cell_fields
-from fem_wlp.problem import Model, Temperature, boundary_constraint, point_constraint
-from fem_wlp.solver import Discretization, SolverSettings, run
+from fem_wlp.fe.mesh import FEMesh
+from fem_wlp.fe.mesh import load as load_mesh
+from fem_wlp.fe.postprocess import cell_fields
+from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
+from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
 
 # ---------------------------------------------------------------------------------------------------------------
 # materials and load of the reference problems (verification.md C.1, C.3, C.4)

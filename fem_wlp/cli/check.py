@@ -8,12 +8,12 @@ def add_args(p):
 
 
 def run(args) -> int:
-    from ..study import Study
+    from fem_wlp.study.spec import Study
 
     study = Study.from_toml(args.study, args.set)
     if "mesh" in study.data["model"]:
         model, report = study.build_model()
-        from ..solver import Discretization
+        from fem_wlp.fe.solver.stepping import Discretization
 
         disc = Discretization(model, study.solver_settings())
         print(f"{study.path}: ok — {model.mesh.nelements} elements, {disc.ndof} dofs, regions "
@@ -22,7 +22,7 @@ def run(args) -> int:
             if "node" in r:
                 print(f"  {r['constraint']}: nearest node at {r['node_coordinates']} (distance {r['distance']:.3g} mm)")
     else:
-        from ..reliability import check_study
+        from fem_wlp.workflows.reliability import check_study
 
         print(check_study(study))
     return 0

@@ -23,9 +23,9 @@ def add_args(p):
 
 
 def run(args) -> int:
-    from ..export.calculix import write_deck
-    from ..reliability import safe_name
-    from ..study import Study
+    from fem_wlp.io.calculix.deck import write_deck
+    from fem_wlp.workflows.reliability import safe_name
+    from fem_wlp.study.spec import Study
 
     study = Study.from_toml(args.study, args.set)
     out = Path(args.out)
@@ -38,10 +38,10 @@ def run(args) -> int:
                        title=study.name, **kw)
         print(f"{p}: {model.mesh.nelements} elements, {len(times) - 1} increments (run: ccx -i {p.stem})")
         return 0
-    from ..geometry import build_mesh
-    from ..reliability import build_case_model, cases_of, model_kind
+    from fem_wlp.wlcsp.geometry import build_mesh
+    from fem_wlp.workflows.reliability import build_case_model, cases_of, model_kind
 
-    from ..design import Design, Geometry, MeshSizes
+    from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
 
     kind = model_kind(study.data)
     for case in cases_of(study):

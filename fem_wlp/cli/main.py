@@ -5,8 +5,8 @@ import argparse
 import sys
 from importlib import import_module
 
-from .. import __version__
-from ..errors import InputError
+from fem_wlp import __version__
+from fem_wlp.errors import InputError
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {

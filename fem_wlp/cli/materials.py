@@ -10,7 +10,7 @@ import json
 import shutil
 import textwrap
 
-from ..errors import InputError
+from fem_wlp.errors import InputError
 
 #: parameter -> unit as shown (A depends on the model)
 UNITS = {
@@ -67,7 +67,7 @@ def _wrap(text: str, indent: str, width: int) -> str:
 
 
 def _entry_lines(name: str, spec: dict, full: bool, width: int) -> list[str]:
-    from ..materials.library import STATUSES, parameters, source_status
+    from fem_wlp.materials.library import STATUSES, parameters, source_status
     model = spec.get("model", "elastic")
     lines = [_wrap(f"{name}  [{model}]  {spec.get('description', '')}".rstrip(), "", width)]
     params = parameters(spec)
@@ -93,7 +93,7 @@ def _entry_lines(name: str, spec: dict, full: bool, width: int) -> list[str]:
 
 
 def run(args) -> int:
-    from ..materials.library import LIBRARY
+    from fem_wlp.materials.library import LIBRARY
     if args.name is not None and args.name not in LIBRARY:
         raise InputError("NAME", args.name, ", ".join(LIBRARY))
     names = [args.name] if args.name else list(LIBRARY)

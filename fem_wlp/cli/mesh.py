@@ -17,8 +17,8 @@ try:
 except ModuleNotFoundError:  # python < 3.11
     import tomli as tomllib
 
-from ..design import MODELS, Design, Geometry, MeshSizes, check_combination
-from ..errors import InputError
+from fem_wlp.wlcsp.design import MODELS, Design, Geometry, MeshSizes, check_combination
+from fem_wlp.errors import InputError
 
 
 def add_args(parser):
@@ -81,7 +81,7 @@ def markdown(reports: list[dict]) -> str:
 
 
 def run(args) -> int:
-    from ..geometry import build_mesh
+    from fem_wlp.wlcsp.geometry import build_mesh
     geometry, designs, models, mesh = load_study(args.study)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ def run(args) -> int:
             print(f"{d.name:>16s} {m:8s} {r['n_elements']:8d} {r['cell_type']:9s} gamma min {r['quality_gamma_min']:.3f}"
                   f"  {time.perf_counter() - t0:6.2f} s  standoff {r['joint']['standoff']:.4f} mm", flush=True)
         if not args.no_pictures:
-            from ..geometry import pictures
+            from fem_wlp.wlcsp.geometry import pictures
             if "slice2d" in per or "axisym" in per:
                 rep = (per.get("slice2d") or per.get("axisym")).report
                 pictures.design_png(d.name, out / f"{d.name}_section.png",

@@ -10,18 +10,18 @@ def add_args(p):
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    from fem_wlp.errors import InputError
 
     out = Path(args.dir)
     if not (out / "summary.json").is_file():
         raise InputError("DIR", args.dir, "a results folder with summary.json")
-    from ..plots import make_plots
+    from fem_wlp.reporting.plots import make_plots
 
     written = make_plots(out)
     for f in written:
         print(f)
     if not args.no_report:
-        from ..report import write_report
+        from fem_wlp.reporting.report import write_report
 
         print(write_report(out))
     return 0

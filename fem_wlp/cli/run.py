@@ -12,7 +12,7 @@ def add_args(p):
 
 
 def run(args) -> int:
-    from ..runner import run_study_file
+    from fem_wlp.workflows.runner import run_study_file
 
     return run_study_file(args.study, args.out, overrides=args.set, workers=args.workers,
                           scheduler=args.scheduler, quiet=args.quiet)

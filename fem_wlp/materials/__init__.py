@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ..errors import InputError
-from .base import Material
+from fem_wlp.errors import InputError
+from fem_wlp.materials.base import Material
 
 #: model name -> "module:Class" (Class.from_spec(name, spec)); modules import lazily
 MODELS = {
@@ -31,7 +31,7 @@ def _factory(model: str):
 
 
 def library_names() -> list[str]:
-    from .library import LIBRARY
+    from fem_wlp.materials.library import LIBRARY
     return sorted(LIBRARY)
 
 
@@ -39,13 +39,13 @@ def material_from_spec(region: str, spec) -> Material:
     """Material for `region` from a library name or an inline spec dict (errors name `materials.<region>`)."""
     key = f"materials.{region}"
     if isinstance(spec, str):
-        from .library import LIBRARY
+        from fem_wlp.materials.library import LIBRARY
         if spec not in LIBRARY:
             raise InputError(key, spec, "a library name (" + ", ".join(sorted(LIBRARY)) + ") or an inline table")
         spec = LIBRARY[spec]
     elif isinstance(spec, dict) and "library" in spec:
         # a library set with some values overridden: {library = "SAC305", E = ...}
-        from .library import LIBRARY
+        from fem_wlp.materials.library import LIBRARY
         base = spec["library"]
         if base not in LIBRARY:
             raise InputError(f"{key}.library", base, ", ".join(sorted(LIBRARY)))

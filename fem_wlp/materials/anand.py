@@ -29,10 +29,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError
-from . import kernels
-from .base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
-from .norton import LOCAL_MAX_ITER, LOCAL_TOL, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
+from fem_wlp.errors import ConvergenceError, InputError
+from fem_wlp.materials import kernels
+from fem_wlp.materials.base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
+from fem_wlp.materials.norton import LOCAL_MAX_ITER, LOCAL_TOL, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
 
 ANAND_PARAMS = ("s0", "Q_over_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
 ANAND_KEYS = ISOTROPIC_KEYS | set(ANAND_PARAMS)

@@ -31,8 +31,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from ..tables import Table
+from fem_wlp.errors import InputError
+from fem_wlp.tables import Table
 
 SQ2 = np.sqrt(2.0)
 #: Mandel component names in storage order

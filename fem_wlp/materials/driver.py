@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConvergenceError, InputError
-from .base import COMPONENTS, Material
+from fem_wlp.errors import ConvergenceError, InputError
+from fem_wlp.materials.base import COMPONENTS, Material
 
 
 def _history(values, K, N, what):

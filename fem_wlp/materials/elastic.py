@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..tables import Table
-from .base import (SQ2, Expansion, Material, check_keys, describe_sources, from_tensor, matvec, number,
+from fem_wlp.tables import Table
+from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources, from_tensor, matvec, number,
                    positive, to_tensor)
 
 W6 = np.array([1.0, 1.0, 1.0, SQ2, SQ2, SQ2])   # Voigt (engineering shear) -> Mandel scaling
@@ -95,7 +95,7 @@ class Orthotropic(AnisotropicElastic):
         S[1, 2] = S[2, 1] = -n23 / E2
         S[3, 3], S[4, 4], S[5, 5] = 1 / G12, 1 / G13, 1 / G23
         if np.any(np.linalg.eigvalsh(S) <= 0):
-            from ..errors import InputError
+            from fem_wlp.errors import InputError
             raise InputError(p, {k: spec[k] for k in ("nu12", "nu13", "nu23")},
                              "engineering constants with a positive-definite compliance")
         C = np.linalg.inv(S) * np.outer(W6, W6)
@@ -129,7 +129,7 @@ class Cubic(AnisotropicElastic):
         p = f"materials.{name}"
         C11, C12, C44 = (positive(f"{p}.{k}", spec[k]) for k in ("C11", "C12", "C44"))
         if not (C11 > abs(C12) and C11 + 2 * C12 > 0):
-            from ..errors import InputError
+            from fem_wlp.errors import InputError
             raise InputError(f"{p}.C12", C12, "C11 > |C12| and C11 + 2 C12 > 0 (positive-definite stiffness)")
         C = np.zeros((6, 6))
         C[:3, :3] = C12

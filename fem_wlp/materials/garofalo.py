@@ -14,8 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import ISOTROPIC_KEYS, check_keys, isotropic_common, number, positive
-from .norton import CreepLaw, coth, log_sinh
+from fem_wlp.materials.base import ISOTROPIC_KEYS, check_keys, isotropic_common, number, positive
+from fem_wlp.materials.norton import CreepLaw, coth, log_sinh
 
 GAROFALO_KEYS = ISOTROPIC_KEYS | {"C1", "C2", "C3", "Q_over_R"}
 

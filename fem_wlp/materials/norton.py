@@ -23,8 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import ConvergenceError
-from .base import (I6, Material, check_keys, dev, isotropic_common, norm, number, positive,
+from fem_wlp.errors import ConvergenceError
+from fem_wlp.materials.base import (I6, Material, check_keys, dev, isotropic_common, norm, number, positive,
                    ISOTROPIC_KEYS)
 
 T_ABS = 273.15

@@ -29,9 +29,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from .base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
-from .norton import Trial, finish
+from fem_wlp.errors import InputError
+from fem_wlp.materials.base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
+from fem_wlp.materials.norton import Trial, finish
 
 PLASTIC_KEYS = ISOTROPIC_KEYS | {"yield_stress", "hardening_modulus", "hardening"}
 

@@ -1,0 +1,140 @@
+"""Problem definition, apart from solver settings: mesh, formulation, materials per region, constraints, loads.
+
+Everything here is immutable and validated on construction; `solver.py` discretizes and solves it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from fem_wlp.errors import InputError
+from fem_wlp.fe.kinematics import FORMULATIONS, ncomp
+from fem_wlp.materials.base import Material
+from fem_wlp.fe.mesh import FEMesh
+
+AXES = {"x": 0, "y": 1, "z": 2}
+
+
+@dataclass(frozen=True)
+class History:
+    """A value as a function of time: a constant or a (time s, value) table, linear in between (held outside)."""
+
+    t: tuple[float, ...]
+    v: tuple[float, ...]
+
+    @classmethod
+    def of(cls, key: str, value) -> "History":
+        if isinstance(value, History):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return cls((0.0,), (float(value),))
+        try:
+            rows = [(float(a), float(b)) for a, b in value]
+        except (TypeError, ValueError):
+            raise InputError(key, value, "a number or a table [[time_s, value], ...]") from None
+        if not rows or any(b[0] <= a[0] for a, b in zip(rows, rows[1:])):
+            raise InputError(key, value, "a table [[time_s, value], ...] with increasing times")
+        return cls(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
+
+    def __call__(self, t: float) -> float:
+        return float(np.interp(t, self.t, self.v))
+
+    @property
+    def corners(self) -> tuple[float, ...]:
+        return self.t if len(self.t) > 1 else ()
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Prescribed displacement components on a set of mesh vertices.
+
+    `value(t, x)` gives the prescribed displacement of each constrained node (x: (dim, n) coordinates), so a
+    constraint can be fixed (0), follow a time table, or follow a field (e.g. free thermal expansion of the die
+    about the neutral point in a 3D joint model).
+    """
+
+    label: str
+    components: tuple[int, ...]
+    facets: np.ndarray | None = None   # boundary facets: every dof of the facets (vertices, edge and face dofs)
+    nodes: np.ndarray | None = None    # or mesh vertices
+    value: Callable | None = None      # (t, x (dim, n)) -> (ncomp_fixed, n) or broadcastable; None = zero
+    corners: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Temperature:
+    """Temperature load: T0 is the stress-free temperature; T(t, x) the temperature at time t, points x."""
+
+    T0: float
+    history: Callable[[float], float] | None = None        # uniform T(t)
+    field: Callable | None = None                           # T(t, x) with x (dim, ...) -> (...)
+    corners: tuple[float, ...] = ()
+
+    def at(self, t: float, x: np.ndarray) -> np.ndarray:
+        if self.field is not None:
+            return np.broadcast_to(np.asarray(self.field(t, x), float), x.shape[1:])
+        T = self.T0 if self.history is None else self.history(t)
+        return np.full(x.shape[1:], float(T))
+
+    @classmethod
+    def uniform_step(cls, T0: float, T1: float, t1: float = 1.0) -> "Temperature":
+        """Linear change from T0 at t = 0 to T1 at t = t1 (one thermoelastic step)."""
+        return cls(T0, History((0.0, t1), (T0, T1)), corners=(0.0, t1))
+
+
+@dataclass(frozen=True)
+class Model:
+    mesh: FEMesh
+    formulation: str
+    materials: dict                  # region name -> Material
+    constraints: tuple[Constraint, ...] = ()
+    temperature: Temperature = field(default_factory=lambda: Temperature(25.0))
+    order: int = 1
+    intorder: int | None = None
+    name: str = "model"
+
+    def __post_init__(self):
+        if self.formulation not in FORMULATIONS:
+            raise InputError("model.formulation", self.formulation, ", ".join(FORMULATIONS))
+        if self.order not in (1, 2):
+            raise InputError("model.order", self.order, "1 or 2")
+        for r, m in self.materials.items():
+            if not isinstance(m, Material):
+                raise TypeError(f"materials[{r!r}] is not a Material")
+
+    @property
+    def ncomp(self) -> int:
+        return ncomp(self.formulation)
+
+    @property
+    def thickness_axis(self) -> int:
+        return 2 if self.formulation == "3d" else 1
+
+
+def boundary_constraint(mesh: FEMesh, boundary: str, fix, value=None, key: str = "constraints",
+                        formulation: str = "3d") -> Constraint:
+    """Fix components `fix` (["x", "y", ...]) of the vertices on a named boundary."""
+    comps = _components(fix, key, formulation)
+    facets = mesh.boundary(boundary, key=f"{key}.boundary")
+    return Constraint(f"boundary {boundary}", comps, facets=facets, value=value)
+
+
+def point_constraint(mesh: FEMesh, point, fix, value=None, key: str = "constraints",
+                     formulation: str = "3d") -> tuple[Constraint, dict]:
+    """Fix components at the vertex nearest to `point`; returns the constraint and a report of the node used."""
+    comps = _components(fix, key, formulation)
+    node, dist = mesh.nearest_node(point)
+    at = mesh.mesh.p[:, node].tolist()
+    return (Constraint(f"point {list(point)} -> node {node}", comps, nodes=np.array([node]), value=value),
+            {"point": list(point), "node": node, "node_coordinates": at, "distance": dist})
+
+
+def _components(fix, key, formulation):
+    names = ("x", "y", "z") if formulation == "3d" else ("x", "y")
+    if isinstance(fix, str):
+        fix = [fix]
+    if not isinstance(fix, (list, tuple)) or not fix or any(c not in names for c in fix):
+        raise InputError(f"{key}.fix", fix, "a list of components from " + ", ".join(names))
+    return tuple(sorted({AXES[c] for c in fix}))

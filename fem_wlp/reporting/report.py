@@ -1,0 +1,406 @@
+"""report.md of a reliability-study results folder: the question, the comparison, the caveats, the pictures.
+
+`write_report(outdir)` reads ``summary.json`` (and, when present, ``study_as_run.json`` and ``provenance.json``)
+and embeds the PNGs found in ``outdir/plots/`` with relative links; it does not draw them (`fem_wlp.reporting.plots`).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+#: regions of the stress table, in build-up order; "pi2/ring" etc. are used when the summary has them
+STRESS_REGIONS = ("pi1", "pi2", "pi2/ring", "pi3", "cu_wiring", "ubm", "solder")
+
+MODEL_TEXT = {
+    "slice2d": (
+        "2D slice along the package diagonal (through the neutral point and the corner joints), "
+        "**generalized plane strain**: the out-of-plane strain is uniform and free (one extra unknown), so the "
+        "slice expands out of plane like the package. The balls are represented by their axial section, i.e. as "
+        "infinitely long ridges: the out-of-plane constraint of a real ball array is not captured, so absolute "
+        "stresses and ΔW are biased (typically conservative in shear, not in hydrostatic stress). Symmetry u_x = 0 "
+        "at the package centre; the board is otherwise free (warpage included). Good for ranking pad designs at "
+        "the same DNP; not a substitute for a 3D joint model for absolute numbers."),
+    "axisym": (
+        "Axisymmetric model of one joint about its own axis. It captures the local expansion mismatch of the "
+        "build-up, ball and board pad, **not** the DNP shear of a joint away from the package centre, which "
+        "usually dominates the fatigue of the outer joints; use it for the pad-stack stresses, not for life."),
+    "joint3d": (
+        "3D model of one joint (the corner joint) in a square cell. The die-side and board-side cut faces follow "
+        "the free thermal expansion of the die and of the board about the package neutral point at the joint's "
+        "distance from it (first-order loading of a local joint model: no package warpage, no load sharing with "
+        "the neighbouring joints)."),
+}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def _f(v, fmt=".4g", none="—"):
+    if v is None:
+        return none
+    try:
+        return format(float(v), fmt)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _life(v):
+    if v is None:
+        return "—"
+    v = float(v)
+    if v >= 1e6:
+        return f"{v:.2e}"
+    return f"{v:,.0f}".replace(",", " ")
+
+
+def _esc(s) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: list[str], rows: list[list], align: str | None = None) -> str:
+    """Markdown table; align: one character per column, l or r (default l)."""
+    align = (align or "").ljust(len(head), "l")
+    sep = ["---:" if a == "r" else ":---" for a in align[:len(head)]]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(_esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _layer(layer) -> str:
+    return {"die_layer": "die side", "board_layer": "board side", "whole": "whole joint"}.get(layer, str(layer))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def write_report(outdir) -> Path:
+    outdir = Path(outdir)
+    s = json.loads((outdir / "summary.json").read_text())
+    study = _read_json(outdir / "study_as_run.json") or {}
+    prov = _read_json(outdir / "provenance.json") or {}
+    cases = s.get("cases", [])
+    ok = [c for c in cases if c.get("status") == "ok"]
+    failed = [c for c in cases if c.get("status") != "ok"]
+    primary = s.get("primary_life_model") or "syed_energy"
+    base = s.get("baseline")
+    models = []
+    for c in ok:
+        for m in c.get("life_cycles") or {}:
+            if m not in models:
+                models.append(m)
+    L: list[str] = []
+    add = L.append
+
+    # -- title and question ----------------------------------------------------------------------------------
+    add(f"# Thermal-cycling reliability study: {s.get('study', '')}\n")
+    designs = [c.get("design", c["name"]) for c in cases]
+    add("## The question\n")
+    add(f"Which of the pad designs **{', '.join(dict.fromkeys(designs))}** gives the solder joints the longest "
+        f"thermal-cycling life, relative to the baseline **{base}**?\n")
+    add(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
+    add(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
+    add(f"- Metric: inelastic work density ΔW (and equivalent inelastic strain Δε_in) per cycle, volume-averaged "
+        f"over the die-side and board-side interface layers of every joint; the critical joint and layer are the "
+        f"ones with the largest ΔW; values are from the last complete cycle.")
+    add(f"- Headline: life ratio against `{base}` with the primary life model `{primary}`.\n")
+    for d in study.get("designs") or []:
+        params = ", ".join(f"{k} = {v}" for k, v in d.items() if k not in ("name", "kind"))
+        add(f"  - `{d.get('name')}` ({d.get('kind')})" + (f": {params} mm" if params else ""))
+    if study.get("designs"):
+        add("")
+
+    # -- answer in one paragraph -------------------------------------------------------------------------------
+    add("## Result\n")
+    one_cycle = int(s.get("cycles") or 0) < 2
+    if ok:
+        ranked = sorted(ok, key=lambda c: -(c.get("life_ratio_vs_baseline") or 0))
+        parts = []
+        for c in ranked:
+            r = c.get("life_ratio_vs_baseline")
+            parts.append(f"**{c['name']}** ×{_f(r, '.2f')}" if r is not None else f"**{c['name']}** (no ratio)")
+        best = ranked[0]
+        add(f"Life relative to `{base}` ({primary}): " + ", ".join(parts) + ".")
+        if best.get("life_ratio_vs_baseline") is not None:
+            if best["name"] == base or abs(best["life_ratio_vs_baseline"] - 1.0) < 1e-9:
+                add(f"No design beats the baseline `{base}` in this model: the alternatives dissipate more "
+                    "inelastic work per cycle in the critical joint.")
+            else:
+                add(f"`{best['name']}` has the lowest ΔW in the critical joint and the longest predicted life.")
+        spread = [c.get("life_ratio_vs_baseline") for c in ok if c.get("life_ratio_vs_baseline")]
+        if spread and max(abs(x - 1) for x in spread) < 0.1:
+            add("The differences are below 10 %: within what mesh refinement and the life-model choice can move; "
+                "treat the designs as equivalent unless a refined run confirms the ranking.")
+        add("")
+    if one_cycle:
+        add("> **Warning — only one thermal cycle was simulated.** The first cycle includes the ratcheting from the "
+            "stress-free state; ΔW has not been checked for stabilisation (simulate ≥ 2, usually 3 cycles). Use "
+            "these numbers for a first ranking only.\n")
+    if failed:
+        add(f"> **{len(failed)} case(s) failed**: {', '.join(c['name'] for c in failed)} — see *Failed cases*.\n")
+
+    # -- comparison table ----------------------------------------------------------------------------------------
+    add("## Comparison\n")
+    head = ["design", "status", "critical joint", "layer", "ΔW/cycle (MPa)", "Δε_in/cycle"]
+    head += [f"N_f {m} (cycles)" for m in models] + [f"life ratio vs {base}"]
+    rows = []
+    for c in cases:
+        lc = c.get("life_cycles") or {}
+        ratio = c.get("life_ratio_vs_baseline")
+        rows.append([c["name"], c.get("status", "?"), _f(c.get("critical_joint"), "d") if c.get("critical_joint")
+                     is not None else "—", _layer(c.get("critical_layer")) if c.get("critical_layer") else "—",
+                     _f(c.get("dW_per_cycle_MPa")), _f(c.get("deps_in_per_cycle"))]
+                    + [_life(lc.get(m)) for m in models]
+                    + ["baseline" if c["name"] == c.get("baseline_case", base) and c.get("status") == "ok"
+                       else _f(ratio, ".3f")])
+    add(_table(head, rows, "ll" + "r" * (len(head) - 2)))
+    add("")
+    # all life ratios (per model)
+    if ok and len(models) > 1:
+        add("Life ratio vs the baseline per life model (the ratios are the trustworthy part):\n")
+        add(_table(["design"] + models,
+                   [[c["name"]] + [_f((c.get("life_ratios_vs_baseline") or {}).get(m), ".3f") for m in models]
+                    for c in ok], "l" + "r" * len(models)))
+        add("")
+    # joints: DNP of the critical joint
+    pos = next(((c.get("mesh") or {}).get("joint_positions") for c in ok if (c.get("mesh") or {})
+                .get("joint_positions")), None)
+    if pos:
+        add("Joint positions (distance of the joint axis from the neutral point, mm): "
+            + ", ".join(f"joint {i}: {p:.3f}" for i, p in enumerate(pos)) + ".\n")
+
+    # -- stresses ------------------------------------------------------------------------------------------------
+    regions = [r for r in STRESS_REGIONS if any(r in (c.get("max_stress_MPa") or {}) for c in ok)]
+    if regions:
+        add("## Stresses in the pad stack\n")
+        add("Maximum over the simulated cycles (cell values), von Mises / max principal, MPa. Embossing and "
+            "recessing act on the polyimide and copper under the ball, so these columns are where the designs "
+            "differ.\n")
+        head = ["design"] + [f"{r} σ_vM / σ_1" for r in regions]
+        rows = []
+        for c in ok:
+            ms = c.get("max_stress_MPa") or {}
+            rows.append([c["name"]] + [(f"{_f(ms[r].get('von_mises'), '.0f')} / {_f(ms[r].get('max_principal'), '.0f')}"
+                                        if r in ms else "—") for r in regions])
+        add(_table(head, rows, "l" + "r" * len(regions)))
+        add("")
+        add("Notes for reading these numbers:")
+        add("- Maxima are single-cell values at material corners and edges where the linear-elastic solution is "
+            "singular; they grow with mesh refinement. Compare designs at the same mesh; do not compare them with "
+            "strength data without a refined mesh or a stress-averaging rule.")
+        mats = _materials(study)
+        if mats.get("cu_wiring", "").startswith("Cu (elastic") or mats.get("ubm", "").startswith("Cu (elastic"):
+            add("- The copper is linear elastic in this study: copper stresses above its yield (electroplated Cu "
+                "≈ 150–300 MPa) would be relieved by plasticity; read them as relative indicators.")
+        add("- In the solder the max principal stress is dominated by hydrostatic stress; with linear elements "
+            "under nearly incompressible inelastic flow it shows an element-to-element checkerboard (see the max "
+            "principal maps), so the solder σ_1 maximum is not reliable. The fatigue metric (volume-averaged ΔW) "
+            "is much less sensitive to this.")
+        add("")
+        add("<details><summary>All regions, with the location of the maxima (x, y in mm)</summary>\n")
+        for c in ok:
+            add(f"**{c['name']}**\n")
+            ms = c.get("max_stress_MPa") or {}
+            add(_table(["region", "σ_vM max", "at", "σ_1 max", "at"],
+                       [[r, _f(v.get("von_mises"), ".1f"), _xy(v.get("von_mises_at")),
+                         _f(v.get("max_principal"), ".1f"), _xy(v.get("max_principal_at"))] for r, v in ms.items()],
+                       "lrlrl"))
+            add("")
+        add("</details>\n")
+
+    # -- per cycle -------------------------------------------------------------------------------------------------
+    add("## Per cycle and stabilisation\n")
+    add("ΔW and Δε_in of the critical joint and layer in every cycle; the reported value is the last complete "
+        "cycle, with a warning when the last two cycles differ by more than 5 %.\n")
+    rows = []
+    for c in ok:
+        prev = None
+        for p in c.get("per_cycle") or []:
+            d = p.get("dW_MPa")
+            ch = f"{100 * (d - prev) / prev:+.1f} %" if (prev and d is not None) else "—"
+            rows.append([c["name"], p.get("cycle"), _f(d), _f(p.get("deps_in")), ch])
+            prev = d
+    if rows:
+        add(_table(["design", "cycle", "ΔW (MPa)", "Δε_in", "ΔW change vs previous cycle"], rows, "lrrrr"))
+        add("")
+    warn_rows = _warnings(ok)
+    if warn_rows:
+        add("Warnings:\n")
+        for line in warn_rows:
+            add(f"- {line}")
+        add("")
+
+    # -- life models ----------------------------------------------------------------------------------------------
+    add("## Life models and their caveats\n")
+    add("- **Absolute lives from literature constants are order-of-magnitude estimates; the life ratios between "
+        "designs are the trustworthy part.** Use a calibrated model (constants fitted to your own test data for the "
+        "same solder, averaging-layer thickness and failure criterion) before quoting cycles to failure.")
+    add("- **Syed** (energy and strain forms): the constants were fitted to accumulated creep energy / creep strain "
+        "from **Garofalo-type** (hyperbolic-sine) creep models on a particular geometry; the Anand ΔW computed here "
+        "is not strictly the same quantity, so only the ratios carry over.")
+    add("- **Engelmaier**: a closed-form estimate from DNP, Δα, ΔT and standoff — a **sanity envelope** for the "
+        "finite-element metrics, not a verification of them. It does not see the pad design (except through the "
+        "standoff), so it barely separates the designs.")
+    add("- **Darveaux** constants are tied to the averaging-layer thickness they were fitted with; "
+        "Coffin–Manson and Morrow need user constants.")
+    caveats = {}
+    for c in ok:
+        for m, t in (c.get("life_caveats") or {}).items():
+            caveats.setdefault(t, []).append(m)
+    if caveats:
+        add("\nCaveats recorded with the results:\n")
+        for t, ms in caveats.items():
+            add(f"- `{', '.join(dict.fromkeys(ms))}`: {t}")
+    inputs = [(c["name"], c.get("life_inputs") or {}) for c in ok if c.get("life_inputs")]
+    if inputs:
+        keys = list(dict.fromkeys(k for _, d in inputs for k in d))
+        add("\nInputs of the life models:\n")
+        add(_table(["design"] + keys, [[n] + [_f(d.get(k)) for k in keys] for n, d in inputs],
+                   "l" + "r" * len(keys)))
+    add("")
+
+    # -- model -----------------------------------------------------------------------------------------------------
+    add("## What the model is and is not\n")
+    add(f"- {MODEL_TEXT.get(s.get('model'), 'Model kind: ' + str(s.get('model')))}")
+    mats = _materials(study)
+    if mats:
+        add("- Materials: " + "; ".join(f"{r}: {m}" for r, m in mats.items()) + ".")
+    add("- Solder: viscoplastic (Anand for SAC305 unless the study says otherwise), with constants fitted to "
+        "**bulk specimens**; the small, few-grain joints of a WLCSP (Sn anisotropy, microstructure coarsening) can "
+        "behave differently.")
+    sft = (study.get("load") or {}).get("stress_free_temperature")
+    add(f"- Stress-free state at {_f(sft, 'g') if sft is not None else 'the solder solidus'}"
+        + (" °C" if sft is not None else "") + ": the cooling after reflow is simulated; residual stresses of "
+        "wafer processing (polyimide cure, plating) are not.")
+    add("- Uniform temperature (no thermal gradients), perfect bonding between layers, no intermetallic layers, "
+        "no crack growth or damage: the life comes from the fatigue model applied to the simulated ΔW.")
+    add("- ΔW and Δε_in are volume averages over interface layers of a fixed thickness; they depend on that "
+        "thickness and on the mesh, so compare designs at the same settings (the ratios).")
+    add("")
+
+    # -- failed ------------------------------------------------------------------------------------------------------
+    add("## Failed cases\n")
+    if failed:
+        for c in failed:
+            err = c.get("error") or {}
+            msg = err.get("message") if isinstance(err, dict) else str(err)
+            typ = err.get("type") if isinstance(err, dict) else None
+            add(f"- **{c['name']}** ({c.get('status')}): " + (f"{typ}: " if typ else "") + (msg or "no message"))
+            if isinstance(err, dict):
+                last = err.get("last_converged") or err.get("report") or {}
+                if isinstance(last, dict) and last:
+                    add("  - last converged state: " + ", ".join(f"{k} = {v}" for k, v in list(last.items())[:6]))
+            add(f"  - details: `cases/{c['name']}/case.json`")
+    else:
+        add("None: every case finished.")
+    add("")
+
+    # -- plots -------------------------------------------------------------------------------------------------------
+    add("## Pictures\n")
+    from fem_wlp.reporting.plots import PLOT_FILES
+
+    captions = {
+        "stress_von_mises.png": "von Mises stress around the critical joint at the cold and hot extremes of the "
+                                "last cycle (log colour scale, one scale per extreme shared by the designs).",
+        "stress_max_principal.png": "Max principal stress around the critical joint (symmetric log scale).",
+        "stress_pad_von_mises.png": "von Mises stress in the die-side pad stack (polyimide, copper, top of the "
+                                    "ball) of the critical joint — where embossing and recessing act.",
+        "stress_pad_max_principal.png": "Max principal stress in the die-side pad stack.",
+        "inelastic_strain.png": "Accumulated equivalent inelastic strain in the solder of the critical joint.",
+        "dW_last_cycle_map.png": "Inelastic work density dissipated in the last cycle: where the fatigue crack "
+                                 "is expected to start.",
+        "hysteresis.png": "Shear stress vs shear strain (volume averages) of the critical interface layer: the "
+                          "loop area of a stabilised cycle relates to ΔW.",
+        "dW_per_cycle.png": "ΔW and Δε_in per cycle of the critical joint and layer, with the life ratios.",
+        "dW_vs_dnp.png": "ΔW of every joint vs its distance from the neutral point.",
+        "temperature_profile.png": "The thermal profile, cycle boundaries and the times of the map snapshots.",
+    }
+    shown = 0
+    for f in PLOT_FILES:
+        if (outdir / "plots" / f).is_file():
+            add(f"**{captions.get(f, f)}**\n")
+            add(f"![{f}](plots/{f})\n")
+            shown += 1
+    for f in sorted((outdir / "plots").glob("*.png")) if (outdir / "plots").is_dir() else []:
+        if f.name not in PLOT_FILES:
+            add(f"![{f.name}](plots/{f.name})\n")
+            shown += 1
+    if not shown:
+        add("No plots in `plots/` (run `fem-wlp plot DIR`).\n")
+
+    # -- provenance --------------------------------------------------------------------------------------------------
+    add("## Provenance\n")
+    add(f"- fem_wlp {s.get('fem_wlp_version', '?')}"
+        + (f", git commit `{prov.get('git_commit')}`" if prov.get("git_commit") else "")
+        + (f"; run {prov.get('start')} → {prov.get('end')}" if prov.get("start") else ""))
+    if prov.get("command"):
+        add("- command: `" + " ".join(str(x) for x in prov["command"][1:] if x) + "`")
+    rows = []
+    for c in ok:
+        rows.append([c["name"], _f(c.get("dofs"), "d") if c.get("dofs") is not None else "—",
+                     _f(c.get("increments"), "d") if c.get("increments") is not None else "—",
+                     _f(c.get("newton_iterations"), "d") if c.get("newton_iterations") is not None else "—",
+                     _f(c.get("wall_time_s"), ".1f")])
+    if rows:
+        add("")
+        add(_table(["design", "dofs", "increments", "Newton iterations", "wall time (s)"], rows, "lrrrr"))
+        add("")
+    add("- `summary.json`: the numbers of this report; `study_as_run.json`: the study with every override; "
+        "`provenance.json`: versions, platform, times, solver statistics.")
+    add("- `cases/<name>/`: `case.json` (all metrics per joint and layer), `layers.csv` (interface-layer histories),"
+        " `history.csv` (region averages), `fields.pvd` + `fields/*.vtu` (snapshots at the end of every ramp and "
+        "dwell, open in ParaView), `mesh/` (the mesh with named regions).")
+    add("- Redraw the pictures and this report: `fem-wlp plot DIR`.")
+    add("")
+    out = outdir / "report.md"
+    out.write_text("\n".join(L))
+    return out
+
+
+def _xy(p) -> str:
+    if not p:
+        return "—"
+    return "(" + ", ".join(f"{float(v):.3f}" for v in p) + ")"
+
+
+def _materials(study: dict) -> dict:
+    """region -> 'library name (model)' of the study as run (defaults of the reliability module + overrides)."""
+    try:
+        from fem_wlp.materials.library import LIBRARY
+        from fem_wlp.workflows.reliability import DEFAULT_MATERIALS
+    except Exception:
+        return {}
+    mats = dict(DEFAULT_MATERIALS)
+    mats.update(study.get("materials") or {})
+    out = {}
+    for r, m in mats.items():
+        if isinstance(m, str):
+            model = (LIBRARY.get(m) or {}).get("model")
+            out[r] = f"{m} ({model})" if model else m
+        elif isinstance(m, dict):
+            out[r] = f"inline ({m.get('model', '?')})"
+    return out
+
+
+def _warnings(cases) -> list[str]:
+    """Stabilisation and other warnings, the critical joint/layer first; repetitive per-joint warnings grouped."""
+    lines = []
+    for c in cases:
+        ws = c.get("warnings") or []
+        if not ws:
+            continue
+        crit = f"solder/joint{c.get('critical_joint')}/{c.get('critical_layer')}:"
+        main = [w for w in ws if w.startswith(crit)]
+        rest = [w for w in ws if not w.startswith(crit)]
+        for w in main:
+            lines.append(f"`{c['name']}` (critical): {w}")
+        if rest:
+            kinds = sorted({re.sub(r"^solder/joint\d+(/\w+)?: ", "", part) for w in rest
+                            for part in w.split("; solder/")})
+            kinds = sorted({re.sub(r"^joint\d+(/\w+)?: ", "", k) for k in kinds})
+            lines.append(f"`{c['name']}`: {len(rest)} more warning(s) on the other joints/layers — "
+                         + "; ".join(kinds[:3]) + (" …" if len(kinds) > 3 else "") + " (see `case.json`)")
+    return lines

@@ -1,0 +1,379 @@
+"""Geometry of a WLCSP on a board, its ball-pad designs and the mesh sizes: frozen, validated dataclasses.
+
+Three study-file tables map onto three classes (all lengths in mm, angles in degrees):
+
+* ``[geometry]``  -> :class:`Geometry`   package, build-up layers, board, board pad, solder amount.
+* ``[[designs]]`` -> :class:`Design`     one ball-pad design: ``kind`` = ``flat`` | ``embossed`` | ``recessed``.
+* ``[mesh]``      -> :class:`MeshSizes`  a few element sizes and the element order.
+
+Every constructor validates its table and raises :class:`fem_wlp.errors.InputError` naming the study key
+(``geometry.pi1_thickness``, ``designs.embossed.ring_outer_diameter``, ``mesh.size_fine``) and the
+constraint broken.  :func:`check_combination` validates what needs all three together (solder amount,
+layers vs mesh size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call.
+
+The designs (see the patents in shared/patents):
+
+* ``flat`` (baseline): passivation, PI1, Cu RDL capture pad, PI2 with the ball-pad opening, optional UBM
+  (``ubm_thickness = 0`` -> the ball wets the Cu through the PI2 opening).
+* ``embossed`` (patent 000): PI2 under the pad is removed inside a concave circle (PI1 exposed) except for a
+  convex PI2 ring (claims 2-3); optional discontinuous ring (claims 4/15, 3D model only); ``area_rule``
+  makes the disc inside the ring equal in area to the ring (claims 5/16); ``pi1_open_in_ring`` opens PI1
+  inside the ring down to the passivation (claims 8/9).  Cu wiring runs conformally over the relief, a
+  third dielectric (pi3) covers it with a connection hole over the embossed portion (claim 6).
+* ``recessed`` (patent 004): a second opening in PI1 (``land_diameter``, ``recess_depth`` <= PI1 thickness)
+  sinks the ball land; the Cu lines its bottom and side walls; PI2 has the third opening
+  (``third_opening_diameter``) and the ball fills the recess and touches the side walls of the third
+  opening (claims 1, 12, 17, 18).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from fem_wlp.errors import InputError
+
+KINDS = ("flat", "embossed", "recessed")
+MODELS = ("slice2d", "axisym", "joint3d")
+#: a layer thinner than (element size) / MAX_LAYER_ASPECT cannot be meshed with acceptable elements
+MAX_LAYER_ASPECT = 16.0
+
+
+def _num(key, value, positive=True, nonneg=False, integer=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(key, value, "a number")
+    if not math.isfinite(value):
+        raise InputError(key, value, "a finite number")
+    if integer and int(value) != value:
+        raise InputError(key, value, "an integer")
+    if positive and value <= 0:
+        raise InputError(key, value, "> 0")
+    if nonneg and value < 0:
+        raise InputError(key, value, ">= 0")
+    return int(value) if integer else float(value)
+
+
+def _check_keys(prefix, table, allowed):
+    if not isinstance(table, dict):
+        raise InputError(prefix, table, "a table")
+    for k in table:
+        if k not in allowed:
+            raise InputError(f"{prefix}.{k}", table[k], "one of: " + ", ".join(sorted(allowed)))
+
+
+def _fail(key, value, constraint):
+    raise InputError(key, value, constraint)
+
+
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Geometry:
+    """Package, build-up, board and solder amount (the ``[geometry]`` table). Defaults: 0.4 mm-pitch WLCSP
+    on a 1.0 mm FR-4 board; sources from shared/reference/domain.md §4 are given next to each default."""
+    pitch: float = 0.4                     # [S19] Amkor/Deca 0.4 mm rules
+    array_size: int = 8                    # N x N full array; 8x8 at 0.4 mm on 3.5 mm die: textbook, unsourced
+    die_size: float = 3.5                  # square die edge; issue 3 "about 3.5 mm" (NXP WLCSP80 3.56 x 4.13 [S21])
+    die_thickness: float = 0.356           # [S26] 356 um test leg
+    passivation_thickness: float = 0.001   # SiN/SiO2 passivation: textbook, unsourced (NOT FOUND in domain.md)
+    pi1_thickness: float = 0.008           # NOT FOUND; textbook 5-10 um per PI layer (unsourced)
+    pi2_thickness: float = 0.008           # NOT FOUND; textbook 5-10 um (unsourced)
+    pi3_thickness: float = 0.008           # embossed design's third dielectric: NOT FOUND; textbook (unsourced)
+    cu_thickness: float = 0.005            # RDL Cu: NOT FOUND; textbook 3-8 um (unsourced)
+    board_thickness: float = 1.0           # 1.0 mm FR-4: issue 3 / domain.md §3 (textbook, unsourced)
+    board_pad_diameter: float = 0.2        # [S20] ADI: PCB pad 200 um at 0.4 mm pitch
+    board_pad_thickness: float = 0.025     # PCB Cu pad: textbook 18-35 um (unsourced)
+    solder_mask_opening: float = 0.3       # [S20] mask opening = pad + 100 um (NSMD)
+    solder_mask_thickness: float = 0.02    # [S5] 19-20 um (FCBGA substrate default)
+    pad_definition: str = "nsmd"           # [S20] NSMD preferred; "smd": mask overlaps the pad edge
+    ball_diameter: float = 0.25            # as-placed ball: textbook, unsourced (gives ~0.26 mm reflowed width,
+                                           # cf. Amkor >= 261 um [S19])
+    solder_volume: float = 0.0             # mm^3; 0 -> volume of the as-placed ball_diameter sphere
+    interface_layer_thickness: float = 0.025  # [S5] 25 um die/board-side averaging layers
+    board_extension: float = 1.0           # slice2d: board length beyond the die edge (modelling choice)
+
+    _POSITIVE = ("pitch", "die_size", "die_thickness", "passivation_thickness", "pi1_thickness",
+                 "pi2_thickness", "pi3_thickness", "cu_thickness", "board_thickness", "board_pad_diameter",
+                 "board_pad_thickness", "solder_mask_opening", "solder_mask_thickness", "ball_diameter",
+                 "interface_layer_thickness", "board_extension")
+
+    def __post_init__(self):
+        key = lambda k: f"geometry.{k}"
+        for k in self._POSITIVE:
+            object.__setattr__(self, k, _num(key(k), getattr(self, k)))
+        object.__setattr__(self, "solder_volume", _num(key("solder_volume"), self.solder_volume,
+                                                       positive=False, nonneg=True))
+        object.__setattr__(self, "array_size", _num(key("array_size"), self.array_size, integer=True))
+        if self.array_size < 1:
+            _fail(key("array_size"), self.array_size, ">= 1")
+        if self.pad_definition not in ("nsmd", "smd"):
+            _fail(key("pad_definition"), self.pad_definition, "'nsmd' or 'smd'")
+        if self.board_pad_diameter >= self.pitch:
+            _fail(key("board_pad_diameter"), self.board_pad_diameter, f"< geometry.pitch = {self.pitch}")
+        if self.solder_mask_opening >= self.pitch:
+            _fail(key("solder_mask_opening"), self.solder_mask_opening,
+                  f"< geometry.pitch = {self.pitch} (mask between neighbouring pads)")
+        if self.pad_definition == "nsmd" and self.solder_mask_opening <= self.board_pad_diameter:
+            _fail(key("solder_mask_opening"), self.solder_mask_opening,
+                  f"> geometry.board_pad_diameter = {self.board_pad_diameter} for a non-solder-mask-defined pad")
+        if self.pad_definition == "smd" and self.solder_mask_opening >= self.board_pad_diameter:
+            _fail(key("solder_mask_opening"), self.solder_mask_opening,
+                  f"< geometry.board_pad_diameter = {self.board_pad_diameter} for a solder-mask-defined pad "
+                  "(an opening larger than the pad)")
+        span = (self.array_size - 1) * self.pitch + self.pitch / 2
+        if span >= self.die_size:
+            _fail(key("array_size"), self.array_size,
+                  f"(array_size - 1) * pitch + pitch/2 < die_size = {self.die_size} (array must fit on the die)")
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def solder_volume_requested(self) -> float:
+        return self.solder_volume if self.solder_volume > 0 else math.pi * self.ball_diameter ** 3 / 6
+
+    def joint_offsets(self) -> list[float]:
+        """In-plane offsets p >= 0 of the array rows from the package centre (p = 0 only for odd N)."""
+        n = self.array_size
+        return [(i - (n - 1) / 2) * self.pitch for i in range(n) if (i - (n - 1) / 2) >= -1e-12]
+
+    def diagonal_dnp(self) -> list[float]:
+        """Distances from the neutral point of the joints on the package half-diagonal, nearest first."""
+        return [math.sqrt(2.0) * p for p in self.joint_offsets()]
+
+    @property
+    def corner_dnp(self) -> float:
+        return self.diagonal_dnp()[-1]
+
+    @classmethod
+    def from_dict(cls, table: dict | None) -> "Geometry":
+        table = dict(table or {})
+        allowed = {f.name for f in fields(cls) if not f.name.startswith("_")}
+        _check_keys("geometry", table, allowed)
+        return cls(**table)
+
+
+# --------------------------------------------------------------------------------------------------
+_COMMON = ("name", "kind", "pad_diameter")
+_KIND_KEYS = {
+    "flat": _COMMON + ("pi2_opening", "ubm_diameter", "ubm_thickness"),
+    "embossed": _COMMON + ("concave_diameter", "ring_outer_diameter", "ring_inner_diameter", "area_rule",
+                           "ring_segments", "ring_gap_angle", "pi1_open_in_ring", "connection_hole_diameter"),
+    "recessed": _COMMON + ("land_diameter", "recess_depth", "third_opening_diameter"),
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """One ball-pad design (one ``[[designs]]`` table). Only the keys of its ``kind`` are accepted."""
+    name: str = "flat"
+    kind: str = "flat"
+    pad_diameter: float = 0.235            # RDL Cu capture pad: [S19] Deca >= 235 um; Amkor RDL encloses UBM by 10 um
+    # flat
+    pi2_opening: float = 0.17              # [S19] Amkor polymer-2 via >= 170 um at 0.4 mm
+    ubm_diameter: float = 0.215            # [S19] Amkor UBM >= 215 um at 0.4 mm
+    ubm_thickness: float = 0.008           # plated Cu UBM: textbook 5-10 um (unsourced); 0 = no UBM
+    # embossed (patent 000): no dimensions in the patent -> all NOT FOUND, chosen to fit the 0.235 pad
+    concave_diameter: float = 0.19         # NOT FOUND (chosen)
+    ring_outer_diameter: float = 0.13      # NOT FOUND (chosen)
+    ring_inner_diameter: float = 0.09      # NOT FOUND (chosen; area rule would give 0.0919)
+    area_rule: bool = False                # claims 5/16: disc inside the ring has the ring's area
+    ring_segments: int = 0                 # 0 = continuous ring; N >= 2 segments (claims 4/15; joint3d only)
+    ring_gap_angle: float = 20.0           # degrees per gap between segments: NOT FOUND (chosen)
+    pi1_open_in_ring: bool = False         # claims 8/9: PI1 (and PI2) open inside the ring to the passivation
+    connection_hole_diameter: float = 0.2  # pi3 connection hole over the embossed portion: NOT FOUND (chosen)
+    # recessed (patent 004): no dimensions in the patent -> NOT FOUND, chosen
+    land_diameter: float = 0.17            # second opening in PI1 (the sunken land): NOT FOUND (chosen = PI2 via)
+    recess_depth: float = 0.006            # <= PI1 thickness: NOT FOUND (chosen)
+    third_opening_diameter: float = 0.2    # PI2 third opening, wider than the land (claim 17): NOT FOUND (chosen)
+
+    def __post_init__(self):
+        k = lambda name: f"designs.{self.name}.{name}"
+        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in "/\\ .\t"):
+            raise InputError("designs.name", self.name, "a non-empty name without '/', '.', or spaces")
+        if self.kind not in KINDS:
+            _fail(k("kind"), self.kind, " | ".join(KINDS))
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type in ("float",) or isinstance(f.default, float):
+                nonneg = f.name == "ubm_thickness"
+                object.__setattr__(self, f.name, _num(k(f.name), v, positive=not nonneg, nonneg=nonneg))
+        for b in ("area_rule", "pi1_open_in_ring"):
+            if not isinstance(getattr(self, b), bool):
+                _fail(k(b), getattr(self, b), "true or false")
+        object.__setattr__(self, "ring_segments", _num(k("ring_segments"), self.ring_segments, positive=False,
+                                                       nonneg=True, integer=True))
+        if self.kind == "flat":
+            if self.pi2_opening >= self.pad_diameter:
+                _fail(k("pi2_opening"), self.pi2_opening, f"< pad_diameter = {self.pad_diameter} "
+                      "(an opening larger than the pad)")
+            if self.ubm_thickness > 0:
+                if self.ubm_diameter < self.pi2_opening:
+                    _fail(k("ubm_diameter"), self.ubm_diameter, f">= pi2_opening = {self.pi2_opening} "
+                          "(the UBM covers the PI2 opening)")
+                if self.ubm_diameter > self.pad_diameter:
+                    _fail(k("ubm_diameter"), self.ubm_diameter, f"<= pad_diameter = {self.pad_diameter}")
+        elif self.kind == "embossed":
+            ri, ro, dc = self.ring_inner_diameter, self.ring_outer_diameter, self.concave_diameter
+            if ri >= ro:
+                _fail(k("ring_inner_diameter"), ri, f"< ring_outer_diameter = {ro}")
+            if ro >= dc:
+                _fail(k("ring_outer_diameter"), ro, f"< concave_diameter = {dc} (the ring lies inside its "
+                      "concave circle, claim 3)")
+            if dc >= self.pad_diameter:
+                _fail(k("concave_diameter"), dc, f"< pad_diameter = {self.pad_diameter}")
+            if self.connection_hole_diameter > self.pad_diameter:
+                _fail(k("connection_hole_diameter"), self.connection_hole_diameter,
+                      f"<= pad_diameter = {self.pad_diameter} (an opening larger than the pad)")
+            if self.ring_segments == 1:
+                _fail(k("ring_segments"), 1, "0 (continuous ring) or >= 2")
+            if self.ring_segments >= 2:
+                if not 0 < self.ring_gap_angle * self.ring_segments < 360:
+                    _fail(k("ring_gap_angle"), self.ring_gap_angle,
+                          f"> 0 and ring_segments * ring_gap_angle < 360 (ring_segments = {self.ring_segments})")
+        elif self.kind == "recessed":
+            if self.land_diameter >= self.pad_diameter:
+                _fail(k("land_diameter"), self.land_diameter, f"< pad_diameter = {self.pad_diameter}")
+            if self.third_opening_diameter > self.pad_diameter:
+                _fail(k("third_opening_diameter"), self.third_opening_diameter,
+                      f"<= pad_diameter = {self.pad_diameter} (an opening larger than the pad)")
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def ring_fraction(self) -> float:
+        """Fraction of the ring circumference that is PI2 (1 for a continuous ring)."""
+        if self.ring_segments >= 2:
+            return 1.0 - self.ring_segments * self.ring_gap_angle / 360.0
+        return 1.0
+
+    @classmethod
+    def from_dict(cls, table: dict) -> "Design":
+        if not isinstance(table, dict):
+            raise InputError("designs", table, "a list of tables [[designs]]")
+        name = table.get("name", table.get("kind", "?"))
+        kind = table.get("kind")
+        if kind not in KINDS:
+            raise InputError(f"designs.{name}.kind", kind, " | ".join(KINDS))
+        _check_keys(f"designs.{name}", table, set(_KIND_KEYS[kind]))
+        t = dict(table)
+        t.setdefault("name", kind)
+        if kind == "embossed" and t.get("area_rule", False):
+            # claims 5/16: pi*ri^2 = f*pi*(ro^2 - ri^2)  ->  ro = ri*sqrt(1 + 1/f), f = PI2 fraction of the ring
+            seg, gap = t.get("ring_segments", 0), t.get("ring_gap_angle", cls.ring_gap_angle)
+            f = 1.0 - seg * gap / 360.0 if isinstance(seg, int) and seg >= 2 else 1.0
+            f = f if f > 0 else 1.0
+            has_i, has_o = "ring_inner_diameter" in t, "ring_outer_diameter" in t
+            if has_i and has_o:
+                raise InputError(f"designs.{name}.ring_inner_diameter", t["ring_inner_diameter"],
+                                 "not given together with ring_outer_diameter when area_rule = true "
+                                 "(the rule derives one of them)")
+            if has_i:
+                t["ring_outer_diameter"] = _num(f"designs.{name}.ring_inner_diameter",
+                                                t["ring_inner_diameter"]) * math.sqrt(1 + 1 / f)
+            else:
+                ro = _num(f"designs.{name}.ring_outer_diameter", t.get("ring_outer_diameter",
+                                                                       cls.ring_outer_diameter))
+                t["ring_outer_diameter"] = ro
+                t["ring_inner_diameter"] = ro / math.sqrt(1 + 1 / f)
+        return cls(**t)
+
+
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MeshSizes:
+    """Element sizes (the ``[mesh]`` table). Fine in the solder and near it, ``size_layer`` across the thin
+    build-up layers (2D models), growing to ``size_coarse`` over ``grading_distance`` in die and board."""
+    size_fine: float = 0.004          # 2D models: solder and its neighbourhood
+    size_fine_3d: float = 0.008       # joint3d: solder, pads and the thin layers of the cell
+    size_layer: float = 0.003         # 2D models: maximum size inside the thin build-up layers
+    size_coarse: float = 0.1          # die and board far from the joints
+    grading_distance: float = 0.15    # distance over which the size grows from fine to coarse
+    order: int = 1                    # 1: triangle/tetra, 2: triangle6/tetra10
+
+    def __post_init__(self):
+        for f in ("size_fine", "size_fine_3d", "size_layer", "size_coarse", "grading_distance"):
+            object.__setattr__(self, f, _num(f"mesh.{f}", getattr(self, f)))
+        if self.order not in (1, 2) or isinstance(self.order, bool):
+            _fail("mesh.order", self.order, "1 or 2")
+        for f in ("size_fine", "size_fine_3d", "size_layer"):
+            if getattr(self, f) > self.size_coarse:
+                _fail(f"mesh.{f}", getattr(self, f), f"<= mesh.size_coarse = {self.size_coarse}")
+
+    def fine(self, model: str) -> float:
+        return self.size_fine_3d if model == "joint3d" else self.size_fine
+
+    @classmethod
+    def from_dict(cls, table: dict | None) -> "MeshSizes":
+        table = dict(table or {})
+        _check_keys("mesh", table, {f.name for f in fields(cls)})
+        return cls(**table)
+
+
+# --------------------------------------------------------------------------------------------------
+def layer_thicknesses(geometry: Geometry, design: Design) -> dict[str, float]:
+    """Study key -> thickness of every thin layer the design uses."""
+    g = geometry
+    out = {"geometry.passivation_thickness": g.passivation_thickness,
+           "geometry.pi1_thickness": g.pi1_thickness, "geometry.pi2_thickness": g.pi2_thickness,
+           "geometry.cu_thickness": g.cu_thickness, "geometry.board_pad_thickness": g.board_pad_thickness,
+           "geometry.solder_mask_thickness": g.solder_mask_thickness}
+    if design.kind == "embossed":
+        out["geometry.pi3_thickness"] = g.pi3_thickness
+    if design.kind == "flat" and design.ubm_thickness > 0:
+        out[f"designs.{design.name}.ubm_thickness"] = design.ubm_thickness
+    if design.kind == "recessed":
+        out[f"designs.{design.name}.recess_depth"] = design.recess_depth
+    return out
+
+
+def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model: str) -> None:
+    """Constraints that involve several tables; raises InputError before any meshing."""
+    if model not in MODELS:
+        raise InputError("model.kind", model, " | ".join(MODELS))
+    g, d = geometry, design
+    k = lambda name: f"designs.{d.name}.{name}"
+    if model == "joint3d" and d.kind == "embossed" and d.ring_segments >= 2:
+        pass
+    if d.pad_diameter >= g.pitch:
+        _fail(k("pad_diameter"), d.pad_diameter, f"< geometry.pitch = {g.pitch}")
+    tcu = g.cu_thickness
+    if d.kind == "embossed":
+        if d.ring_inner_diameter / 2 <= tcu:
+            _fail(k("ring_inner_diameter"), d.ring_inner_diameter,
+                  f"> 2 * geometry.cu_thickness = {2 * tcu} (Cu must line the disc inside the ring)")
+        if (d.concave_diameter - d.ring_outer_diameter) / 2 <= 2 * tcu:
+            _fail(k("concave_diameter"), d.concave_diameter,
+                  f"> ring_outer_diameter + 4 * geometry.cu_thickness = {d.ring_outer_diameter + 4 * tcu} "
+                  "(the trench between ring and concave edge must hold the conformal Cu on both walls)")
+        if d.pad_diameter / 2 - d.concave_diameter / 2 <= tcu:
+            _fail(k("pad_diameter"), d.pad_diameter, f"> concave_diameter + 2 * cu_thickness")
+        if d.ring_segments >= 2:
+            r_mid = (d.ring_inner_diameter + d.ring_outer_diameter) / 4
+            gap_arc = math.radians(d.ring_gap_angle) * r_mid
+            if gap_arc <= 2 * tcu:
+                _fail(k("ring_gap_angle"), d.ring_gap_angle,
+                      f"gaps wider than 2 * cu_thickness at mid-ring radius (arc {gap_arc:.4f} mm)")
+    if d.kind == "recessed":
+        if d.recess_depth > g.pi1_thickness:
+            _fail(k("recess_depth"), d.recess_depth, f"<= geometry.pi1_thickness = {g.pi1_thickness} "
+                  "(the recess is an opening in PI1)")
+        if d.land_diameter / 2 <= tcu:
+            _fail(k("land_diameter"), d.land_diameter, f"> 2 * geometry.cu_thickness")
+        if (d.pad_diameter - d.land_diameter) / 2 <= tcu:
+            _fail(k("land_diameter"), d.land_diameter,
+                  f"< pad_diameter - 2 * geometry.cu_thickness = {d.pad_diameter - 2 * tcu} "
+                  "(the Cu lines the recess walls and laps onto PI1)")
+    # thin layers vs mesh size
+    h = mesh.fine(model)
+    size_key = "mesh.size_fine_3d" if model == "joint3d" else "mesh.size_fine"
+    for key, t in layer_thicknesses(g, d).items():
+        if t < h / MAX_LAYER_ASPECT:
+            raise InputError(key, t, f">= {size_key} / {MAX_LAYER_ASPECT:g} = {h / MAX_LAYER_ASPECT:g} "
+                             f"(thinner layers cannot be resolved by the mesh; refine {size_key})")
+    if g.interface_layer_thickness < h:
+        _fail("geometry.interface_layer_thickness", g.interface_layer_thickness,
+              f">= {size_key} = {h} (at least one element across the solder interface layer)")
+    # solder shape (imports here to keep design.py free of geometry code at import time)
+    from fem_wlp.wlcsp.geometry.solder import solve_joint
+    solve_joint(g, d, mesh_size=h)
+
+
+def with_overrides(obj, **kw):
+    """A validated copy with some fields replaced."""
+    return replace(obj, **kw)
