@@ -126,6 +126,7 @@ def _nb_strain(G, hoop, has_hoop, vdofs, u, tI, tc, td, tf, nc, eps, ue):
                     s += hoop[e, q, i] * ue[i * nc]
                 eps[2, e, q] += s
 
+
 @njit(cache=True, fastmath=True)
 def _nb_bt(G, hoop, has_hoop, w, s, tI, tc, td, tf, nc, fe):
     nel, nqp, _, nl = G.shape
@@ -168,6 +169,7 @@ def _nb_count_node_elements(sdofs, ptr):
         for i in range(nl):
             ptr[sdofs[e, i] + 1] += 1
 
+
 @njit(cache=True)
 def _nb_fill_node_elements(sdofs, fill, elems):
     """elems[ptr[r]:ptr[r+1]] = elements at node r; fill = ptr[:-1] copy on entry."""
@@ -177,6 +179,7 @@ def _nb_fill_node_elements(sdofs, fill, elems):
             r = sdofs[e, i]
             elems[fill[r]] = e
             fill[r] += 1
+
 
 @njit(cache=True)
 def _nb_pattern(sdofs, ptr, elems, marker, indptr, indices, count_only):
@@ -204,6 +207,7 @@ def _nb_pattern(sdofs, ptr, elems, marker, indptr, indices, count_only):
         if count_only:
             indptr[r + 1] = c
 
+
 @njit(cache=True)
 def _nb_block_map(sdofs, indptr, indices, out):
     nel, nl = sdofs.shape
@@ -222,6 +226,7 @@ def _nb_block_map(sdofs, indptr, indices, out):
                         b = m
                 out[(e * nl + i) * nl + j] = a
     return out
+
 
 @njit(cache=True)
 def _nb_csr_structure(indptr, indices, nc, cptr, cind):
@@ -297,6 +302,7 @@ def _nb_block_gs(indptr, indices, data, dinv, x, b, forward, r):
                 s += dinv[i, a, c] * r[c]
             x[i * bs + a] = s
 
+
 @njit(cache=True, fastmath=True)
 def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward, r):
     """_nb_block_gs for 3x3 blocks, unrolled."""
@@ -316,6 +322,7 @@ def _nb_block_gs3(indptr, indices, data, dinv, x, b, forward, r):
         x[3 * i] = D[0, 0] * r0 + D[0, 1] * r1 + D[0, 2] * r2
         x[3 * i + 1] = D[1, 0] * r0 + D[1, 1] * r1 + D[1, 2] * r2
         x[3 * i + 2] = D[2, 0] * r0 + D[2, 1] * r1 + D[2, 2] * r2
+
 
 @njit(cache=True, fastmath=True)
 def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward, r):
