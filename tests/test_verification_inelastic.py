@@ -30,7 +30,9 @@ from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.postprocess import region_averages
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.wlcsp.profiles import profile_from_spec
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.settings import SolverSettings
+from fem_wlp.fe.solver.stepping import run
 
 
 def observed_order(e_coarse, e_fine, ratio=2.0):

@@ -142,7 +142,7 @@ def load(path, key: str = "model.mesh") -> FEMesh:
     try:
         m = meshio.read(path)
     except Exception as exc:  # meshio raises many types; report one line
-        raise InputError(key, str(path), "a mesh file meshio can read", message=f"{key}: cannot read {path}: {exc}")
+        raise InputError(key, str(path), "a mesh file meshio can read", message=f"{key}: cannot read {path}: {exc}") from None
     return from_meshio(m, source=str(path), key=key)
 
 
