@@ -246,8 +246,8 @@ def _nb_csr_structure(indptr, indices, nc, cptr, cind):
 def block_pattern(sdofs_list, n):
     """Block (node-pair) CSR pattern over all regions and each region's element-pair -> block map."""
     sd = np.ascontiguousarray(np.concatenate(sdofs_list).astype(np.int64))
-    # (no allocation inside the compiled kernels: numba's array constructors and np.sort took most of the
-    # first-run compilation time of a fresh install)
+    # (no allocation inside the compiled kernels: numba's array constructors and np.sort dominate the first-run
+    # compilation of a fresh install)
     ptr = np.zeros(n + 1, np.int64)
     _nb_count_node_elements(sd, ptr)
     np.cumsum(ptr, out=ptr)
@@ -350,6 +350,6 @@ def _nb_block_gs6(indptr, indices, data, dinv, x, b, forward, r):
 
 def block_gauss_seidel(A, x, b, Dinv, forward: bool = True):
     """In place: one forward (or backward) block Gauss-Seidel sweep on the BSR matrix A (pyamg's
-    relaxation.block_gauss_seidel, compiled: 3-4x faster on 3x3 blocks, where it is most of an AMG V-cycle)."""
+    relaxation.block_gauss_seidel, compiled: the sweep is most of an AMG V-cycle)."""
     kernel = {(3, 3): _nb_block_gs3, (6, 6): _nb_block_gs6}.get(A.blocksize, _nb_block_gs)
     kernel(A.indptr, A.indices, A.data, Dinv, x, b, forward, np.empty(A.blocksize[0]))

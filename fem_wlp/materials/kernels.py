@@ -212,8 +212,8 @@ def anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y,
     y0 (M,): guess of ln dp (from the last increment's rate; not finite = no guess). Newton on (dp, s)
     together from the guess; the bracketed nested iteration where that fails or there is no guess.
     Returns dp (M,), s_{n+1} (M,), c = 1 - 3G d(dp)/dq_tr (M,), status (M,) (see the module docstring).
-    The outputs are allocated here, not in the compiled code (numba's array constructors cost seconds of
-    compilation on a first run)."""
+    The outputs are allocated here, not in the compiled code (numba's array constructors dominate the
+    first-run compilation)."""
     M = q_tr.size
     out = np.empty(M), np.empty(M), np.empty(M), np.zeros(M, np.int64)
     _anand_return_map(q_tr, G3, s_n, lnAT, dt, y0, xi, m, h0, s_hat, n, a, tol_y, tol_s, max_iter, *out)
