@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import skfem
+from scipy.spatial import cKDTree
 
 from fem_wlp.errors import InputError
 
@@ -243,8 +244,6 @@ def _named_sets(m, ctype, blocks, offsets):
 
 
 def _vertex_map_by_coordinates(points, corner_ids, mesh):
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(mesh.p[:, : mesh.nvertices].T)
     d, j = tree.query(points[corner_ids])
     vmap = -np.ones(len(points), dtype=np.int64)

@@ -95,14 +95,6 @@ def isotropic_stiffness(E, nu):
     return 3.0 * K * IVOL[:, :, None] + 2.0 * G * IDEV[:, :, None]
 
 
-def broadcast_tangent(D, n):
-    """Return the tangent as a (6, 6, n) array (views allowed; callers must not write into it)."""
-    D = np.asarray(D, float)
-    if D.ndim == 2:
-        return np.broadcast_to(D[:, :, None], (6, 6, n))
-    return D
-
-
 def matvec(D, v):
     """(6,6[,N]) @ (6,N) -> (6,N)."""
     if D.ndim == 2:

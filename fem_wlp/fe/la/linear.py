@@ -126,9 +126,6 @@ class LinearSolver:
         self.stats["factorizations"] += 1
         self.stats["time_factor_s"] += time.perf_counter() - t0
 
-    def reset_preconditioner(self):
-        self._ml = None
-
     def solve(self, b: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
         if self.name in ("pardiso", "scipy"):
