@@ -41,12 +41,12 @@ def material_from_spec(region: str, spec) -> Material:
     elif isinstance(spec, dict) and "library" in spec:
         # a library set with some values overridden: {library = "SAC305", E = ...}
         base = spec["library"]
-        if base not in LIBRARY:
+        if not isinstance(base, str) or base not in LIBRARY:
             raise InputError(f"{key}.library", base, ", ".join(sorted(LIBRARY)))
         spec = {**LIBRARY[base], **{k: v for k, v in spec.items() if k != "library"}}
     if not isinstance(spec, dict):
         raise InputError(key, spec, "a library name or an inline table with model, E, nu, alpha, ...")
     model = spec.get("model", "elastic")
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         raise InputError(f"{key}.model", model, ", ".join(MODELS))
     return _factory(model)(region, dict(spec))
