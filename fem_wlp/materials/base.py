@@ -219,20 +219,6 @@ def table(key: str, value, positive: bool = False) -> Table:
     return t
 
 
-#: |alpha| bound (1/K): the largest CTEs of package materials (polymers above Tg) are a few 1e-4; a value
-#: beyond is a unit slip (ppm given as 1/K) and drives the solder to strains of order one
-ALPHA_MAX = 1e-3
-
-
-def expansion_table(key: str, value) -> Table:
-    """A thermal expansion coefficient table (1/K), |alpha| < ALPHA_MAX."""
-    t = table(key, value)
-    if any(abs(a) >= ALPHA_MAX for a in t.v):
-        raise InputError(key, value, f"a thermal expansion coefficient in 1/K with |alpha| < {ALPHA_MAX:g} "
-                                     "(e.g. 22.5e-6 for SAC305)")
-    return t
-
-
 ISOTROPIC_KEYS = {"E", "nu", "alpha", "T_alpha"}
 
 
@@ -243,7 +229,7 @@ def isotropic_common(name: str, spec: dict) -> dict:
         name=name,
         E=table(f"{p}.E", spec["E"], positive=True),
         nu=poisson(f"{p}.nu", spec["nu"]),
-        expansion=Expansion((expansion_table(f"{p}.alpha", spec["alpha"]),),
+        expansion=Expansion((table(f"{p}.alpha", spec["alpha"]),),
                             number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)),
         source=describe_sources(spec),
     )
