@@ -80,7 +80,8 @@ def case(spec, with_skfem=False):
     from fem_wlp.fe.postprocess import cell_fields, point_displacements
     from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
     from fem_wlp.io.results import write_vtu
-    from fem_wlp.fe.solver.stepping import Discretization, run
+    from fem_wlp.fe.solver.discretization import Discretization
+    from fem_wlp.fe.solver.stepping import run
 
     dim, el, ndof = spec.split(":")
     dim, order, ndof = int(dim[0]), int(el[1]), int(ndof)

@@ -23,16 +23,21 @@ import sys
 import time
 from pathlib import Path
 
-import fem_wlp  # noqa: F401  (first: sets OPENBLAS_NUM_THREADS=1 before numpy loads, as fem-wlp does)
-import numpy as np
-import skfem
+from fem_wlp.runtime import limit_threads
+
+limit_threads()          # before numpy loads: OpenBLAS on one thread, as the fem-wlp command does
+
+import numpy as np  # noqa: E402
+import skfem  # noqa: E402
 
 from fem_wlp.materials import material_from_spec
 from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.postprocess import region_averages
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.wlcsp.profiles import profile_from_spec
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.settings import SolverSettings
+from fem_wlp.fe.solver.stepping import run
 
 HALF_W, H_BOARD, H_JOINT, H_DIE = 2.0, 0.5, 0.1, 0.3     # mm
 PITCH, JOINT_W = 0.4, 0.2                               # joints centred at 0.2 + 0.4 k, k = 0..4

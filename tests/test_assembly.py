@@ -1,8 +1,11 @@
-"""The fast assembler against scikit-fem's generic forms and against its own numpy reference path."""
+"""The fast assembler against scikit-fem's generic forms, and its compiled kernels against the numpy references
+of tests/reference/assembly.py."""
 import numpy as np
 import pytest
 import skfem
 from skfem.models.elasticity import lame_parameters, linear_elasticity
+
+from reference import assembly as ref_asm
 
 from fem_wlp.fe import kernels as _kernels
 from fem_wlp.fe.assembly import Assembler
@@ -49,7 +52,6 @@ def test_stiffness_equals_skfem_generic_form(kind, order):
     assert abs(K - Kref).max() <= 1e-10 * abs(Kref).max()
 
 
-@pytest.mark.skipif(not _kernels.HAVE_NUMBA, reason="numba not installed")
 @pytest.mark.parametrize("kind,order,form", [("tri", 2, "plane_strain"), ("tri", 1, "axisymmetric"),
                                              ("quad", 2, "axisymmetric"), ("tet", 1, "3d"), ("tet", 2, "3d")])
 def test_compiled_kernels_equal_numpy_reference(kind, order, form):
@@ -58,19 +60,29 @@ def test_compiled_kernels_equal_numpy_reference(kind, order, form):
     el = scalar_element(m, order)
     ops = region_ops(m, el, np.arange(m.t.shape[1]), form, intorder=2)
     n = skfem.Basis(m, el, intorder=1).N
+    # two regions (the mesh split in element halves): one pattern, a block map per region
+    halves = [ops.sdofs[: len(ops.sdofs) // 2], ops.sdofs[len(ops.sdofs) // 2:]]
+    ip, ind, maps = _kernels.block_pattern(halves, n)
+    ip0, ind0, maps0 = ref_asm.block_pattern(halves, n)
+    assert np.array_equal(ip, ip0) and np.array_equal(ind, ind0)
+    assert all(np.array_equal(a, b) for a, b in zip(maps, maps0)) and len(maps) == 2
     ip, ind, maps = _kernels.block_pattern([ops.sdofs], n)
-    ip0, ind0, maps0 = _kernels._np_block_pattern([ops.sdofs], n)
-    assert np.array_equal(ip, ip0) and np.array_equal(ind, ind0) and np.array_equal(maps[0], maps0[0])
     rng = np.random.default_rng(1)
     A = rng.standard_normal((ops.w.shape[0], ops.w.shape[1], 6, 6))
     Dq = A @ np.swapaxes(A, 2, 3)                          # symmetric per-point tangents
     fast = _kernels.scatter_stiffness(ops.G, ops.hoop, ops.w, Dq, ops.sdofs, maps[0], ip, nc)
-    ref = _kernels.scatter_stiffness(ops.G, ops.hoop, ops.w, Dq, ops.sdofs, maps[0], ip, nc, use_numba=False)
+    ref = ref_asm.scatter_stiffness(ops.G, ops.hoop, ops.w, Dq, maps[0], ip, nc)
     assert np.allclose(fast, ref, rtol=1e-12, atol=1e-12 * abs(ref).max())
+    D0 = Dq[0, 0]                                          # one tangent for the region (zero-stride path)
+    ref0 = ref_asm.scatter_stiffness(ops.G, ops.hoop, ops.w, D0, maps[0], ip, nc)
+    fast0 = _kernels.scatter_stiffness(ops.G, ops.hoop, ops.w, D0, ops.sdofs, maps[0], ip, nc)
+    assert np.allclose(fast0, ref0, rtol=1e-12, atol=1e-12 * abs(ref0).max())
     # the CSR structure and the in-place CSR positions equal scipy's BSR -> CSR conversion of the block data
     import scipy.sparse as sp
     cp, ci = _kernels.csr_structure(ip, ind, nc)
-    blocks = fast[_kernels.csr_positions(ip, nc)]                 # (nnzb, nc, nc) block data
+    cp0, ci0 = ref_asm.csr_structure(ip, ind, nc)
+    assert np.array_equal(cp, cp0) and np.array_equal(ci, ci0)
+    blocks = fast[ref_asm.csr_positions(ip, nc)]                  # (nnzb, nc, nc) block data
     ref_csr = sp.bsr_matrix((blocks, ind, ip), shape=(n * nc, n * nc)).tocsr()
     ref_csr.sort_indices()
     assert np.array_equal(ref_csr.indptr, cp) and np.array_equal(ref_csr.indices, ci)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import skfem
 
 from fem_wlp.fe.solver import condense
@@ -13,7 +12,9 @@ from fem_wlp.materials import material_from_spec
 from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.problem import Constraint, Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.wlcsp.profiles import profile_from_spec
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.settings import SolverSettings
+from fem_wlp.fe.solver.stepping import run
 
 PROFILE = profile_from_spec({"profile": "JESD22-A104-G", "cycles": 1, "stress_free_temperature": 217.0})
 TIGHT = dict(rtol=1e-10, max_deps_in=1.0)

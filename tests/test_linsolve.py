@@ -57,7 +57,9 @@ def test_amg_matches_direct_on_3d_elasticity():
     from fem_wlp.materials import material_from_spec
     from fem_wlp.fe.mesh import FEMesh
     from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
-    from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+    from fem_wlp.fe.solver.discretization import Discretization
+    from fem_wlp.fe.solver.settings import SolverSettings
+    from fem_wlp.fe.solver.stepping import run
 
     m = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 9),) * 3).with_subdomains(
         {"a": lambda x: x[2] < 0.5, "b": lambda x: x[2] >= 0.5}).with_boundaries(
@@ -89,7 +91,7 @@ def test_amg_vcycle_is_a_symmetric_positive_preconditioner():
     after the coarse correction, exact coarse solve) is one; the Lanczos estimate of rho(D^-1 A) is a Ritz value."""
     import skfem
 
-    from fem_wlp.fe.la.linear import SmoothedAggregation, _lanczos_max, rigid_body_modes
+    from fem_wlp.fe.la.amg import SmoothedAggregation, lanczos_max, rigid_body_modes
     from skfem.models.elasticity import lame_parameters, linear_elasticity
 
     m = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 8),) * 3)
@@ -112,14 +114,14 @@ def test_amg_vcycle_is_a_symmetric_positive_preconditioner():
     d = 1.0 / np.sqrt(Kc.diagonal())
     S = (sp.diags(d) @ Kc @ sp.diags(d)).toarray()
     lam = np.linalg.eigvalsh(S)[-1]
-    est = _lanczos_max(Kc.tobsr(blocksize=(3, 3)), d, 10)
+    est = lanczos_max(Kc.tobsr(blocksize=(3, 3)), d, 10)
     assert 0.9 * lam <= est <= lam * (1 + 1e-12)
 
 
 @pytest.mark.parametrize("bs", [2, 3, 6])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_block_gauss_seidel_matches_pyamg(bs, dtype):
-    """_kernels.block_gauss_seidel (the AMG smoother; unrolled for 3x3 and 6x6 blocks) does pyamg's sweep:
+    """kernels.block_gauss_seidel (the AMG smoother; unrolled for 3x3 and 6x6 blocks) does pyamg's sweep:
     equal to round-off of the precision (1e-12 in float64, 1e-5 in float32) forward and backward."""
     from pyamg.relaxation.relaxation import block_gauss_seidel as reference
     from pyamg.util.utils import get_block_diag

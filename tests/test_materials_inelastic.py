@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from fem_wlp.errors import InputError
-from fem_wlp.materials import kernels, material_from_spec
+from reference.anand import anand_update
+
+from fem_wlp.materials import material_from_spec
 from fem_wlp.materials.base import isotropic_stiffness, von_mises
 from fem_wlp.materials.driver import drive
 
@@ -231,11 +233,10 @@ def test_anand_large_steps_never_fail():
         assert np.all(np.isfinite(sig)) and np.all(np.isfinite(D)) and np.all(new["s"] > 0)
 
 
-@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba not installed: only the numpy return map exists")
 @pytest.mark.parametrize("dt", [1e-6, 1.0, 30.0, 1e4, 1e9])
-def test_anand_compiled_return_map_matches_numpy(dt, monkeypatch):
+def test_anand_compiled_return_map_matches_numpy(dt):
     """kernels.anand_return_map (joint (dp, s) Newton from the last rate, bracketed fallback) against the
-    vectorised numpy iteration of anand.py, at points with good, poor, absurd and no rate guesses.
+    vectorised numpy iteration of tests/reference/anand.py, at points with good, poor, absurd and no rate guesses.
     Both stop on steps below 1e-13 in ln dp and 1e-12 relative in s, so they agree to about that:
     stress 1e-12 relative, s 1e-11 relative, tangent 1e-10 relative, dp 1e-10 relative."""
     m = mat(SAC305)
@@ -250,10 +251,7 @@ def test_anand_compiled_return_map_matches_numpy(dt, monkeypatch):
     guess *= np.choose(rng.integers(0, 4, n), [np.ones(n), rng.uniform(0.3, 3.0, n), np.full(n, 1e12),
                                                 np.zeros(n)])
     st["rate"] = guess
-    out = {}
-    for compiled in (False, True):
-        monkeypatch.setattr(kernels, "ENABLED", compiled)
-        out[compiled] = m.update(st, eps, T, dt)
+    out = {False: anand_update(m, st, eps, T, dt), True: m.update(st, eps, T, dt)}
     (s0, D0, n0), (s1, D1, n1) = out[False], out[True]
     assert np.abs(s1 - s0).max() <= 1e-12 * np.abs(s0).max()
     assert np.abs(n1["s"] / n0["s"] - 1.0).max() <= 1e-11
@@ -261,6 +259,45 @@ def test_anand_compiled_return_map_matches_numpy(dt, monkeypatch):
     # dp = rate dt: d ln dp / d ln s = -(1/m) u coth(u), u = xi q / s ~ 10-30 here, amplifies the 1e-12 on s
     # (measured 7e-12)
     assert np.allclose(n1["rate"], n0["rate"], rtol=1e-10, atol=0.0)
+
+
+def test_anand_kernel_division_by_zero_is_not_an_exception():
+    """A point (strain ~4, s = 304 MPa, from a non-physical CTE in a thermal cycle) where the joint (dp, s) Newton
+    of the compiled kernel divides by zero: numba raised ZeroDivisionError from compiled code; with numpy's
+    error model the joint Newton leaves its admissible set, the bracketed iteration takes over, and the result
+    agrees with the numpy reference (tolerances of test_anand_compiled_return_map_matches_numpy)."""
+    m = mat(SAC305)
+    st = m.init_state(1)
+    st["s"][:], st["rate"][:] = 304.10671227223753, 1.46269542058031e-06
+    eps = np.array([[-3.34467003], [0.41265553], [-3.56747642], [0.84965329], [-3.9183746], [0.36442835]])
+    T, dt = np.array([93.81212371803755]), 0.003147621468294822
+    s1, D1, n1 = m.update(st, eps, T, dt)
+    s0, D0, n0 = anand_update(m, st, eps, T, dt)
+    assert np.all(np.isfinite(s1)) and np.all(np.isfinite(D1)) and np.isfinite(n1["s"]).all()
+    assert np.abs(s1 - s0).max() <= 1e-12 * np.abs(s0).max()
+    assert np.abs(n1["s"] / n0["s"] - 1.0).max() <= 1e-11
+    assert np.abs(D1 - D0).max() <= 1e-10 * np.abs(D0).max()
+
+
+def test_anand_non_finite_result_is_a_convergence_error():
+    """xi = 1e308 (accepted by from_spec: any positive number) overflows the tangent factor c to NaN at a point
+    whose return map otherwise converges: the kernel reports NOT_FINITE and the update raises ConvergenceError
+    naming the material (the solver turns that into a cutback: test_verification_inelastic.py)."""
+    import dataclasses
+
+    from fem_wlp.errors import ConvergenceError
+    from fem_wlp.materials import kernels
+
+    m = dataclasses.replace(mat(SAC305, "solder"), xi=1e308)
+    out = kernels.anand_return_map(np.array([100.0]), np.array([5e4]), np.array([21.0]), np.array([-20.0]), 1.0,
+                                   np.array([-np.inf]), m.xi, m.m, m.h0, m.s_hat, m.n, m.a, 1e-13, 1e-12, 200)
+    assert out[3][0] == kernels.NOT_FINITE and not np.isfinite(out[2][0])
+    st = m.init_state(2)
+    eps = np.zeros((6, 2))
+    eps[0, 1] = 1e-3                     # point 0 is stress-free (no flow), point 1 flows
+    with pytest.raises(ConvergenceError, match=r"materials\.solder \(anand\): .*non-finite.* at 1 of 2 points") as info:
+        m.update(st, eps, 25.0, 1.0)
+    assert info.value.report == {"points": [1], "status": kernels.NOT_FINITE}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -467,3 +504,21 @@ def test_library_sets_build():
         assert isinstance(m, cls) and not m.elastic
         st = m.init_state(4)
         assert set(m.state_vars) <= set(st)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Material specs that are not allowed: one InputError naming the key
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec,key", [
+    ({**SAC305, "alpha": [[25.0, 17e-6], [float("nan"), 17e-6]]}, "materials.m.alpha"),   # NaN temperature node
+    ({**SAC305, "E": [[float("nan"), 5e4], [25.0, 4e4]]}, "materials.m.E"),
+    ({**SAC305, "alpha": [[-40.0, 20e-6], [float("inf"), 2e-5]]}, "materials.m.alpha"),
+    ({"library": ["SAC305"]}, "materials.m.library"),
+    ({"library": "SAC305", "model": ["anand"]}, "materials.m.model"),
+    (dict(model="orthotropic", E1=1e4, E2=1e4, E3=1e4, nu12=0.1, nu13=0.1, nu23=0.1, G12=1e3, G13=1e3, G23=1e3,
+          alpha1=1e-5, alpha2=1e-5, alpha3=[[0.0, 1e-5], [float("nan"), 2e-5]]), "materials.m.alpha3"),
+])
+def test_bad_material_specs_name_the_key(spec, key):
+    with pytest.raises(InputError) as info:
+        mat(spec)
+    assert str(info.value).startswith(key + " = ")

@@ -30,7 +30,9 @@ from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.postprocess import region_averages
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.wlcsp.profiles import profile_from_spec
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.settings import SolverSettings
+from fem_wlp.fe.solver.stepping import run
 
 
 def observed_order(e_coarse, e_fine, ratio=2.0):
@@ -380,3 +382,70 @@ def test_anand_shear_history_saturation():
     # Euler lags by O(dt) (5e-5 per halving of dt measured at saturation): 2e-4
     assert vms[100] == pytest.approx(float(mat.constant_rate_stress(ep, 1e-3, T)), rel=2e-4)
     assert np.all(np.diff(vms[10:]) > 0) and vms[100] < sat   # approaches sigma* from below, monotonically
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A material that cannot integrate an increment: cut back like a Newton failure, then fail with the report
+# ---------------------------------------------------------------------------------------------------------------
+def _with_solder(model, solder):
+    import dataclasses
+
+    return dataclasses.replace(model, materials={**model.materials, "solder": solder})
+
+
+def test_material_failure_cuts_back_then_reports_last_converged_state():
+    """The solder's update raises ConvergenceError below 100 °C (as the compiled Anand kernel does for a
+    non-finite result): every attempt below 100 °C is cut back, down to the smallest step, and the run ends with
+    a ConvergenceError whose report names the region and the material's message and gives the last converged
+    time -- the time of the last frame yielded, just above the 100 °C crossing (t = 1 + 60 * 116.9 / 191.9 s)."""
+    import dataclasses
+
+    from fem_wlp.materials.anand import Anand
+
+    @dataclasses.dataclass(frozen=True)
+    class AnandFailingBelow(Anand):
+        T_fail: float = 100.0
+
+        def update(self, state, eps_mech, T, dt):
+            if np.min(T) < self.T_fail:
+                raise ConvergenceError(f"materials.{self.name} (anand): non-finite result at 1 of 1 points",
+                                       {"points": [0]})
+            return super().update(state, eps_mech, T, dt)
+
+    base = _jump_model()
+    sac = base.materials["solder"]
+    failing = AnandFailingBelow(**{f.name: getattr(sac, f.name) for f in dataclasses.fields(sac)})
+    model = _with_solder(base, failing)
+    settings = SolverSettings(max_cutbacks=6, rtol=TIGHT)
+    disc = Discretization(model, settings)
+    frames = []
+    with pytest.raises(ConvergenceError) as info:
+        for f in run(model, [0.0, 1.0, 61.0], disc=disc):
+            frames.append(f)
+    rep = info.value.report
+    t_cross = 1.0 + 60.0 * 116.9 / 191.9
+    hmin = 60.0 / 2 ** 6
+    assert rep["region"] == "solder" and rep["material"]["points"] == [0]
+    assert "non-finite" in rep["material"]["message"] and rep["smallest_dt_s"] <= hmin * 1.0001
+    assert rep["last_converged_time_s"] == frames[-1].time
+    assert t_cross - 2 * hmin < frames[-1].time < t_cross < rep["time_s"]
+    assert disc.counts["cutbacks"] >= 6
+    msg = str(info.value)
+    assert "no convergence at t = " in msg and "(region solder)" in msg and "materials.solder (anand)" in msg
+
+
+def test_anand_non_finite_kernel_result_in_a_model_is_a_convergence_failure():
+    """The compiled kernel's NOT_FINITE status (xi = 1e308 overflows the tangent factor) through the whole chain:
+    material ConvergenceError -> cutbacks -> ConvergenceError of the run with the initial state as the last
+    converged one (no traceback, no ZeroDivisionError)."""
+    import dataclasses
+
+    base = _jump_model()
+    model = _with_solder(base, dataclasses.replace(base.materials["solder"], xi=1e308))
+    frames = []
+    with pytest.raises(ConvergenceError) as info:
+        for f in run(model, [0.0, 1.0, 61.0], SolverSettings(max_cutbacks=2, rtol=TIGHT)):
+            frames.append(f)
+    rep = info.value.report
+    assert [f.time for f in frames] == [0.0] and rep["last_converged_time_s"] == 0.0
+    assert rep["region"] == "solder" and "non-finite" in rep["material"]["message"]

@@ -23,7 +23,9 @@ from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.mesh import load as load_mesh
 from fem_wlp.fe.postprocess import cell_fields
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.settings import SolverSettings
+from fem_wlp.fe.solver.stepping import run
 
 # ---------------------------------------------------------------------------------------------------------------
 # materials and load of the reference problems (verification.md C.1, C.3, C.4)
@@ -678,7 +680,7 @@ def test_gps_layered_stack(order):
         e = sum_i t_i E'_i (1 + nu_i) alpha_i dT / sum_i t_i E'_i.
     u_x = 0 and piecewise linear u_y are exact in the FE space: tolerance 1e-8 relative."""
     m = box_mesh("tri", np.linspace(0, 2, 5), np.array([0, 0.15, 0.3, 0.55, 0.8, 0.9, 1.0]))
-    m = m.with_subdomains({n: (lambda y0, y1: lambda x: (x[1] > y0) & (x[1] < y1))(y0, y1)
+    m = m.with_subdomains({n: (lambda lo, hi: lambda x: (x[1] > lo) & (x[1] < hi))(y0, y1)
                            for n, _, y0, y1 in GPS_LAYERS}).with_boundaries(
         {"x0": on(0, 0), "x1": on(0, 2), "y0": on(1, 0)})
     fm = FEMesh.from_skfem(m)

@@ -7,6 +7,7 @@ from importlib import import_module
 
 from fem_wlp import __version__
 from fem_wlp.errors import InputError
+from fem_wlp.runtime import limit_threads
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    limit_threads()                 # before build_parser imports the subcommands (and numpy)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -3,7 +3,7 @@
 Computed once per mesh: the block (node-pair) sparsity pattern, each region's map from element node pairs to
 pattern blocks, and the CSR structure of the expanded matrix (int32 indices where they fit, shared by every
 matrix built here, so scipy copies none). A re-assembly with new quadrature-point tangents D is then
-    K_e = sum_q w_q B_q^T D_q B_q, added straight into the CSR data (one compiled pass per region, _kernels.py)
+    K_e = sum_q w_q B_q^T D_q B_q, added straight into the CSR data (one compiled pass per region, kernels.py)
 and only the regions whose tangent changed are re-assembled (the rest is cached as a constant part).
 Dirichlet constraints are applied on the CSR data through cached index masks (rows and columns zeroed, unit
 diagonal), so no matrix slicing happens in the Newton loop.
@@ -39,18 +39,6 @@ class Assembler:
         if D.ndim == 2:
             return D
         return np.moveaxis(D.reshape(6, 6, nel, nqp), (2, 3), (0, 1))
-
-    def element_matrices(self, ops: RegionOps, D) -> np.ndarray:
-        """Dense element matrices (nel, nloc, nloc) (reference code; the assembler never forms them)."""
-        nel, nqp = ops.w.shape
-        Dq = self._qp_tangent(np.asarray(D), nel, nqp)
-        B = ops.B
-        Ke = np.zeros((nel, B.shape[3], B.shape[3]))
-        for q in range(nqp):
-            Bq = B[:, q]                                            # (nel, 6, nloc)
-            DB = (Dq @ Bq) if Dq.ndim == 2 else np.matmul(Dq[:, q], Bq)
-            Ke += np.matmul(np.swapaxes(Bq, 1, 2) * ops.w[:, q, None, None], DB)
-        return Ke
 
     def _coupling(self, ops: RegionOps, D):
         """GPS border: c = int B^T D E_ZZ, k_ee = int E_ZZ . D . E_ZZ."""

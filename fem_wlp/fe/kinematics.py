@@ -21,12 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import skfem
 
-from fem_wlp.fe import kernels as _kernels
 from fem_wlp.errors import InputError
+from fem_wlp.fe.kernels import B_ENTRIES, apply_b, apply_bt
 from fem_wlp.fe.mesh import mesh_facets
 
 FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
-SQ2 = np.sqrt(2.0)
 #: strain mode of the generalized-plane-strain unknown
 E_ZZ = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
 
@@ -73,23 +72,14 @@ def ncomp(formulation: str) -> int:
     return 3 if formulation == "3d" else 2
 
 
-#: nonzeros of B per number of displacement components: (Mandel row, component c, gradient direction d, factor)
-#: B[row, i*nc + c] = factor * dN_i/dx_d; the axisymmetric hoop row B[2, i*nc] = N_i / r comes on top.
-B_ENTRIES = {
-    3: ((0, 0, 0, 1.0), (1, 1, 1, 1.0), (2, 2, 2, 1.0), (3, 0, 1, 1 / SQ2), (3, 1, 0, 1 / SQ2),
-        (4, 0, 2, 1 / SQ2), (4, 2, 0, 1 / SQ2), (5, 1, 2, 1 / SQ2), (5, 2, 1, 1 / SQ2)),
-    2: ((0, 0, 0, 1.0), (1, 1, 1, 1.0), (3, 0, 1, 1 / SQ2), (3, 1, 0, 1 / SQ2)),
-}
-
-
 @dataclass
 class RegionOps:
     """Quadrature-point operators of one region (computed once per mesh).
 
     The strain-displacement operator is stored through its factors, not as a dense B: the physical gradients G of
     the scalar basis functions (and, axisymmetric, the hoop factors N_i / r). B has the fixed sparsity pattern
-    `B_ENTRIES` (each nonzero is +-G or G/sqrt(2)), so the dense (nel, nqp, 6, nloc) array, 6x larger, is only
-    built on request (`B`, for reference code and tests)."""
+    `kernels.B_ENTRIES` (each nonzero is +-G or G/sqrt(2)), so the dense (nel, nqp, 6, nloc) array, 6x larger, is
+    never formed (tests/reference/kinematics.py builds it to check the compiled operators)."""
 
     name: str
     elements: np.ndarray      # (nel,) element indices in the mesh
@@ -111,22 +101,6 @@ class RegionOps:
     @property
     def nc(self) -> int:
         return self.vdofs.shape[1] // self.sdofs.shape[1]
-
-    @property
-    def B(self) -> np.ndarray:
-        """Dense strain-displacement operator (nel, nqp, 6, nloc), local dof i*nc + c (built on request)."""
-        return dense_b(self.G, self.hoop, self.nc)
-
-
-def dense_b(G: np.ndarray, hoop: np.ndarray | None, nc: int) -> np.ndarray:
-    """B (nel, nqp, 6, nl*nc) from the gradients G (nel, nqp, dim, nl) and hoop factors (nel, nqp, nl) or None."""
-    nel, nqp, _, nl = G.shape
-    B = np.zeros((nel, nqp, 6, nl * nc))
-    for I, c, d, f in B_ENTRIES[nc]:
-        B[:, :, I, c::nc] = G[:, :, d, :] * f
-    if hoop is not None:
-        B[:, :, 2, 0::nc] = hoop
-    return B
 
 
 def _is_p1_simplex(mesh, elem) -> bool:
@@ -241,23 +215,8 @@ def facet_dofs(mesh, facets: np.ndarray, basis=None) -> np.ndarray:
 
 
 def strain(ops: RegionOps, u: np.ndarray, ezz: float = 0.0) -> np.ndarray:
-    """Mandel strain (6, N) at the region's quadrature points from the global displacement vector."""
-    nel, nqp, dim, nl = ops.G.shape
-    nc = ops.nc
-    if _kernels.HAVE_NUMBA:
-        eps = _kernels.apply_b(ops.G, ops.hoop, ops.vdofs, u, nc)
-        if ezz:
-            eps[2] += ezz
-        return eps.reshape(6, -1)
-    U = u[ops.vdofs].reshape(nel, nl, nc)
-    eps = np.zeros((6, nel, nqp))
-    H = {}                                                           # du_c/dx_d (nel, nqp), each once
-    for I, c, d, f in B_ENTRIES[nc]:
-        if (c, d) not in H:
-            H[c, d] = np.einsum("eqi,ei->eq", ops.G[:, :, d, :], U[:, :, c])
-        eps[I] += H[c, d] * f
-    if ops.hoop is not None:
-        eps[2] += np.einsum("eqi,ei->eq", ops.hoop, U[:, :, 0])
+    """Mandel strain (6, N) at the region's quadrature points from the global displacement vector (B u)."""
+    eps = apply_b(ops.G, ops.hoop, ops.vdofs, u, ops.nc)
     if ezz:
         eps[2] += ezz
     return eps.reshape(6, -1)
@@ -268,26 +227,13 @@ def bt(ops: RegionOps, s: np.ndarray) -> np.ndarray:
     nel, nqp, dim, nl = ops.G.shape
     nc = ops.nc
     s = np.asarray(s, float)
-    if s.ndim == 1:                      # one stress for the region: f_{i,c} = sum_d T_cd int G_di dV
-        T = np.zeros((nc, dim))
-        for I, c, d, f in B_ENTRIES[nc]:
-            T[c, d] += s[I] * f
-        fe = (np.einsum("eqdi,eq->eid", ops.G, ops.w).reshape(-1, dim) @ T.T).reshape(nel, nl, nc)
-        if ops.hoop is not None:
-            fe[:, :, 0] += s[2] * np.einsum("eqi,eq->ei", ops.hoop, ops.w)
-        return fe.reshape(nel, nl * nc)
-    if _kernels.HAVE_NUMBA:
-        return _kernels.apply_bt(ops.G, ops.hoop, ops.w, s.reshape(6, nel, nqp), nc)
-    sw = s.reshape(6, nel, nqp) * ops.w                          # (6, nel, nqp)
-    fe = np.zeros((nel, nl, nc))
-    for c in range(nc):
-        # f_{i,c} = sum_q sum_d T_cd G_di with T_cd = sum of the B entries (I, c, d) of s_I w
-        T = {}
-        for I, c2, d, f in B_ENTRIES[nc]:
-            if c2 == c:
-                T[d] = T[d] + sw[I] * f if d in T else sw[I] * f
-        if c == 0 and ops.hoop is not None:
-            fe[:, :, 0] = np.einsum("eq,eqi->ei", sw[2], ops.hoop)
-        for d, Tcd in T.items():
-            fe[:, :, c] += np.einsum("eq,eqi->ei", Tcd, ops.G[:, :, d, :])
+    if s.ndim > 1:
+        return apply_bt(ops.G, ops.hoop, ops.w, s.reshape(6, nel, nqp), nc)
+    # one stress for the region: f_{i,c} = sum_d T_cd int G_di dV
+    T = np.zeros((nc, dim))
+    for I, c, d, f in B_ENTRIES[nc]:
+        T[c, d] += s[I] * f
+    fe = (np.einsum("eqdi,eq->eid", ops.G, ops.w).reshape(-1, dim) @ T.T).reshape(nel, nl, nc)
+    if ops.hoop is not None:
+        fe[:, :, 0] += s[2] * np.einsum("eqi,eq->ei", ops.hoop, ops.w)
     return fe.reshape(nel, nl * nc)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import skfem
+from scipy.spatial import cKDTree
 
 from fem_wlp.errors import InputError
 
@@ -134,7 +135,7 @@ class FEMesh:
 
 def load(path, key: str = "model.mesh") -> FEMesh:
     """Read a mesh file (gmsh .msh or any meshio format) with its named physical groups."""
-    import meshio
+    import meshio  # slow to import: only where a file is read
 
     path = Path(path)
     if not path.is_file():
@@ -142,60 +143,83 @@ def load(path, key: str = "model.mesh") -> FEMesh:
     try:
         m = meshio.read(path)
     except Exception as exc:  # meshio raises many types; report one line
-        raise InputError(key, str(path), "a mesh file meshio can read", message=f"{key}: cannot read {path}: {exc}")
+        raise InputError(key, str(path), "a mesh file meshio can read", message=f"{key}: cannot read {path}: {exc}") from None
     return from_meshio(m, source=str(path), key=key)
 
 
+_LINEAR = ("triangle", "quad", "tetra", "hexahedron")
+#: corner nodes per cell type (the first nodes of a cell, as scikit-fem orders vertices)
+_CORNERS = {"triangle": 3, "triangle6": 3, "quad": 4, "quad9": 4, "tetra": 4, "tetra10": 4, "hexahedron": 8,
+            "hexahedron27": 8}
+_FACET_CORNERS = {"line": 2, "line3": 2, "triangle": 3, "triangle6": 3, "quad": 4, "quad9": 4}
+
+
 def from_meshio(m, source: str = "", key: str = "model.mesh") -> FEMesh:
+    ctype, blocks, conn, offsets = _domain_cells(m, source, key)
+    dim = _DOMAIN[ctype][2]
+    if dim == 2 and m.points.shape[1] > 2 and np.ptp(m.points[:, 2]) > 0:
+        raise InputError(key, source, "a planar 2D mesh (z = const)")
+    nv = _CORNERS[ctype]
+    new = _vertices_first(len(m.points), conn, nv)
+    if ctype in _LINEAR:
+        order = np.argsort(new[new >= 0])
+        used = np.flatnonzero(new >= 0)[order]
+        pts = m.points[:, :dim]
+        mesh = _DOMAIN[ctype][0](np.ascontiguousarray(pts[used].T), np.ascontiguousarray(new[conn].T))
+        vmap = new
+    else:
+        # quadratic geometry: let scikit-fem's own meshio bridge order the high-order nodes
+        from skfem.io.meshio import from_meshio as _sk
+        import meshio  # meshio is slow to import: only for quadratic meshes and files
+
+        mesh = _sk(meshio.Mesh(m.points, [meshio.CellBlock(ctype, conn)]))
+        # map original node ids to scikit-fem vertex ids through coordinates of the corners
+        vmap = _vertex_map_by_coordinates(m.points[:, :dim], np.unique(conn[:, :nv]), mesh)
+    leaves, bnd_nodes = _named_sets(m, ctype, blocks, offsets)
+    if not leaves:
+        leaves = {"all": np.arange(mesh.t.shape[1])}
+    boundaries = {name: _facets_from_nodes(mesh, np.concatenate([vmap[f] for f in fl]), name, source, key)
+                  for name, fl in bnd_nodes.items()}
+    return FEMesh(mesh, leaves, boundaries, source)
+
+
+def _domain_cells(m, source, key):
+    """The one volume cell type of the highest dimension: (type, its block indices, connectivity, block offsets)."""
     types = [c.type for c in m.cells]
     domain = [t for t in _DOMAIN if t in types]
     if not domain:
         raise InputError(key, source, "a mesh with triangle, quad, tetra or hexahedron cells (linear or quadratic)",
                          message=f"{key}: {source} has no supported volume cells (found {sorted(set(types))})")
-    dims = {_DOMAIN[t][2] for t in domain}
-    top = max(dims)
+    top = max(_DOMAIN[t][2] for t in domain)
     domain = [t for t in domain if _DOMAIN[t][2] == top]
     if len(domain) > 1:
         raise InputError(key, source, "one element type per mesh",
                          message=f"{key}: {source} mixes element types {domain}; use one type per mesh")
     ctype = domain[0]
-    cls_, facet_types, dim, _ = _DOMAIN[ctype]
     blocks = [i for i, c in enumerate(m.cells) if c.type == ctype]
     conn = np.concatenate([m.cells[i].data for i in blocks])
     offsets = np.cumsum([0] + [len(m.cells[i].data) for i in blocks])
+    return ctype, blocks, conn, offsets
 
-    # renumber used nodes; vertices (corner nodes) first as scikit-fem expects
-    nv = {"triangle": 3, "triangle6": 3, "quad": 4, "quad9": 4, "tetra": 4, "tetra10": 4,
-          "hexahedron": 8, "hexahedron27": 8}[ctype]
-    is_corner = np.zeros(len(m.points), bool)
+
+def _vertices_first(npoints: int, conn, nv: int) -> np.ndarray:
+    """Renumbering of the used nodes (-1: unused), the vertices (corner nodes) first as scikit-fem expects."""
+    is_corner = np.zeros(npoints, bool)
     is_corner[conn[:, :nv]] = True
-    is_used = np.zeros(len(m.points), bool)
+    is_used = np.zeros(npoints, bool)
     is_used[conn] = True
     corner = np.flatnonzero(is_corner)                  # sorted unique ids, as np.unique but O(n)
     other = np.flatnonzero(is_used & ~is_corner)
-    new = -np.ones(len(m.points), dtype=np.int64)
+    new = -np.ones(npoints, dtype=np.int64)
     new[corner] = np.arange(len(corner))
     new[other] = len(corner) + np.arange(len(other))
-    pts = m.points[:, :dim]
-    if dim == 2 and m.points.shape[1] > 2 and np.ptp(m.points[:, 2]) > 0:
-        raise InputError(key, source, "a planar 2D mesh (z = const)")
-    order = np.argsort(new[new >= 0])
-    used = np.flatnonzero(new >= 0)[order]
-    if ctype in ("triangle", "quad", "tetra", "hexahedron"):
-        mesh = cls_(np.ascontiguousarray(pts[used].T), np.ascontiguousarray(new[conn].T))
-    else:
-        # quadratic geometry: let scikit-fem's own meshio bridge order the high-order nodes
-        from skfem.io.meshio import from_meshio as _sk
-        import meshio
+    return new
 
-        sub = meshio.Mesh(m.points, [meshio.CellBlock(ctype, conn)])
-        mesh = _sk(sub)
-        # recompute the renumbering scikit-fem used for vertices
-        corner_map = {int(c): i for i, c in enumerate(np.unique(conn[:, :nv]))}
-        del corner_map
-    mesh_t = mesh.t
-    nel = mesh_t.shape[1]
 
+def _named_sets(m, ctype, blocks, offsets):
+    """Named cell sets of the file (gmsh physical groups): element sets of the domain cell type -> sorted element
+    indices; facet sets -> lists of their corner-node arrays (original node ids)."""
+    facet_types = _DOMAIN[ctype][1]
     leaves: dict[str, np.ndarray] = {}
     bnd_nodes: dict[str, list] = {}
     for name, per_block in (m.cell_sets or {}).items():
@@ -211,27 +235,15 @@ def from_meshio(m, source: str = "", key: str = "model.mesh") -> FEMesh:
                 pos = blocks.index(bi)
                 cells.append(offsets[pos] + np.asarray(idx, dtype=np.int64))
             elif ct in facet_types:
-                nf = {"line": 2, "line3": 2, "triangle": 3, "triangle6": 3, "quad": 4, "quad9": 4}[ct]
-                facets.append(m.cells[bi].data[np.asarray(idx, dtype=np.int64)][:, :nf])
+                facets.append(m.cells[bi].data[np.asarray(idx, dtype=np.int64)][:, :_FACET_CORNERS[ct]])
         if cells:
             leaves[name] = np.unique(np.concatenate(cells))
         if facets:
             bnd_nodes[name] = facets
-    if not leaves:
-        leaves = {"all": np.arange(nel)}
-    if ctype in ("triangle", "quad", "tetra", "hexahedron"):
-        vmap = new
-    else:
-        # map original node ids to scikit-fem vertex ids through coordinates of the corners
-        vmap = _vertex_map_by_coordinates(m.points[:, :dim], np.unique(conn[:, :nv]), mesh)
-    boundaries = {name: _facets_from_nodes(mesh, np.concatenate([vmap[f] for f in fl]), name, source, key)
-                  for name, fl in bnd_nodes.items()}
-    return FEMesh(mesh, leaves, boundaries, source)
+    return leaves, bnd_nodes
 
 
 def _vertex_map_by_coordinates(points, corner_ids, mesh):
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(mesh.p[:, : mesh.nvertices].T)
     d, j = tree.query(points[corner_ids])
     vmap = -np.ones(len(points), dtype=np.int64)
@@ -242,7 +254,7 @@ def _vertex_map_by_coordinates(points, corner_ids, mesh):
 def mesh_facets(mesh) -> np.ndarray:
     """`mesh.facets`, built (with `mesh.t2f`) as scikit-fem's Mesh.build_entities builds them -- the same arrays,
     sorted vertex tuples in lexicographic order -- but with the unique taken over one int64 key per facet instead of
-    numpy's row-wise unique (0.74 s -> 0.15 s for 384k tets). Falls back to scikit-fem where the key would
+    numpy's (slower) row-wise unique. Falls back to scikit-fem where the key would
     overflow or the mesh keeps its entities differently."""
     if not hasattr(mesh, "_facets") and type(mesh)._init_facets is skfem.Mesh._init_facets:   # not MeshHex
         ix = mesh.elem.refdom.facets

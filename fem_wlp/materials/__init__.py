@@ -9,8 +9,9 @@ from importlib import import_module
 
 from fem_wlp.errors import InputError
 from fem_wlp.materials.base import Material
+from fem_wlp.materials.library import LIBRARY
 
-#: model name -> "module:Class" (Class.from_spec(name, spec)); modules import lazily
+#: model name -> "module:Class.from_spec" (a constructor (name, spec) -> Material), imported at first use
 MODELS = {
     "elastic": "fem_wlp.materials.base:elastic_from_spec",
     "orthotropic": "fem_wlp.materials.elastic:Orthotropic.from_spec",
@@ -30,29 +31,22 @@ def _factory(model: str):
     return obj
 
 
-def library_names() -> list[str]:
-    from fem_wlp.materials.library import LIBRARY
-    return sorted(LIBRARY)
-
-
 def material_from_spec(region: str, spec) -> Material:
     """Material for `region` from a library name or an inline spec dict (errors name `materials.<region>`)."""
     key = f"materials.{region}"
     if isinstance(spec, str):
-        from fem_wlp.materials.library import LIBRARY
         if spec not in LIBRARY:
             raise InputError(key, spec, "a library name (" + ", ".join(sorted(LIBRARY)) + ") or an inline table")
         spec = LIBRARY[spec]
     elif isinstance(spec, dict) and "library" in spec:
         # a library set with some values overridden: {library = "SAC305", E = ...}
-        from fem_wlp.materials.library import LIBRARY
         base = spec["library"]
-        if base not in LIBRARY:
+        if not isinstance(base, str) or base not in LIBRARY:
             raise InputError(f"{key}.library", base, ", ".join(sorted(LIBRARY)))
         spec = {**LIBRARY[base], **{k: v for k, v in spec.items() if k != "library"}}
     if not isinstance(spec, dict):
         raise InputError(key, spec, "a library name or an inline table with model, E, nu, alpha, ...")
     model = spec.get("model", "elastic")
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         raise InputError(f"{key}.model", model, ", ".join(MODELS))
     return _factory(model)(region, dict(spec))

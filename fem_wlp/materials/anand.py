@@ -19,8 +19,11 @@ Consistent tangent by the implicit function theorem on (R1, R2) (no autodiff):
     [dR1/d(dp)  dR1/ds] [d(dp)/dq_tr]     [dR1/dq_tr]
     [dR2/d(dp)  dR2/ds] [ds/dq_tr   ] = - [    0    ] ,   c = 1 - 3G d(dp)/dq_tr,
     D = 3K IVOL + 2G theta IDEV + 2G (c - theta) N x N   (see norton.finish).
+The iteration is compiled point by point (kernels.py, which first tries Newton on (dp, s) together from the last
+increment's rate); tests/reference/anand.py keeps the vectorised numpy form of the scheme above as the reference
+it is checked against.
 Extra state variables: "s" (N,) deformation resistance (MPa); "rate" (N,) equivalent inelastic strain rate over the
-last increment dp/dt (1/s), the starting guess of the next increment's compiled return map (kernels.py).
+last increment dp/dt (1/s), the starting guess of the next increment's compiled return map.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import numpy as np
 from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.materials import kernels
 from fem_wlp.materials.base import ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, positive
-from fem_wlp.materials.norton import LOCAL_MAX_ITER, LOCAL_TOL, T_ABS, Trial, coth, finish, log_sinh, solve_flow, temperature_array
+from fem_wlp.materials.norton import LOCAL_MAX_ITER, LOCAL_TOL, T_ABS, Trial, finish, temperature_array
 
 ANAND_PARAMS = ("s0", "Q_over_R", "A", "xi", "m", "h0", "s_hat", "n", "a")
 ANAND_KEYS = ISOTROPIC_KEYS | set(ANAND_PARAMS)
@@ -94,122 +97,40 @@ class Anand(Material):
     def init_state(self, n: int) -> dict:
         return {**super().init_state(n), "s": np.full(n, self.s0), "rate": np.zeros(n)}
 
-    @staticmethod
-    def _lnf(q, lnAT, c_xi, inv_m):
-        """ln of the flow rate at resistance s: c_xi = xi / s."""
-        return lnAT + inv_m * log_sinh(c_xi * q)
-
-    @staticmethod
-    def _dlnf(q, lnAT, c_xi, inv_m):
-        return inv_m * c_xi * coth(c_xi * q)
-
-    def _evolution(self, s, s_n, y, lnZ0):
-        """R2 and its partials w.r.t. s and y = ln dp.  lnZ0 = ln(dt A_T); s* = s_hat exp(n (y - lnZ0))."""
-        dp = np.exp(y)
-        s_star = self.s_hat * np.exp(self.n * (y - lnZ0))
-        x = 1.0 - s / s_star
-        ax = np.abs(x)
-        phi = np.sign(x) * ax ** self.a
-        dphi = self.a * ax ** (self.a - 1.0)
-        R2 = s - s_n - self.h0 * phi * dp
-        R2_s = 1.0 + self.h0 * dphi * dp / s_star
-        R2_y = -self.h0 * dp * (dphi * self.n * s / s_star + phi)
-        return R2, R2_s, R2_y, s_star
-
     def update(self, state, eps_mech, T, dt):
+        """Backward Euler: the compiled return map (kernels.anand_return_map) at the points that flow."""
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return self._update(state, eps_mech, T, dt)
+            tr = Trial(self, state, eps_mech, T)
+            N = tr.n
+            dp = np.zeros(N)
+            c = np.ones(N)
+            s_new = state["s"].copy()
+            if dt < 0:
+                raise ValueError(f"dt = {dt} < 0")
+            idx = np.flatnonzero(tr.q_tr > 0) if dt > 0 else np.zeros(0, int)
+            if idx.size:
+                dp[idx], s_new[idx], c[idx] = self._return_map(state, tr, T, dt, idx)
+            return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt if dt > 0 else np.zeros(N)})
 
-    def _update(self, state, eps_mech, T, dt):
-        tr = Trial(self, state, eps_mech, T)
-        N = tr.n
-        s_n = state["s"]
-        dp = np.zeros(N)
-        c = np.ones(N)
-        s_new = s_n.copy()
-        if dt < 0:
-            raise ValueError(f"dt = {dt} < 0")
-        idx = np.flatnonzero(tr.q_tr > 0) if dt > 0 else np.zeros(0, int)
-        if idx.size:
-            what = f"materials.{self.name} (anand)"
-            T_K = temperature_array(T, N)[idx] + T_ABS
-            lnAT = np.log(self.A) - self.Q_over_R / T_K
-            lnZ0 = np.log(dt) + lnAT
-            q_tr, G3, sn = tr.q_tr[idx], 3.0 * tr.G[idx], s_n[idx]
-            if kernels.ENABLED:                  # the same iterations, compiled point by point (kernels.py)
-                rate = state.get("rate")
-                y0 = np.log(rate[idx] * dt) if rate is not None else np.full(idx.size, -np.inf)
-                d_, s_, c_, status = kernels.anand_return_map(
-                    q_tr, G3, sn, lnAT, float(dt), y0, self.xi, self.m, self.h0, self.s_hat, self.n, self.a,
-                    LOCAL_TOL, S_TOL, LOCAL_MAX_ITER)
-                bad = np.flatnonzero(status < 0)
-                if bad.size:
-                    loop = "local return map" if status[bad[0]] == -1 else "s-iteration"
-                    raise ConvergenceError(f"{what}: the {loop} did not converge in {LOCAL_MAX_ITER} iterations at "
-                                           f"{bad.size} of {N} points", {"points": idx[bad[:10]].tolist()})
-                dp[idx], s_new[idx], c[idx] = d_, s_, c_
-                return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt})
-            inv_m = np.full(idx.size, 1.0 / self.m)
-
-            def inner(s, y0=None, sel=slice(None)):
-                d, dl, _ = solve_flow(q_tr[sel], G3[sel], dt, self._lnf, self._dlnf,
-                                      (lnAT[sel], self.xi / s, inv_m[sel]), y0=y0, what=what)
-                return np.log(d), d, dl
-
-            def reduced(s, y, d, dl, sel=slice(None)):
-                """F(s), dF/ds, and the pieces for the tangent, at the inner solution (y, d, dl)."""
-                q = q_tr[sel] - G3[sel] * d
-                u = self.xi * q / s
-                ct = coth(u)
-                R1_y = 1.0 + G3[sel] * d * dl                       # d R1 / d ln dp
-                R1_s = inv_m[sel] * ct * u / s                       # d R1 / d s
-                R1_q = -inv_m[sel] * ct * self.xi / s                # d R1 / d q_tr
-                R2, R2_s, R2_y, s_star = self._evolution(s, sn[sel], y, lnZ0[sel])
-                dF = R2_s - R2_y * R1_s / R1_y
-                return R2, dF, (R1_y, R1_s, R1_q, R2_s, R2_y), s_star
-
-            # bracket from the inner solution at s_n
-            y, d, dl = inner(sn)
-            F, dF, parts, S1 = reduced(sn, y, d, dl)
-            lo, hi = np.minimum(sn, S1), np.maximum(sn, S1)
-            s = sn.copy()
-            sol_y, sol_d, sol_s = y.copy(), d.copy(), sn.copy()
-            sol_parts = [p.copy() for p in parts]
-            act = np.flatnonzero(F != 0)
-            it = 0
-            while act.size:
-                # Newton / bisection step on the active points, then evaluate there
-                Fa, dFa, sa = F[act], dF[act], s[act]
-                step = Fa / dFa
-                lo_a = np.where(Fa < 0, sa, lo[act])
-                hi_a = np.where(Fa > 0, sa, hi[act])
-                lo[act], hi[act] = lo_a, hi_a
-                s_try = sa - step
-                small = np.abs(step) <= S_TOL * sa
-                bad = ~((s_try > lo_a) & (s_try < hi_a))
-                s_try = np.where(bad, 0.5 * (lo_a + hi_a), s_try)
-                conv = small | (hi_a - lo_a <= S_TOL * sa)
-                act, s_try = act[~conv], s_try[~conv]
-                if not act.size:
-                    break
-                it += 1
-                if it > LOCAL_MAX_ITER:
-                    raise ConvergenceError(f"{what}: the s-iteration did not converge in {LOCAL_MAX_ITER} "
-                                           f"iterations at {act.size} of {N} points", {"points": idx[act[:10]].tolist()})
-                ya, da, dla = inner(s_try, y0=sol_y[act], sel=act)
-                Fa, dFa, pa, _ = reduced(s_try, ya, da, dla, sel=act)
-                F[act], dF[act], s[act] = Fa, dFa, s_try
-                sol_y[act], sol_d[act], sol_s[act] = ya, da, s_try
-                for P, v in zip(sol_parts, pa):
-                    P[act] = v
-                act = act[Fa != 0]
-            R1_y, R1_s, R1_q, R2_s, R2_y = sol_parts
-            det = R1_y * R2_s - R1_s * R2_y
-            dy_dq = -R1_q * R2_s / det
-            dp[idx] = sol_d
-            s_new[idx] = sol_s
-            c[idx] = 1.0 - G3 * sol_d * dy_dq
-        return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt if dt > 0 else np.zeros(N)})
+    def _return_map(self, state, tr, T, dt, idx):
+        """(dp, s_{n+1}, c) at the flowing points idx; ConvergenceError where the kernel reports a failure."""
+        T_K = temperature_array(T, tr.n)[idx] + T_ABS
+        lnAT = np.log(self.A) - self.Q_over_R / T_K
+        rate = state.get("rate")
+        y0 = np.log(rate[idx] * dt) if rate is not None else np.full(idx.size, -np.inf)
+        d, s, c, status = kernels.anand_return_map(
+            tr.q_tr[idx], 3.0 * tr.G[idx], state["s"][idx], lnAT, float(dt), y0, self.xi, self.m, self.h0,
+            self.s_hat, self.n, self.a, LOCAL_TOL, S_TOL, LOCAL_MAX_ITER)
+        bad = np.flatnonzero(status < 0)
+        if bad.size:
+            first = int(status[bad[0]])
+            what = {kernels.FAILED_FLOW: f"the local return map did not converge in {LOCAL_MAX_ITER} iterations",
+                    kernels.FAILED_S: f"the s-iteration did not converge in {LOCAL_MAX_ITER} iterations",
+                    kernels.NOT_FINITE: "the return map gave a non-finite result (overflow or division by zero: "
+                                        "are the material parameters physical?)"}[first]
+            raise ConvergenceError(f"materials.{self.name} (anand): {what} at {bad.size} of {tr.n} points",
+                                   {"points": idx[bad[:10]].tolist(), "status": first})
+        return d, s, c
 
     def describe(self):
         return {**super().describe(), "s0 [MPa]": self.s0, "Q_over_R [K]": self.Q_over_R, "A [1/s]": self.A,

@@ -26,7 +26,7 @@ Every model's state has at least:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -93,14 +93,6 @@ def isotropic_stiffness(E, nu):
     if E.ndim == 0:
         return 3.0 * K * IVOL + 2.0 * G * IDEV
     return 3.0 * K * IVOL[:, :, None] + 2.0 * G * IDEV[:, :, None]
-
-
-def broadcast_tangent(D, n):
-    """Return the tangent as a (6, 6, n) array (views allowed; callers must not write into it)."""
-    D = np.asarray(D, float)
-    if D.ndim == 2:
-        return np.broadcast_to(D[:, :, None], (6, 6, n))
-    return D
 
 
 def matvec(D, v):
@@ -219,6 +211,14 @@ def poisson(key: str, value) -> float:
     return float(value)
 
 
+def table(key: str, value, positive: bool = False) -> Table:
+    """A material property table (a number or [[T_C, value], ...]); finite temperature nodes as well as values."""
+    t = Table.of(key, value, positive=positive)
+    if not all(np.isfinite(t.T)):
+        raise InputError(key, value, "finite numbers")
+    return t
+
+
 ISOTROPIC_KEYS = {"E", "nu", "alpha", "T_alpha"}
 
 
@@ -227,9 +227,9 @@ def isotropic_common(name: str, spec: dict) -> dict:
     p = f"materials.{name}"
     return dict(
         name=name,
-        E=Table.of(f"{p}.E", spec["E"], positive=True),
+        E=table(f"{p}.E", spec["E"], positive=True),
         nu=poisson(f"{p}.nu", spec["nu"]),
-        expansion=Expansion((Table.of(f"{p}.alpha", spec["alpha"]),),
+        expansion=Expansion((table(f"{p}.alpha", spec["alpha"]),),
                             number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)),
         source=describe_sources(spec),
     )

@@ -67,7 +67,6 @@ def drive(material: Material, time, strain: dict | None = None, stress: dict | N
             N, squeeze = a.shape[1], False
     Tn = _history(temperature, K, N, "driver.temperature")
     fixed = [COMPONENTS.index(c) for c in COMPONENTS if c in strain]
-    free = [i for i in range(6) if i not in fixed]
     eps_hist = np.zeros((K, 6, N))
     sig_target = np.zeros((K, 6, N))
     for c, v in strain.items():
@@ -81,28 +80,12 @@ def drive(material: Material, time, strain: dict | None = None, stress: dict | N
     iters = np.zeros(K, int)
     eps = np.zeros((6, N))
     t_prev = time[0]
-    fF = np.array(free)
     for k in range(K):
         dt = time[k] - t_prev if k else 0.0
         eps = eps.copy()
         eps[fixed] = eps_hist[k, fixed]
-        for it in range(max_iter + 1):
-            sig, D, new = material.update(st, eps, Tn[k], dt)
-            if not free:
-                break
-            r = sig[fF] - sig_target[k, fF]
-            # round-off floor of a stress computed as D eps (large stiffness x strain cancelling)
-            floor = 1e-14 * np.max(np.abs(D)) * np.max(np.abs(eps))
-            if np.max(np.abs(r)) <= atol + rtol * np.max(np.abs(sig)) + floor:
-                break
-            if it == max_iter:
-                raise ConvergenceError(f"driver: stress-controlled components did not converge at t = {time[k]}"
-                                       f" (|r| = {np.max(np.abs(r)):.3e} MPa after {max_iter} iterations)",
-                                       {"time": time[k], "residual": float(np.max(np.abs(r)))})
-            D = np.broadcast_to(D[:, :, None], (6, 6, N)) if D.ndim == 2 else D
-            A = np.moveaxis(D[np.ix_(fF, fF)], 2, 0)                 # (N, nf, nf)
-            eps[fF] -= np.linalg.solve(A, np.moveaxis(r, 1, 0)[..., None])[..., 0].T
-        iters[k] = it
+        sig, new, iters[k] = _equilibrate(material, st, eps, Tn[k], dt, fixed, sig_target[k], time[k], atol, rtol,
+                                          max_iter)
         st = new
         out["stress"][k], out["strain"][k], out["eps_in"][k] = sig, eps, new["eps_in"]
         out["eps_in_eq"][k], out["w_in"][k] = new["eps_in_eq"], new["w_in"]
@@ -112,3 +95,27 @@ def drive(material: Material, time, strain: dict | None = None, stress: dict | N
         for k in ("temperature", "stress", "strain", "eps_in", "eps_in_eq", "w_in"):
             res[k] = res[k][..., 0]
     return res
+
+
+def _equilibrate(material, st, eps, T, dt, fixed, sig_target, t, atol, rtol, max_iter):
+    """One increment: Newton on the stress-controlled strain components of eps (updated in place) with the
+    material's tangent, from the converged state st. Returns (stress, new state, iterations)."""
+    free = np.array([i for i in range(6) if i not in fixed])
+    for it in range(max_iter + 1):
+        sig, D, new = material.update(st, eps, T, dt)
+        if not free.size:
+            break
+        r = sig[free] - sig_target[free]
+        # round-off floor of a stress computed as D eps (large stiffness x strain cancelling)
+        floor = 1e-14 * np.max(np.abs(D)) * np.max(np.abs(eps))
+        if np.max(np.abs(r)) <= atol + rtol * np.max(np.abs(sig)) + floor:
+            break
+        if it == max_iter:
+            raise ConvergenceError(f"driver: stress-controlled components did not converge at t = {t}"
+                                   f" (|r| = {np.max(np.abs(r)):.3e} MPa after {max_iter} iterations)",
+                                   {"time": t, "residual": float(np.max(np.abs(r)))})
+        N = eps.shape[1]
+        D = np.broadcast_to(D[:, :, None], (6, 6, N)) if D.ndim == 2 else D
+        A = np.moveaxis(D[np.ix_(free, free)], 2, 0)                 # (N, nf, nf)
+        eps[free] -= np.linalg.solve(A, np.moveaxis(r, 1, 0)[..., None])[..., 0].T
+    return sig, new, it

@@ -12,9 +12,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from fem_wlp.tables import Table
-from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources, from_tensor, matvec, number,
-                   positive, to_tensor)
+from fem_wlp.errors import InputError
+from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources,
+                                    from_tensor, matvec, number, positive, table, to_tensor)
 
 W6 = np.array([1.0, 1.0, 1.0, SQ2, SQ2, SQ2])   # Voigt (engineering shear) -> Mandel scaling
 
@@ -95,13 +95,12 @@ class Orthotropic(AnisotropicElastic):
         S[1, 2] = S[2, 1] = -n23 / E2
         S[3, 3], S[4, 4], S[5, 5] = 1 / G12, 1 / G13, 1 / G23
         if np.any(np.linalg.eigvalsh(S) <= 0):
-            from fem_wlp.errors import InputError
             raise InputError(p, {k: spec[k] for k in ("nu12", "nu13", "nu23")},
                              "engineering constants with a positive-definite compliance")
         C = np.linalg.inv(S) * np.outer(W6, W6)
-        alphas = tuple(Table.of(f"{p}.{k}", spec[k]) for k in ("alpha1", "alpha2", "alpha3"))
+        alphas = tuple(table(f"{p}.{k}", spec[k]) for k in ("alpha1", "alpha2", "alpha3"))
         T_alpha = number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)
-        return cls(name=name, E=Table.of(f"{p}.E1", E1), nu=n12,
+        return cls(name=name, E=table(f"{p}.E1", E1), nu=n12,
                    expansion=Expansion(alphas, T_alpha), source=describe_sources(spec),
                    C_material=tuple(map(tuple, C)), alpha_material=alphas,
                    constants=(E1, E2, E3, n12, n13, n23, G12, G13, G23))
@@ -129,16 +128,15 @@ class Cubic(AnisotropicElastic):
         p = f"materials.{name}"
         C11, C12, C44 = (positive(f"{p}.{k}", spec[k]) for k in ("C11", "C12", "C44"))
         if not (C11 > abs(C12) and C11 + 2 * C12 > 0):
-            from fem_wlp.errors import InputError
             raise InputError(f"{p}.C12", C12, "C11 > |C12| and C11 + 2 C12 > 0 (positive-definite stiffness)")
         C = np.zeros((6, 6))
         C[:3, :3] = C12
         C[0, 0] = C[1, 1] = C[2, 2] = C11
         C[3, 3] = C[4, 4] = C[5, 5] = 2 * C44      # Mandel shear
-        a = Table.of(f"{p}.alpha", spec["alpha"])
+        a = table(f"{p}.alpha", spec["alpha"])
         T_alpha = number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)
         E100 = (C11 - C12) * (C11 + 2 * C12) / (C11 + C12)
-        return cls(name=name, E=Table.of(f"{p}.C11", E100), nu=C12 / (C11 + C12),
+        return cls(name=name, E=table(f"{p}.C11", E100), nu=C12 / (C11 + C12),
                    expansion=Expansion((a,), T_alpha), source=describe_sources(spec),
                    C_material=tuple(map(tuple, C)), alpha_material=(a, a, a),
                    rotation_deg=number(f"{p}.rotation_deg", spec.get("rotation_deg", 0.0), -360, 360),

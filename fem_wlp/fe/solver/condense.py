@@ -19,7 +19,7 @@ model and the interface G is small -- a board and a die joined by a row of solde
 benchmark of benchmarks/bench_cycle.py has |N| = 5,333, |I| = 38,941, |G| = 583 -- and not when the nonlinear
 regions are half the mesh (the flagship slice: the dense G block would cost as much as the whole sparse
 factorization), hence `worth_it`. The complement S comes from one partial PARDISO factorization
-(`schur_complement`), or from blocks of solves with the interior factor without PARDISO.
+(`la.direct.schur_complement`), or from blocks of solves with the interior factor without PARDISO.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fem_wlp.fe.assembly import constraint_positions
+from fem_wlp.fe.la.direct import schur_complement
 
 #: auto mode: condense when the interior is at least this many times the reduced size ...
 MIN_INTERIOR_RATIO = 3.0
@@ -73,43 +74,67 @@ class Condensation:
     def __init__(self, disc, N, I, solver_factory):
         a = disc.asm
         self.disc, self.N, self.I = disc, N, I
-        n = disc.ndof
         self.gps = disc.gps
-        e = 1 if self.gps else 0
         nN = N.size
-        self.size = nN + e
-        gmap = np.full(n, -1, dtype=np.int64)
+        self.size = nN + (1 if self.gps else 0)
+        gmap = np.full(disc.ndof, -1, dtype=np.int64)        # global dof -> reduced index (N only)
         gmap[N] = np.arange(nN)
-        G = interface(disc, N, I)
-        self.G = G
-        nG = G.size
-        Ks = disc.K_static
-        cs = a._static_coupling
-        # the static stiffness on J = [I, G] (+ the e_zz border), and its Schur complement on G (+ e_zz)
-        J = np.concatenate([I, G])
-        A = Ks[J][:, J]
-        if self.gps:
-            A = sp.bmat([[A, sp.csr_matrix(cs[J][:, None])], [sp.csr_matrix(cs[J][None, :]),
-                                                              sp.csr_matrix([[a._static_kee]])]])
-        A = A.tocsr()
+        self.G = G = interface(disc, N, I)
+        A = self._static_on(np.concatenate([I, G]))
         KII = A[: I.size][:, : I.size].tocsr()
         self.interior = solver_factory(I.size)              # kept for the recovery of u_I
         self.interior.factorize(KII)
         KIB = A[: I.size][:, I.size:]                        # (|I|, |G| + e)
-        S = schur_complement(A, I.size)
-        if S is None:                                        # no PARDISO: K_BB - K_BI K_II^-1 K_IB by blocks
-            S = A[I.size:][:, I.size:].toarray()
+        S = self._complement(A, KIB)
+        gr = gmap[G]
+        gg = np.concatenate([gr, [nN]]) if self.gps else gr            # dense block indices (reduced)
+        key = self._reduced_pattern(gmap, gg)
+        # constant part: the static stiffness on N, its G x G (+ e_zz) block replaced by the complement S
+        static_buf = np.concatenate([a._static, a._static_coupling, [a._static_kee], [0.0]])
+        self.static_data = static_buf[self.src].copy()
+        pos = np.searchsorted(key, (gg[:, None] * self.size + gg[None, :]).ravel())
+        self.static_data[pos] = S.ravel()                 # the complete reduced static stiffness on G (+ e_zz)
+        self.thermal = self._thermal_loads(KIB, gr)
+        # constraints on the reduced pattern
+        mask = np.zeros(self.size, bool)
+        mask[gmap[a.constrained]] = True
+        self.zero_pos, self.diag_pos = constraint_positions(self.indptr, self.indices, mask)
+        self.S = sp.csr_matrix((self.static_data, self.indices, self.indptr), shape=(self.size, self.size))
+        self.KIG, self.cs_I = KIB[:, :G.size].tocsr(), a._static_coupling[I]
+        self.g_I = [(i, ax, g[I]) for i, ax, g, _ in disc.thermal_vectors]
+        self._buf = None
+        self._K = None
+
+    # -- construction steps ------------------------------------------------------------------------------------------
+    def _static_on(self, J) -> sp.csr_matrix:
+        """The static stiffness on the dofs J = [I, G] (+ the e_zz border)."""
+        a = self.disc.asm
+        A = self.disc.K_static[J][:, J]
+        if self.gps:
+            cs = a._static_coupling
+            A = sp.bmat([[A, sp.csr_matrix(cs[J][:, None])], [sp.csr_matrix(cs[J][None, :]),
+                                                              sp.csr_matrix([[a._static_kee]])]])
+        return A.tocsr()
+
+    def _complement(self, A, KIB) -> np.ndarray:
+        """Dense Schur complement on G (+ e_zz): one partial PARDISO factorization, or without PARDISO
+        K_BB - K_BI K_II^-1 K_IB by blocks of solves with the interior factor."""
+        nI = self.I.size
+        S = schur_complement(A, nI)
+        if S is None:
+            S = A[nI:][:, nI:].toarray()
             for j0 in range(0, KIB.shape[1], RHS_BLOCK):
                 j1 = min(j0 + RHS_BLOCK, KIB.shape[1])
                 X = self.interior.solve(np.asfortranarray(KIB[:, j0:j1].toarray()))
                 S[:, j0:j1] -= KIB.T @ X
-        # thermal loads: K_BI K_II^-1 g_a,I
-        th = disc.thermal_vectors
-        corr_th = np.zeros((KIB.shape[1], len(th)))
-        if th:
-            X = self.interior.solve(np.asfortranarray(np.column_stack([g[I] for _, _, g, _ in th])))
-            corr_th = np.asarray(KIB.T @ X).reshape(KIB.shape[1], len(th))
-        # reduced pattern: the full pattern restricted to N, the dense G x G block, the e_zz border
+        return S
+
+    def _reduced_pattern(self, gmap, gg) -> np.ndarray:
+        """CSR pattern of the reduced matrix: the assembler's pattern restricted to N, the e_zz border and the dense
+        G x G block. Sets indptr, indices and src (each entry's position in the buffer [assembler CSR data,
+        coupling, k_ee, 0]); returns the sorted entry keys row * size + col."""
+        a, N = self.disc.asm, self.N
+        nN, n = N.size, self.disc.ndof
         rows, cols_, src = [], [], []
         arows = csr_rows(a)
         sel = np.flatnonzero((gmap[arows] >= 0) & (gmap[a.csr_indices] >= 0))
@@ -122,8 +147,6 @@ class Condensation:
             cols_ += [np.full(nN, nN), np.arange(nN), [nN]]
             src += [nb + N, nb + N, [nb + n]]
         self.zero_slot = nb + n + 1
-        gr = gmap[G]
-        gg = np.concatenate([gr, [nN]]) if self.gps else gr            # dense block indices (reduced)
         rows.append(np.repeat(gg, gg.size))
         cols_.append(np.tile(gg, gg.size))
         src.append(np.full(gg.size ** 2, self.zero_slot))
@@ -136,29 +159,25 @@ class Condensation:
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=self.size))])
         self.indices = cols_
         self.src = src
-        # constant part: the static stiffness on N, its G x G (+ e_zz) block replaced by the complement S
-        static_buf = np.concatenate([a._static, a._static_coupling, [a._static_kee], [0.0]])
-        self.static_data = static_buf[src].copy()
-        pos = np.searchsorted(key[first], (gg[:, None] * self.size + gg[None, :]).ravel())
-        self.static_data[pos] = S.ravel()                 # the complete reduced static stiffness on G (+ e_zz)
-        # reduced thermal loads g^_a (on N, and h^_a for e_zz)
-        self.thermal = []
+        return key[first]
+
+    def _thermal_loads(self, KIB, gr) -> list:
+        """Reduced thermal loads g^_a = g_a,N - K_NI K_II^-1 g_a,I (on N, and h^_a for e_zz) per (region, axis)."""
+        th = self.disc.thermal_vectors
+        N, I, nN, nG = self.N, self.I, self.N.size, self.G.size
+        corr_th = np.zeros((KIB.shape[1], len(th)))
+        if th:
+            X = self.interior.solve(np.asfortranarray(np.column_stack([g[I] for _, _, g, _ in th])))
+            corr_th = np.asarray(KIB.T @ X).reshape(KIB.shape[1], len(th))
+        thermal = []
         for k, (i, ax, g, h) in enumerate(th):
             gh = np.zeros(self.size)
             gh[:nN] = g[N]
             gh[gr] -= corr_th[:nG, k]
             if self.gps:
                 gh[nN] = h - corr_th[nG, k]
-            self.thermal.append((i, ax, gh))
-        # constraints on the reduced pattern
-        mask = np.zeros(self.size, bool)
-        mask[gmap[a.constrained]] = True
-        self.zero_pos, self.diag_pos = constraint_positions(self.indptr, self.indices, mask)
-        self.S = sp.csr_matrix((self.static_data, self.indices, self.indptr), shape=(self.size, self.size))
-        self.KIG, self.cs_I = KIB[:, :nG].tocsr(), cs[I]
-        self.g_I = [(i, ax, g[I]) for i, ax, g, _ in th]
-        self._buf = None
-        self._K = None
+            thermal.append((i, ax, gh))
+        return thermal
 
     # -- per iteration ---------------------------------------------------------------------------------------------
     def reduced(self, u, ezz) -> np.ndarray:
@@ -221,59 +240,3 @@ class Condensation:
         u = u.copy()
         u[self.I] = self.interior.solve(rhs)
         return u
-
-
-def schur_complement(A: sp.csr_matrix, n_interior: int) -> np.ndarray | None:
-    """Dense Schur complement A_BB - A_BI A_II^-1 A_IB of the symmetric matrix A = [[A_II, A_IB], [A_BI, A_BB]]
-    (B = the last rows) from one partial PARDISO factorization (iparm[35] = 1: the factorization stops before
-    B and returns the complement; measured 0.23 s instead of 6 s of block solves for |I| = 39k, |B| = 584).
-    A_BB's complement may be singular (rigid-body modes of the elastic part), hence the indefinite type.
-    None when PARDISO is not available."""
-    import ctypes
-
-    try:
-        from fem_wlp.fe.la.linear import _import_pypardiso
-
-        pypardiso = _import_pypardiso()
-    except Exception:
-        return None
-    n = A.shape[0]
-    nB = n - n_interior
-    T = sp.triu(A, format="csr")
-    T.sort_indices()
-    solver = pypardiso.PyPardisoSolver(mtype=-2)
-    iparm = solver.iparm
-    iparm[:] = 0
-    iparm[0] = 1          # no defaults: the values below
-    iparm[1] = 2          # METIS ordering
-    iparm[9] = 8          # pivot perturbation 1e-8 (symmetric indefinite default)
-    iparm[23] = 10        # two-level factorization (required with the Schur option)
-    iparm[35] = 1         # Schur complement of the rows marked in perm, returned dense in x
-    perm = np.zeros(n, dtype=np.int32)
-    perm[n_interior:] = 1
-    ia = (T.indptr + 1).astype(np.int32)
-    ja = (T.indices + 1).astype(np.int32)
-    data = np.ascontiguousarray(T.data, dtype=float)
-    x = np.zeros(max(nB * nB, n))
-    b = np.zeros(n)
-    i32, f64 = ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_double)
-
-    def call(phase):
-        err = ctypes.c_int32(0)
-        solver._mkl_pardiso(solver.pt.ctypes.data_as(ctypes.POINTER(solver._pt_type[0])),
-                            ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(1)),
-                            ctypes.byref(ctypes.c_int32(-2)), ctypes.byref(ctypes.c_int32(phase)),
-                            ctypes.byref(ctypes.c_int32(n)), data.ctypes.data_as(f64), ia.ctypes.data_as(i32),
-                            ja.ctypes.data_as(i32), perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(1)),
-                            iparm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(0)), b.ctypes.data_as(f64),
-                            x.ctypes.data_as(f64), ctypes.byref(err))
-        return err.value
-
-    try:
-        err = call(12)
-        if err != 0 or iparm[35] != 1:
-            return None
-        S = x[: nB * nB].reshape(nB, nB).copy()
-    finally:
-        call(-1)              # release PARDISO's memory
-    return 0.5 * (S + S.T)

@@ -1,0 +1,299 @@
+"""Everything computed once per model (bases, operators, assembly maps, constraint dofs, the static part of the
+tangent), and the per-iteration operations of a Newton increment on top of it: material update, residual,
+tangent, linear solve."""
+from __future__ import annotations
+
+import time as _time
+
+import numpy as np
+import scipy.sparse as sp
+
+from fem_wlp.errors import ConvergenceError
+from fem_wlp.fe.assembly import Assembler, constraint_positions
+from fem_wlp.fe.kinematics import bt, default_intorder, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
+from fem_wlp.fe.la.linear import LinearSolver
+from fem_wlp.fe.problem import Model
+from fem_wlp.fe.solver.condense import Condensation, partition, worth_it
+from fem_wlp.fe.solver.newton import NotConverged
+from fem_wlp.fe.solver.settings import SolverSettings
+
+
+class Discretization:
+    """Everything computed once per model: bases, operators, assembly maps, constraint dofs."""
+
+    def __init__(self, model: Model, settings: SolverSettings | None = None):
+        t0 = _time.perf_counter()
+        self.model, self.settings = model, settings or SolverSettings()
+        mesh = model.mesh.mesh
+        self._build_regions(mesh)
+        self.nscalar, self.dof_x, sb = scalar_dofs(mesh, self.elem)     # sb: a scikit-fem Basis, or None for P1/Q1
+        self.nc = model.ncomp
+        self.ndof = self.nscalar * self.nc
+        self.gps = model.formulation == "generalized_plane_strain"
+        self.asm = Assembler(self.nscalar, self.nc, self.ops, extra=self.gps)
+        self.node_x = mesh.p[:, : mesh.nvertices]
+        self._build_constraints(mesh, sb)
+        self._build_static()
+        # iterative solves (AMG-CG, CG on a reused factorization) stop at a relative residual of 1e-8 (max |u| within
+        # ~1e-10 of the direct solution on the 3D benchmark box) or half the Newton tolerance if that is tighter:
+        # the Newton residual after the update is the linear residual, so a linear problem needs one iteration
+        self.linear = LinearSolver(self.settings.linear_solver, mesh.dim(), self.ndof, coords=self.dof_x,
+                                   nc=self.nc, rtol=min(1e-8, 0.5 * self.settings.rtol),
+                                   reuse=self.settings.reuse_factorization)
+        Emax = max(float(np.max(m.E.v)) for m in self.materials)
+        vol = sum(o.volume for o in self.ops)
+        self.force_floor = 1e-12 * Emax * vol ** ((mesh.dim() - 1) / mesh.dim())
+        self._cache: dict[int, tuple] = {}
+        self._cond = None
+        self._fast_base = None
+        self._border = None
+        self.timing = {"setup_s": _time.perf_counter() - t0, "assembly_s": 0.0, "material_s": 0.0,
+                       "solve_s": 0.0, "residual_s": 0.0}
+        self.counts = {"assemblies": 0, "newton_iterations": 0, "increments": 0, "cutbacks": 0}
+
+    # -- setup steps ------------------------------------------------------------------------------------------------
+    def _build_regions(self, mesh):
+        """Scalar element, quadrature order, and per region (named by the model's materials): the material (oriented
+        to the model's thickness axis) and the quadrature-point operators."""
+        model = self.model
+        self.elem = scalar_element(mesh, model.order)
+        self.intorder = model.intorder or default_intorder(mesh, model.order, model.formulation)
+        parts = model.mesh.assign(list(model.materials))
+        self.names = list(parts)
+        self.materials = []
+        for name in self.names:
+            mat = model.materials[name]
+            self.materials.append(mat.oriented(model.thickness_axis) if hasattr(mat, "oriented") else mat)
+        self.ops = [region_ops(mesh, self.elem, parts[n], model.formulation, self.intorder, n) for n in self.names]
+
+    def _build_constraints(self, mesh, sb):
+        """Each constraint -> (scalar dofs, vector dofs); boundary constraints take every dof of their facets."""
+        self.cdofs = []
+        for c in self.model.constraints:
+            sd = (facet_dofs(mesh, c.facets, sb) if c.facets is not None
+                  else np.asarray(c.nodes, dtype=np.int64))
+            self.cdofs.append((sd, (sd[None, :] * self.nc + np.array(c.components)[:, None]).ravel()))
+        self.asm.set_constraints(np.concatenate([v for _, v in self.cdofs]) if self.cdofs
+                                 else np.zeros(0, dtype=np.int64))
+
+    def _build_static(self):
+        """Static regions (elastic with constant moduli): assembled once. Under a uniform temperature they are also
+        "fast": their internal force is K_s u (+ c_s e_zz) - sum_a s_a(T) g_a with the thermal-strain scalars s_a(T)
+        of each normal axis, so no per-iteration material update or quadrature-point residual is needed (stresses
+        are recovered once per converged increment for output)."""
+        T0 = self.model.temperature.T0
+        self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant}
+        self.asm.set_static({i: self.materials[i].stiffness(T0) for i in self.static})
+        self.fast = self.static if self.model.temperature.field is None else set()
+        self.dynamic = [i for i in range(len(self.names)) if i not in self.fast]
+        if self.fast:
+            self.K_static = self.asm.csr(self.asm._static)     # shares the assembler's static data (never changes)
+            self.thermal_vectors = []        # (region, axis, g (ndof,), h = int (D e_a)_zz)
+            for i in sorted(self.fast):
+                o = self.ops[i]
+                D = np.asarray(self.materials[i].stiffness(T0))
+                for ax in range(3):
+                    g = np.bincount(o.vdofs.ravel(), weights=bt(o, D[:, ax]).ravel(), minlength=self.ndof)
+                    self.thermal_vectors.append((i, ax, g, float(D[2, ax] * o.w.sum())))
+
+    # -- per increment and iteration ---------------------------------------------------------------------------------------------------
+    def initial_states(self) -> dict:
+        return {n: m.init_state(o.npoints) for n, m, o in zip(self.names, self.materials, self.ops)}
+
+    def temperatures(self, t: float) -> dict:
+        return {n: self.model.temperature.at(t, o.x).reshape(-1) for n, o in zip(self.names, self.ops)}
+
+    def prescribed(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        dofs, vals = [], []
+        for c, (sd, d) in zip(self.model.constraints, self.cdofs):
+            if c.value is None:
+                v = np.zeros(d.size)
+            else:
+                v = np.broadcast_to(np.asarray(c.value(t, self.dof_x[:, sd]), float),
+                                    (len(c.components), sd.size)).ravel()
+            dofs.append(d)
+            vals.append(v)
+        if not dofs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(dofs), np.concatenate(vals)
+
+    def evaluate(self, u, ezz, T, states_old, dt, regions=None):
+        """Material update of `regions` (default: all but the fast static ones) at displacement u: stresses,
+        tangents and trial states. A material that cannot integrate the increment (its ConvergenceError: a local
+        iteration that does not converge, a non-finite result) makes the increment fail like a Newton failure
+        (NotConverged: the stepper cuts back)."""
+        t0 = _time.perf_counter()
+        sig, tan, new = {}, {}, {}
+        T0 = self.model.temperature.T0
+        for i in (self.dynamic if regions is None else regions):
+            n, m, o = self.names[i], self.materials[i], self.ops[i]
+            eps = strain(o, u, ezz)
+            eps_mech = eps - m.thermal_strain(T[n], T0)
+            try:
+                s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
+            except ConvergenceError as exc:
+                self.timing["material_s"] += _time.perf_counter() - t0
+                raise NotConverged(str(exc), {"region": n, "material": {"message": str(exc), **exc.report}}) \
+                    from None
+            sig[i], tan[i], new[n] = s, D, st
+        self.timing["material_s"] += _time.perf_counter() - t0
+        return sig, tan, new
+
+    def condensation(self):
+        """The superelement of the static regions (built at the first increment), or None when not used."""
+        if self._cond is None:
+            self._cond = False
+            mode = self.settings.condense
+            if (mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy")):
+                N, I = partition(self)
+                if I.size and (mode == "on" or worth_it(self, N, I)):
+                    t0 = _time.perf_counter()
+                    # one PARDISO thread for the interior and the reduced system: their factorizations and
+                    # solves are short calls, between which OpenMP threads only wake up (benchmarks/README.md)
+                    def factory(n):
+                        return LinearSolver(self.linear.name, self.model.mesh.mesh.dim(), n, threads=1)
+
+                    self._cond = Condensation(self, N, I, factory)
+                    self.linear = factory(self._cond.size)
+                    self.timing["setup_s"] += _time.perf_counter() - t0
+        return self._cond or None
+
+    def thermal_scalars(self, T) -> dict:
+        """Thermal strain (6,) of each fast static region at the (uniform) temperature T."""
+        T0 = self.model.temperature.T0
+        return {i: self.materials[i].thermal_strain(T[self.names[i]][:1], T0)[:, 0] for i in self.fast}
+
+    def static_force(self, u, ezz, T):
+        """Internal force (and GPS out-of-plane resultant) of the fast static regions."""
+        cond = self.condensation()
+        if cond is not None:
+            return cond.static_force(u, ezz, self.thermal_scalars(T))
+        f = self.K_static @ u
+        fzz = 0.0
+        if self.gps:
+            f += ezz * self.asm._static_coupling
+            fzz = float(self.asm._static_coupling @ u + self.asm._static_kee * ezz)
+        eth = self.thermal_scalars(T)
+        for i, ax, g, h in self.thermal_vectors:
+            f -= eth[i][ax] * g
+            fzz -= eth[i][ax] * h
+        return f, fzz
+
+    def residual(self, sig, prescribed_dofs, u=None, ezz=0.0, T=None):
+        t0 = _time.perf_counter()
+        fint, fzz = self.asm.internal_force(sig)
+        if self.fast:
+            fs, fzzs = self.static_force(u, ezz, T)
+            fint += fs
+            fzz += fzzs
+        r = -fint
+        r[prescribed_dofs] = 0.0
+        scale = max(np.linalg.norm(fint), self.force_floor)
+        re = -fzz
+        self.timing["residual_s"] += _time.perf_counter() - t0
+        return r, re, scale
+
+    def tangent(self, tan, t_key):
+        t0 = _time.perf_counter()
+        cond = self.condensation()
+        out = cond.buffer() if cond is not None else None   # condensed: accumulate in place (touched entries)
+        contribs = []
+        for i, D in tan.items():
+            if i in self.static:
+                continue
+            m = self.materials[i]
+            if m.elastic:                          # E(T): once per increment
+                hit = self._cache.get(i)
+                if hit is None or hit[0] != t_key:
+                    hit = (t_key, self.asm.contribution(i, D))
+                    self._cache[i] = hit
+                contribs.append(hit[1])
+            else:
+                d, c_, k_ = self.asm.contribution(i, D, out=out)
+                contribs.append((None if out is not None else d, c_, k_))
+        if cond is not None:
+            K, c, kee = cond.tangent(contribs), None, None      # reduced (superelement) tangent
+        elif self.gps and self.linear.name in ("pardiso", "scipy"):
+            K, c, kee = self.bordered_matrix(*self.asm.matrix(contribs)), None, None  # e_zz: K's last unknown
+        else:
+            K, c, kee = self.asm.matrix(contribs)
+            self.asm.apply_constraints(K)
+            if c is not None:
+                c = c.copy()
+                c[self.asm.constrained] = 0.0
+        self.counts["assemblies"] += 1
+        self.timing["assembly_s"] += _time.perf_counter() - t0
+        return K, c, kee
+
+    def bordered_matrix(self, K, c, kee):
+        """Generalized plane strain: the tangent bordered by the e_zz unknown, [[K, c], [c^T, k_ee]], as one
+        (ndof+1)-square CSR matrix with the constraints applied (e_zz is the last unknown).
+
+        A direct solver factorizes it as it is -- the dense last row and column add ndof entries to the factor
+        and are ordered last -- so a Newton iteration needs one solve instead of the two of a Schur complement.
+        The augmented pattern is cached."""
+        n, nnz = self.ndof, K.nnz
+        if self._border is None:
+            indptr0 = self.asm.csr_indptr
+            rowlen = np.diff(indptr0)
+            indptr = np.concatenate([[0], np.cumsum(rowlen + 1), [nnz + 2 * n + 1]])
+            pos_K = np.arange(nnz) + np.repeat(np.arange(n), rowlen)     # K's entries, shifted by one per row
+            pos_c = indptr0[1:] + np.arange(n)                            # the last entry of each row: c_i
+            indices = np.empty(nnz + 2 * n + 1, dtype=np.int64)
+            indices[pos_K], indices[pos_c], indices[nnz + n:] = self.asm.csr_indices, n, np.arange(n + 1)
+            perm = np.empty(nnz + 2 * n + 1, dtype=np.int64)              # from [K.data, c, k_ee] to CSR order
+            perm[pos_K], perm[pos_c] = np.arange(nnz), nnz + np.arange(n)
+            perm[nnz + n: nnz + 2 * n], perm[-1] = nnz + np.arange(n), nnz + n
+            zero_pos, diag_pos = constraint_positions(indptr, indices, np.append(~self.asm.free_mask, False))
+            self._border = (perm, indices, indptr, zero_pos, diag_pos)
+        perm, indices, indptr, zero_pos, diag_pos = self._border
+        data = np.concatenate([K.data, c, [kee]])[perm]
+        data[zero_pos] = 0.0
+        data[diag_pos] = 1.0
+        return sp.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+
+    def linear_solve(self, K, c, kee, r, re):
+        t0 = _time.perf_counter()
+        cond = self.condensation()
+        if cond is not None:
+            du, de = cond.expand(self.linear.solve_reuse(K, cond.reduced(r, re)))
+        elif K.shape[0] == self.ndof + 1:        # generalized plane strain, bordered matrix (direct solvers)
+            x = self.linear.solve_reuse(K, np.append(r, re))
+            du, de = x[:-1], float(x[-1])
+        elif c is None:
+            du, de = self.linear.solve_reuse(K, r), 0.0
+        else:   # iterative solver: bordered system [[K, c], [c^T, kee]] by the Schur complement
+            x = self.linear.solve_reuse(K, np.column_stack([r, c]))
+            x1, x2 = x[:, 0], x[:, 1]
+            de = (re - c @ x1) / (kee - c @ x2)
+            du = x1 - x2 * de
+        self.timing["solve_s"] += _time.perf_counter() - t0
+        return du, de
+
+    def completion(self, ezz, T, dt):
+        """For a condensed run: the function that completes a frame (interior displacements recovered with the
+        interior factor, stresses of the condensed regions), or None."""
+        cond = self.condensation()
+        if cond is None:
+            return None
+
+        def complete(u, states):
+            t0 = _time.perf_counter()
+            u = cond.recover(u, ezz, self.thermal_scalars(T))
+            self.timing["solve_s"] += _time.perf_counter() - t0
+            base = self._fast_base or self.initial_states()
+            self._fast_base = base
+            return u, {**states, **self.evaluate(u, ezz, T, base, dt, regions=sorted(self.fast))[2]}
+
+        return complete
+
+    def worst_region(self, trial, old):
+        """The region with the largest equivalent inelastic strain increment of a trial state (a failure report)."""
+        best, val = None, -1.0
+        for n in self.names:
+            if n in trial and "eps_in_eq" in trial[n]:
+                inc = trial[n]["eps_in_eq"] - old[n]["eps_in_eq"]
+                d = float(np.nanmax(np.abs(inc))) if inc.size else 0.0
+                if not np.isfinite(d) or d > val:
+                    best, val = n, (np.inf if not np.isfinite(d) else d)
+        return best

@@ -1,0 +1,73 @@
+"""One increment t_n -> t_{n+1}: Newton iterations on the discretization's residual with its consistent tangent.
+
+Every region's material integrates from its last *converged* state; stresses give the residual, consistent
+tangents the Newton matrix. An increment that does not converge (too many iterations, a diverging or non-finite
+residual, a material that cannot integrate the step) raises NotConverged with a report; the time stepper
+(stepping.py) then cuts the increment back.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class NotConverged(Exception):
+    """An increment that failed; `report` says where (time, dt, residuals, region)."""
+
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
+def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0):
+    """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new.
+
+    Returns (u, ezz, trial states, temperatures, iterations, relative residuals); raises NotConverged."""
+    s = disc.settings
+    dt = t_new - t_old
+    T = disc.temperatures(t_new)
+    pdofs, pvals = disc.prescribed(t_new)
+    u = u_old.copy()
+    ezz = ezz_old
+    if du_pred is not None:
+        u += du_pred
+        ezz += de_pred
+    u[pdofs] = pvals
+    residuals = []
+    trial = {}
+    r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
+    try:
+        for it in range(s.max_iterations + 1):
+            sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt)
+            r, re, scale = disc.residual(sig, pdofs, u, ezz, T)
+            if it == 0:
+                r0, re0 = np.linalg.norm(r), abs(re)
+            rel = _relative_residual(disc, sig, r, re, max(scale, r0), re0)
+            residuals.append(float(rel))
+            if not np.isfinite(rel):
+                break
+            if rel <= s.rtol:
+                disc.counts["newton_iterations"] += it
+                if disc.fast and disc.condensation() is None:   # stresses of the fast static regions
+                    trial.update(disc.evaluate(u, ezz, T, states_old, dt, regions=sorted(disc.fast))[2])
+                return u, ezz, trial, T, it, residuals
+            if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
+                break
+            K, c, kee = disc.tangent(tan, t_new)
+            du, de = disc.linear_solve(K, c, kee, r, re)
+            u += du
+            ezz += de
+    except NotConverged as exc:                    # a material update failed
+        raise NotConverged(f"material update failed at t = {t_new:g} s: {exc}",
+                           {"time_s": t_new, "dt_s": dt, "residuals": residuals, **exc.report}) from None
+    worst = disc.worst_region(trial, states_old)
+    raise NotConverged(f"Newton did not converge at t = {t_new:g} s",
+                       {"time_s": t_new, "dt_s": dt, "residuals": residuals, "region": worst})
+
+
+def _relative_residual(disc, sig, r, re, scale, re0) -> float:
+    """|r| / scale; with generalized plane strain also the out-of-plane resultant relative to int |sigma_zz|."""
+    if not disc.gps:
+        return np.linalg.norm(r) / scale
+    gscale = max(sum(float((np.abs(sg[2]).reshape(disc.ops[i].w.shape) * disc.ops[i].w).sum())
+                     for i, sg in sig.items()), disc.force_floor, re0)
+    return max(np.linalg.norm(r) / scale, abs(re) / gscale)

@@ -1,0 +1,37 @@
+"""Solver settings: the numerics of a run, apart from the problem."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fem_wlp.errors import InputError
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Numerics, apart from the problem: tolerances, step control, linear solver."""
+
+    linear_solver: str = "auto"       # auto | direct | pardiso | scipy | amg
+    rtol: float = 1e-5                # residual norm / max(internal-force norm, the increment's first residual);
+                                      # the default is chosen for dW within 1e-5 (2D slice) .. 1.5e-4 (3D) of
+                                      # rtol 1e-8 (benchmarks/README.md). Verification tests set 1e-8..1e-10.
+    max_iterations: int = 25
+    max_cutbacks: int = 10            # smallest step = grid step / 2**max_cutbacks
+    max_deps_in: float = 5e-3         # equivalent inelastic strain increment per step (reject above 2x)
+    growth: float = 1.5               # step growth after easy increments
+    predictor: bool = True            # extrapolate the displacement increment of the previous step
+    reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
+                                       # off when only a small, mildly nonlinear part of the model changes)
+    condense: str = "auto"            # static condensation of the constant elastic regions (solver/condense.py):
+                                      # auto (when the elastic interior dominates) | on | off
+
+    def __post_init__(self):
+        if not (0 < self.rtol < 1e-2):
+            raise InputError("solver.rtol", self.rtol, "0 < rtol < 1e-2")
+        if not (isinstance(self.max_iterations, int) and self.max_iterations >= 2):
+            raise InputError("solver.max_iterations", self.max_iterations, "an integer >= 2")
+        if not (isinstance(self.max_cutbacks, int) and 0 <= self.max_cutbacks <= 30):
+            raise InputError("solver.max_cutbacks", self.max_cutbacks, "an integer in [0, 30]")
+        if not self.max_deps_in > 0:
+            raise InputError("solver.max_deps_in", self.max_deps_in, "a number > 0")
+        if self.condense not in ("auto", "on", "off"):
+            raise InputError("solver.condense", self.condense, "auto, on or off")
