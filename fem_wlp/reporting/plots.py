@@ -45,10 +45,6 @@ from matplotlib.tri import Triangulation  # noqa: E402
 DPI = 130
 DESIGN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 BUILDUP = ("passivation", "pi1", "pi2", "pi3", "cu_wiring", "ubm")
-#: figure file names, in the order the report shows them
-PLOT_FILES = ("stress_von_mises.png", "stress_max_principal.png", "stress_pad_von_mises.png",
-              "stress_pad_max_principal.png", "inelastic_strain.png", "dW_last_cycle_map.png",
-              "hysteresis.png", "dW_per_cycle.png", "dW_vs_dnp.png", "temperature_profile.png")
 
 
 # ----------------------------------------------------------------------------------------------------------------
