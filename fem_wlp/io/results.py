@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fem_wlp import __version__
+from fem_wlp.errors import InputError
 
 
 def _default(o):
@@ -45,6 +46,43 @@ def write_text(path, text: str):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reading a results folder back (fem-wlp plot): a damaged file is one InputError naming it
+# ----------------------------------------------------------------------------------------------------------------
+def damaged(path, what: str) -> InputError:
+    """The error of a damaged file of a results folder: names the file and what is wrong with it."""
+    return InputError(str(path), None, message=f"{path} {what}: the results folder is damaged (restore the "
+                                               "file or rerun the study)")
+
+
+def read_json(path):
+    """A JSON file of a results folder; InputError naming the file when it cannot be read or parsed."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise damaged(path, "is not UTF-8 text") from None
+    except ValueError as exc:
+        raise damaged(path, f"is not valid JSON ({exc})") from None
+
+
+def read_summary(outdir) -> dict:
+    """summary.json of a results folder, checked for the shape every reader relies on (a table; `cases`, when
+    present, a list of tables with a name)."""
+    f = Path(outdir) / "summary.json"
+    s = read_json(f)
+    if not isinstance(s, dict):
+        raise damaged(f, f"holds a {type(s).__name__}, not the summary table")
+    cases = s.get("cases", [])
+    if not isinstance(cases, list):
+        raise damaged(f, f"has cases = {cases!r:.60}, not a list of cases")
+    for i, c in enumerate(cases):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+            raise damaged(f, f"has a case without a name (cases[{i}] = {c!r:.60})")
+    return s
 
 
 def git_commit() -> str | None:

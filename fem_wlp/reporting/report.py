@@ -5,11 +5,13 @@ and embeds the PNGs found in ``outdir/plots/`` with relative links; it does not 
 """
 from __future__ import annotations
 
-import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fem_wlp.errors import InputError
+from fem_wlp.io.results import read_json, read_summary
 from fem_wlp.materials.library import LIBRARY
 # Layer violation kept until the merge (reporting must not import workflows): the results folder does not record
 # the default materials, only the study's overrides; the defaults move to fem_wlp.wlcsp.regions (helper h1), and
@@ -73,9 +75,14 @@ def _table(head: list[str], rows: list[list], align: str | None = None) -> str:
 
 
 def _read_json(path: Path):
+    """An optional JSON file of the folder (study_as_run.json, provenance.json): None when absent, and with a
+    warning when damaged (the report is written without it)."""
+    if not path.is_file():
+        return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return read_json(path)
+    except InputError as exc:
+        print(f"fem-wlp: warning: {exc}; report.md is written without it", file=sys.stderr)
         return None
 
 
@@ -101,7 +108,7 @@ class _Results:
 
 
 def _load(outdir: Path) -> _Results:
-    s = json.loads((outdir / "summary.json").read_text())
+    s = read_summary(outdir)
     cases = s.get("cases", [])
     ok = [c for c in cases if c.get("status") == "ok"]
     models = []
