@@ -170,8 +170,8 @@ VTK_CELLS = {"MeshTri": (5, 3), "MeshQuad": (9, 4), "MeshTet": (10, 4), "MeshHex
 def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: str = "none"):
     """One VTU with linear cells (vertices of quadratic elements), point and cell data (3x3 tensors as 9
     components). Uncompressed by default, written as raw appended binary (`_write_vtu_raw`); with
-    `[output] compression = "zlib"` (~2x smaller files, but zlib took 2.0 of the 2.4 s of writing a 200k-DOF 3D
-    result) meshio writes it. The file appears under its name only when complete."""
+    `[output] compression = "zlib"` (smaller files, but zlib dominates the writing time: benchmarks/README.md)
+    meshio writes it. The file appears under its name only when complete."""
     mesh = disc.model.mesh.mesh
     kind = type(mesh).__name__.rstrip("12")
     vtk_type, nv = VTK_CELLS[kind]
@@ -204,8 +204,8 @@ _VTK_TYPES = {np.dtype(np.float64): "Float64", np.dtype(np.float32): "Float32", 
 
 def _write_vtu_raw(path, points, cells, vtk_type: int, point_data: dict, cell_data: dict):
     """VTK XML UnstructuredGrid with every array in one raw AppendedData block (each array preceded by its
-    byte count as UInt64): the arrays go to the file as they are in memory, where base64 text (meshio's binary
-    VTU) cost 0.5 of the 0.6 s of writing a 200k-DOF 3D result. Read by ParaView/VTK and by meshio."""
+    byte count as UInt64): the arrays go to the file as they are in memory, without the base64 text of meshio's
+    binary VTU, which dominated the writing time (benchmarks/README.md). Read by ParaView/VTK and by meshio."""
     arrays, xml = [], []
     offset = 0
 

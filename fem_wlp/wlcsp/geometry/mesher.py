@@ -83,13 +83,14 @@ def _set_sizes(gmsh, model, j: Joint, groups, geometry, mesh: MeshSizes, x_die, 
         fields.append(thr)
     else:
         # 3D: fine over the whole (small) cell between die face and board surface, growing linearly with the
-        # distance above the silicon face / below the laminate (a distance-to-surfaces field is far slower)
+        # distance above the silicon face / below the laminate (a distance-to-surfaces field is much slower:
+        # benchmarks/README.md)
         zt, zb = j.y_face, 0.0
         slope = (mesh.size_coarse - fine) / mesh.grading_distance
         me = f.add("MathEval")
         f.setString(me, "F", f"Min({mesh.size_coarse}, {fine} + {slope}*Max(0, Max(z - {zt}, {zb} - z)))")
         fields.append(me)
-    if dim == 2:   # (in 3D a point-in-volume Constant field makes HXT ~10x slower; MathEval covers it)
+    if dim == 2:   # (in 3D a point-in-volume Constant field slows HXT down badly; MathEval covers it)
         c = f.add("Constant")
         f.setNumber(c, "VIn", fine)
         f.setNumber(c, "VOut", mesh.size_coarse)
