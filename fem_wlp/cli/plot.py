@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fem_wlp.errors import InputError
 from fem_wlp.io.results import damaged
+from fem_wlp.reporting.report import write_report
 
 
 def add_args(p):
@@ -22,8 +23,6 @@ def run(args) -> int:
     for f in written:
         print(f)
     if not args.no_report:
-        from fem_wlp.reporting.report import write_report
-
         try:
             print(write_report(out))
         except InputError:

@@ -121,7 +121,7 @@ def provenance(start: _dt.datetime, end: _dt.datetime | None = None, extra: dict
 
 def _peak_rss_mib() -> float:
     try:
-        import resource
+        import resource     # Unix only
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     except Exception:
@@ -189,7 +189,7 @@ def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: st
     if compression == "none":
         _write_vtu_raw(tmp, pts, t, vtk_type, point_data, cd)
     else:
-        import meshio
+        import meshio       # slow to import: only for compressed VTU
 
         ctype = {5: "triangle", 9: "quad", 10: "tetra", 12: "hexahedron"}[vtk_type]
         meshio.write(tmp, meshio.Mesh(pts, [(ctype, t)], point_data=point_data,

@@ -38,6 +38,8 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 # ------------------------------------------------------------------------------------------------------------
 # source strings (reference: domain.md; its source list is data/sources.md)
 # ------------------------------------------------------------------------------------------------------------
@@ -110,7 +112,6 @@ def _glassy_table(alpha1: float, alpha2: float, Tg: float):
 def anand_saturation_stress(p: dict, T_C, rate):
     """Anand steady-state flow stress sigma_sat = (s_hat z^n / xi) asinh(z^m), z = (rate/A) exp(Q/RT)
     (domain.md §1.1, [S1])."""
-    import numpy as np
     z = np.asarray(rate) / p["A"] * np.exp(p["Q_over_R"] / (np.asarray(T_C) + 273.15))
     return p["s_hat"] * z ** p["n"] / p["xi"] * np.arcsinh(z ** p["m"])
 
@@ -122,7 +123,6 @@ def norton_fit_to_anand(p: dict, T_range=(-40.0, 125.0), rate_range=(1e-6, 1e-3)
     regression of ln(sigma_sat) on [1, ln(rate), 1/T]: ln sigma = b0 + b1 ln rate + b2/T gives n = 1/b1,
     Q_over_R = b2 n, ln A = -b0 n. Returns (A, n, Q_over_R, rms and max relative stress error).
     """
-    import numpy as np
     Ts = np.linspace(*T_range, nT)
     rates = np.logspace(math.log10(rate_range[0]), math.log10(rate_range[1]), nrate)
     TT, RR = (g.ravel() for g in np.meshgrid(Ts, rates))

@@ -26,8 +26,10 @@ import contextlib
 import csv
 import io
 import math
+import multiprocessing as mp
 import os
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator  # noqa: E402
 from matplotlib.tri import Triangulation  # noqa: E402
 
 from fem_wlp.errors import InputError  # noqa: E402
@@ -64,10 +67,6 @@ def safe_name(name: str) -> str:
 def warn(text: str):
     """A plot (or part of one) that cannot be drawn: one line on stderr; the other plots are still drawn."""
     print(f"fem-wlp: warning: {text}", file=sys.stderr)
-
-
-def load_summary(outdir) -> dict:
-    return read_summary(outdir)
 
 
 def load_profile(outdir):
@@ -524,8 +523,6 @@ def _norm(allv, scale):
 
 def _log_ticks(cb, norm):
     """Plain-number ticks 1-2-5 on a log / symmetric-log colorbar."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
-
     lo, hi = norm.vmin, norm.vmax
     base = [m * 10.0 ** e for e in range(-3, 5) for m in (1, 2, 5)]
     if isinstance(norm, mcolors.LogNorm):
@@ -878,8 +875,6 @@ def plot_profile(summary, prof, fields, layers: dict, plots: Path) -> Path | Non
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width) or [""]
 
 
@@ -901,8 +896,6 @@ def make_plots(outdir, workers: int | None = None) -> list[Path]:
     data = _PlotData(Path(outdir))
     ncpu = os.cpu_count() or 1
     workers = min(2, ncpu) if workers is None else workers
-    import multiprocessing as mp
-
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return [p for g in PLOT_GROUPS for p in data.draw(g)]
     return _draw_in_two_processes(data, mp.get_context("fork"))
@@ -946,7 +939,7 @@ class _PlotData:
 
     def __init__(self, outdir: Path):
         self.outdir = outdir
-        self.summary = load_summary(outdir)
+        self.summary = read_summary(outdir)
         self.prof = load_profile(outdir)
         self.plots = outdir / "plots"
         self.plots.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import skfem
+from scipy.optimize import brentq
 
 from fem_wlp.errors import InputError
 from fem_wlp.fe.kinematics import mesh_kind
@@ -195,8 +196,6 @@ def norton_fit(mat, T_range, rate_range=(1e-7, 1e-3), nT=12, nrate=9) -> dict:
     """Least-squares Norton law rate = A exp(-Q/RT) sigma^n fitted to a creep/viscoplastic law over T_range (°C):
     Anand by its steady state sigma*(rate, T), Garofalo by its rate(sigma, T) -- regression of ln sigma on
     [1, ln rate, 1/T_K] at nT temperatures x nrate rates. Returns A, n, Q_over_R and the rms/max stress error."""
-    from scipy.optimize import brentq
-
     Ts = np.linspace(T_range[0], T_range[1], nT) if T_range[1] > T_range[0] else np.array([T_range[0]])
     rates = np.logspace(math.log10(rate_range[0]), math.log10(rate_range[1]), nrate)
     TT, RR = (g.ravel() for g in np.meshgrid(Ts, rates))
