@@ -577,18 +577,9 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
                 ax.text(0.5, 0.5, "no snapshot", ha="center", va="center", transform=ax.transAxes)
                 ax.set_axis_off()
                 continue
-            d, v, m, s = g
-            mappable = d.draw(ax, v, cmap, norm, mask=None if not solder_only else m) or mappable
-            d.outlines(ax)
-            ax.set_xlim(win[0], win[1])
-            ax.set_ylim(win[2], win[3])
-            ax.set_aspect("equal")
-            vv = v[d.sel][m[d.sel]]
-            ext = (f"min {np.nanmin(vv):.3g}, max {np.nanmax(vv):.3g}" if scale in ("diverging", "symlog")
-                   else f"max {np.nanmax(vv):.3g}")
-            ext += f" {unit}" if unit and unit != "-" else ""
-            ax.set_title(f"{cf.name}, {label}: {ext}" if transpose else f"{cf.name}  ({ext})", fontsize=8.5)
-            ax.tick_params(labelsize=7)
+            mappable = _map_panel(ax, cf, g, cmap, norm, win, scale, unit,
+                                  f"{cf.name}, {label}" if transpose else cf.name, solder_only, transpose) \
+                or mappable
             yl = "z (mm)" if is3d else "y (mm)"
             xl = "x (mm, joint cell, axis at 0)" if is3d else "x (mm, from the neutral point)"
             if transpose:
@@ -602,20 +593,43 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
                 if si == ns - 1:
                     ax.set_xlabel(xl, fontsize=8)
         if mappable is not None:
-            cb = fig.colorbar(mappable, ax=panel_axes, shrink=0.95, extend=extend,
-                              location="bottom" if transpose else "right", aspect=30 if transpose else 20)
-            sc = {"log": ", log scale", "symlog": ", symmetric log scale"}.get(scale, "")
-            lab = short_labels[si] if short_labels else label.split(":")[0]
-            cb.set_label(f"{title}, {lab} ({unit}{sc})" if unit else f"{title}, {lab}{sc}", fontsize=8)
-            if scale in ("log", "symlog"):
-                _log_ticks(cb, norm)
-            cb.ax.tick_params(labelsize=7)
+            _map_colorbar(fig, mappable, panel_axes, norm, extend, scale, transpose,
+                          f"{title}, {short_labels[si] if short_labels else label.split(':')[0]}", unit)
     k = fields[0].case.get("critical_joint")
     where = ("slab |y − y_axis| < 1.5 cell sizes through the joint axis, projected on x–z" if is3d else "2D slice")
     fig.suptitle(f"{title} — {what.format(k=k)} ({where})\n"
                  f"deformed shape, displacement × {mag:g} (relative to the joint's mean translation, from the "
                  f"stress-free state){note}", fontsize=9.5)
     return _save(fig, path)
+
+
+def _map_panel(ax, cf: CaseFields, g, cmap, norm, win, scale: str, unit: str, name: str, solder_only: bool,
+               transpose: bool):
+    """One map panel: the cells in the window, material outlines, the extremes in the title; the mappable."""
+    d, v, m, s = g
+    mappable = d.draw(ax, v, cmap, norm, mask=None if not solder_only else m)
+    d.outlines(ax)
+    ax.set_xlim(win[0], win[1])
+    ax.set_ylim(win[2], win[3])
+    ax.set_aspect("equal")
+    vv = v[d.sel][m[d.sel]]
+    ext = (f"min {np.nanmin(vv):.3g}, max {np.nanmax(vv):.3g}" if scale in ("diverging", "symlog")
+           else f"max {np.nanmax(vv):.3g}")
+    ext += f" {unit}" if unit and unit != "-" else ""
+    ax.set_title(f"{name}: {ext}" if transpose else f"{name}  ({ext})", fontsize=8.5)
+    ax.tick_params(labelsize=7)
+    return mappable
+
+
+def _map_colorbar(fig, mappable, panel_axes, norm, extend: str, scale: str, transpose: bool, what: str, unit: str):
+    """The colour bar shared by the panels of one snapshot row (or column)."""
+    cb = fig.colorbar(mappable, ax=panel_axes, shrink=0.95, extend=extend,
+                      location="bottom" if transpose else "right", aspect=30 if transpose else 20)
+    sc = {"log": ", log scale", "symlog": ", symmetric log scale"}.get(scale, "")
+    cb.set_label(f"{what} ({unit}{sc})" if unit else f"{what}{sc}", fontsize=8)
+    if scale in ("log", "symlog"):
+        _log_ticks(cb, norm)
+    cb.ax.tick_params(labelsize=7)
 
 
 def _pad_window(cf: CaseFields, win: np.ndarray) -> np.ndarray | None:
