@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ from scipy.integrate import quad
 
 from fem_wlp.errors import InputError
 from fem_wlp.materials import MODELS, material_from_spec
-from fem_wlp.materials.library import (LIBRARY, META, STATUSES, _SAC305_ANAND, norton_fit_to_anand, okada_alpha,
-                                       okada_alpha_secant, parameters, source_status)
+from fem_wlp.materials.library import (LIBRARY, META, STATUSES, _SAC305_ANAND, entry_tags, norton_fit_to_anand,
+                                       okada_alpha, okada_alpha_secant, parameters, source_list, source_status, tags)
 
 NAMES = sorted(LIBRARY)
 
@@ -205,7 +206,7 @@ def test_sac305_norton_numbers_are_the_fit():
     assert fit["max_rel_err"] == pytest.approx(0.37, abs=0.01)
     # the pasted (rounded) constants predict the same flow stress as the unrounded fit
     for T, rate in ((25.0, 1e-3), (125.0, 1e-5), (-40.0, 1e-4)):
-        s = lambda q: (rate / q["A"] * np.exp(q["Q_over_R"] / (T + 273.15))) ** (1.0 / q["n"])
+        s = lambda q, T=T, rate=rate: (rate / q["A"] * np.exp(q["Q_over_R"] / (T + 273.15))) ** (1.0 / q["n"])
         assert s(p) == pytest.approx(s(fit), rel=2e-3)
     # and the Anand set behind it reproduces the reference's saturation stress (domain.md §1.3, 42.1 MPa)
     from fem_wlp.materials.library import anand_saturation_stress
@@ -248,3 +249,43 @@ def test_cli_json_and_unknown_name(capsys):
     assert list(json.loads(capsys.readouterr().out)) == ["SAC305"]
     assert main(["materials", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_every_source_tag_has_a_citation_in_the_package_data():
+    # the shipped file, read the way an installed package reads it
+    from importlib import resources
+    text = resources.files("fem_wlp.materials").joinpath("data", "sources.md").read_text(encoding="utf-8")
+    assert "[S5]" in text and "NOT FOUND" in text and "(textbook, unsourced)" in text
+    cite = source_list()
+    assert cite["S32"].startswith("FR-4 sources: IPC TechNet")           # sub-items joined into one citation
+    assert "pcbboardassembly.com" in cite["S32"]
+    # every tag cited in the library's source strings, and every tag written anywhere in library.py
+    import fem_wlp.materials.library as lib
+    used = {t for spec in LIBRARY.values() for t in entry_tags(spec)}
+    used |= set(re.findall(r"\[(S\d+[a-z]?)\b", open(lib.__file__, encoding="utf-8").read()))
+    assert {"S1", "S5", "S32", "S43"} <= used
+    missing = sorted(t for t in used if t not in cite)
+    assert not missing, f"tags without a citation in data/sources.md: {missing}"
+    assert all(len(cite[t]) > 20 for t in used)
+
+
+def test_tags_of_a_source_string():
+    assert tags("[S1], [S4], [S5] domain.md: §1.2; NIST [S11] and [S5 §4.7]") == ["S1", "S4", "S5", "S11"]
+    assert entry_tags(LIBRARY["Si_cubic"]) == ["S5", "S39"]
+
+
+def test_cli_prints_citations_and_no_absolute_path(capsys):
+    from fem_wlp.cli.main import main
+    cite = source_list()
+    outs = []
+    for argv in (["materials"], ["materials", "FR4_highTg"], ["materials", "--sources"]):
+        assert main(argv) == 0
+        outs.append(capsys.readouterr().out)
+    listing, one, every = outs
+    assert "fem-wlp materials --sources" in listing
+    assert "sources cited:" in one and "[S32] FR-4 sources: IPC TechNet" in one
+    assert "pmc.ncbi.nlm.nih.gov" in one
+    assert all(f"[{t}]" in every for t in cite) and "NOT FOUND" in every
+    for out in outs:
+        assert not re.search(r"(^|[\s(`'\"])/(work|home|tmp|Users)/", out), out[:300]
+        assert "/work/shared" not in out

@@ -178,3 +178,75 @@ def test_cli_plot(results, tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nowhere")]) == 2
     assert main(["plot", str(tmp_path)]) == 2
     assert "a results folder with summary.json" in capsys.readouterr().err
+
+
+def _damaged_copy(results, tmp_path, name):
+    import shutil
+
+    d = tmp_path / name
+    shutil.copytree(results, d, ignore=shutil.ignore_patterns("plots", "report.md"))
+    return d
+
+
+@pytest.mark.parametrize("what, damage, names", [
+    ("truncated summary", lambda d: (d / "summary.json").write_text((d / "summary.json").read_text()[:500]),
+     ["summary.json", "not valid JSON"]),
+    ("summary not a table", lambda d: (d / "summary.json").write_text("[1, 2]"), ["summary.json", "list"]),
+    ("summary not UTF-8", lambda d: (d / "summary.json").write_bytes(b"\xff\xfe\x80{}"), ["summary.json", "UTF-8"]),
+    ("case without a name", lambda d: (d / "summary.json").write_text(json.dumps(
+        {**json.loads((d / "summary.json").read_text()), "cases": [{"status": "ok"}]})), ["summary.json", "name"]),
+    ("truncated layers.csv", lambda d: (d / "cases/flat/layers.csv").write_text(
+        (d / "cases/flat/layers.csv").read_text()[:3000]), ["cases/flat/layers.csv", "truncated"]),
+    ("layers.csv not numbers", lambda d: (d / "cases/flat/layers.csv").write_text("a,b\n1,x\n"),
+     ["cases/flat/layers.csv", "not a number"]),
+    ("corrupt VTU", lambda d: [f.write_text("garbage") for f in (d / "cases/embossed/fields").glob("*.vtu")],
+     ["cases/embossed/fields/step_", ".vtu", "not a readable"]),
+    ("corrupt fields.pvd", lambda d: (d / "cases/flat/fields.pvd").write_text("<VTK"),
+     ["cases/flat/fields.pvd", "not a readable"]),
+])
+def test_cli_plot_damaged_folder_is_one_message(results, tmp_path, capsys, what, damage, names):
+    d = _damaged_copy(results[0], tmp_path, "damaged")
+    damage(d)
+    assert main(["plot", str(d)]) == 2, what
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1, err
+    for n in names:
+        assert n in lines[0], (what, lines[0])
+    assert "damaged" in lines[0]
+    assert not (d / "report.md").exists()
+
+
+def test_cli_plot_missing_pieces_skip_with_a_warning(results, tmp_path, capsys):
+    import shutil
+
+    d = _damaged_copy(results[0], tmp_path, "partial")
+    (d / "cases/flat/layers.csv").unlink()                      # no hysteresis of flat
+    (d / "cases/embossed/fields.pvd").unlink()                  # no maps of embossed
+    (d / "provenance.json").write_text("{")                     # report without the provenance details
+    assert main(["plot", str(d)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "cases/flat/layers.csv is missing" in err
+    assert "cases/embossed/fields.pvd is missing" in err
+    assert "provenance.json is not valid JSON" in err
+    assert (d / "plots" / "hysteresis.png").is_file()           # embossed's
+    assert (d / "plots" / "stress_von_mises.png").is_file()     # flat's maps
+    assert "## Provenance" in (d / "report.md").read_text()
+    shutil.rmtree(d / "cases/embossed")                         # a whole case folder missing
+    (d / "plots" / "hysteresis.png").unlink()
+    assert main(["plot", str(d)]) == 0
+    err = capsys.readouterr().err
+    assert "cases/embossed is missing" in err and "Traceback" not in err
+    assert not (d / "plots" / "hysteresis.png").exists()        # no case has layers any more
+    assert (d / "plots" / "dW_per_cycle.png").is_file()
+
+
+def test_serial_and_two_process_plots_write_the_same_files(results, tmp_path):
+    d1 = _damaged_copy(results[0], tmp_path, "serial")
+    d2 = _damaged_copy(results[0], tmp_path, "forked")
+    one = make_plots(d1, workers=1)
+    two = make_plots(d2, workers=2)
+    assert [p.name for p in one] == [p.name for p in two]
+    assert [p.name for p in two] == [p.name for p in results[1]]

@@ -1,16 +1,21 @@
-"""`fem-wlp materials [NAME] [--json]`: list the material library with units and sources.
+"""`fem-wlp materials [NAME] [--json] [--sources]`: list the material library with units and sources.
 
 Without NAME: every entry with its model, key parameters (units) and a summary of how well its constants are
-sourced. With NAME: that entry with the full source of every parameter. --json prints the spec dicts as they
-would be written inline in a study file.
+sourced. With NAME: that entry with the full source of every parameter and the citations of the [Sx] tags it
+uses. --json prints the spec dicts as they would be written inline in a study file. --sources prints the whole
+source list (shipped with the package: fem_wlp/materials/data/sources.md).
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 import textwrap
 
 from fem_wlp.errors import InputError
+from fem_wlp.materials.library import LIBRARY, STATUSES, entry_tags, parameters, source_list, source_status, \
+    sources_text
 
 #: parameter -> unit as shown (A depends on the model)
 UNITS = {
@@ -29,6 +34,8 @@ ALPHA_KEYS = {"alpha", "alpha1", "alpha2", "alpha3"}
 def add_args(p):
     p.add_argument("name", nargs="?", metavar="NAME", help="show one entry with the source of every parameter")
     p.add_argument("--json", action="store_true", help="print the entries as JSON spec dicts")
+    p.add_argument("--sources", action="store_true",
+                   help="print the source list: every [Sx] tag with its full citation")
 
 
 def _num(key: str, x) -> str:
@@ -67,7 +74,6 @@ def _wrap(text: str, indent: str, width: int) -> str:
 
 
 def _entry_lines(name: str, spec: dict, full: bool, width: int) -> list[str]:
-    from fem_wlp.materials.library import STATUSES, parameters, source_status
     model = spec.get("model", "elastic")
     lines = [_wrap(f"{name}  [{model}]  {spec.get('description', '')}".rstrip(), "", width)]
     params = parameters(spec)
@@ -92,8 +98,20 @@ def _entry_lines(name: str, spec: dict, full: bool, width: int) -> list[str]:
     return lines
 
 
+def _citation_lines(spec: dict, width: int) -> list[str]:
+    """The [Sx] tags an entry uses, each with its citation from the shipped source list."""
+    cite = source_list()
+    tags = entry_tags(spec)
+    if not tags:
+        return []
+    return ["    sources cited:"] + [_wrap(f"[{t}] {cite.get(t, 'NOT IN THE SOURCE LIST')}", "      ", width)
+                                    for t in tags]
+
+
 def run(args) -> int:
-    from fem_wlp.materials.library import LIBRARY
+    if args.sources:
+        _print(sources_text().rstrip())
+        return 0
     if args.name is not None and args.name not in LIBRARY:
         raise InputError("NAME", args.name, ", ".join(LIBRARY))
     names = [args.name] if args.name else list(LIBRARY)
@@ -104,13 +122,16 @@ def run(args) -> int:
     out = []
     if not args.name:
         out.append(f"fem-wlp material library: {len(LIBRARY)} entries. Units MPa, 1/K, K, 1/s, °C; alpha "
-                   "tables are secant coefficients about T_alpha. Sources: [Sx] tags of "
-                   "/work/shared/reference/domain.md; status sourced | transcribed | computed | estimate | "
-                   "textbook (unsourced) | assumed. `fem-wlp materials NAME` shows every parameter's source; "
-                   "use a name in a study as `region = \"NAME\"`.")
-        out = [textwrap.fill(out[0], width=width), ""]
+                   "tables are secant coefficients about T_alpha. Sources: [Sx] tags of the project's reference "
+                   "data (domain.md), listed with their citations by `fem-wlp materials --sources`; status "
+                   "sourced | transcribed | computed | estimate | textbook (unsourced) | assumed. `fem-wlp "
+                   "materials NAME` shows every parameter's source and the citations it uses; use a name in a "
+                   "study as `region = \"NAME\"`.")
+        out = [textwrap.fill(out[0], width=width, break_on_hyphens=False), ""]
     for n in names:
         out += _entry_lines(n, LIBRARY[n], full=bool(args.name), width=width)
+        if args.name:
+            out += _citation_lines(LIBRARY[n], width)
         out.append("")
     _print("\n".join(out).rstrip())
     return 0
@@ -118,8 +139,6 @@ def run(args) -> int:
 
 def _print(text: str):
     """Print, and stop quietly when the reader closes the pipe (`fem-wlp materials | head`)."""
-    import os
-    import sys
     try:
         print(text)
         sys.stdout.flush()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fem_wlp import __version__
+from fem_wlp.errors import InputError
 
 
 def _default(o):
@@ -45,6 +46,43 @@ def write_text(path, text: str):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reading a results folder back (fem-wlp plot): a damaged file is one InputError naming it
+# ----------------------------------------------------------------------------------------------------------------
+def damaged(path, what: str) -> InputError:
+    """The error of a damaged file of a results folder: names the file and what is wrong with it."""
+    return InputError(str(path), None, message=f"{path} {what}: the results folder is damaged (restore the "
+                                               "file or rerun the study)")
+
+
+def read_json(path):
+    """A JSON file of a results folder; InputError naming the file when it cannot be read or parsed."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise damaged(path, "is not UTF-8 text") from None
+    except ValueError as exc:
+        raise damaged(path, f"is not valid JSON ({exc})") from None
+
+
+def read_summary(outdir) -> dict:
+    """summary.json of a results folder, checked for the shape every reader relies on (a table; `cases`, when
+    present, a list of tables with a name)."""
+    f = Path(outdir) / "summary.json"
+    s = read_json(f)
+    if not isinstance(s, dict):
+        raise damaged(f, f"holds a {type(s).__name__}, not the summary table")
+    cases = s.get("cases", [])
+    if not isinstance(cases, list):
+        raise damaged(f, f"has cases = {cases!r:.60}, not a list of cases")
+    for i, c in enumerate(cases):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+            raise damaged(f, f"has a case without a name (cases[{i}] = {c!r:.60})")
+    return s
 
 
 def git_commit() -> str | None:
@@ -83,7 +121,7 @@ def provenance(start: _dt.datetime, end: _dt.datetime | None = None, extra: dict
 
 def _peak_rss_mib() -> float:
     try:
-        import resource
+        import resource     # Unix only
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     except Exception:
@@ -132,8 +170,8 @@ VTK_CELLS = {"MeshTri": (5, 3), "MeshQuad": (9, 4), "MeshTet": (10, 4), "MeshHex
 def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: str = "none"):
     """One VTU with linear cells (vertices of quadratic elements), point and cell data (3x3 tensors as 9
     components). Uncompressed by default, written as raw appended binary (`_write_vtu_raw`); with
-    `[output] compression = "zlib"` (~2x smaller files, but zlib took 2.0 of the 2.4 s of writing a 200k-DOF 3D
-    result) meshio writes it. The file appears under its name only when complete."""
+    `[output] compression = "zlib"` (smaller files, but zlib dominates the writing time: benchmarks/README.md)
+    meshio writes it. The file appears under its name only when complete."""
     mesh = disc.model.mesh.mesh
     kind = type(mesh).__name__.rstrip("12")
     vtk_type, nv = VTK_CELLS[kind]
@@ -151,7 +189,7 @@ def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: st
     if compression == "none":
         _write_vtu_raw(tmp, pts, t, vtk_type, point_data, cd)
     else:
-        import meshio
+        import meshio       # slow to import: only for compressed VTU
 
         ctype = {5: "triangle", 9: "quad", 10: "tetra", 12: "hexahedron"}[vtk_type]
         meshio.write(tmp, meshio.Mesh(pts, [(ctype, t)], point_data=point_data,
@@ -166,8 +204,8 @@ _VTK_TYPES = {np.dtype(np.float64): "Float64", np.dtype(np.float32): "Float32", 
 
 def _write_vtu_raw(path, points, cells, vtk_type: int, point_data: dict, cell_data: dict):
     """VTK XML UnstructuredGrid with every array in one raw AppendedData block (each array preceded by its
-    byte count as UInt64): the arrays go to the file as they are in memory, where base64 text (meshio's binary
-    VTU) cost 0.5 of the 0.6 s of writing a 200k-DOF 3D result. Read by ParaView/VTK and by meshio."""
+    byte count as UInt64): the arrays go to the file as they are in memory, without the base64 text of meshio's
+    binary VTU, which dominated the writing time (benchmarks/README.md). Read by ParaView/VTK and by meshio."""
     arrays, xml = [], []
     offset = 0
 

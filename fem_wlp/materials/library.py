@@ -4,8 +4,9 @@ Each entry has the same shape as an inline material of a study file (`model`, th
 descriptive keys `source`, `sources`, `description`), so a study can write `solder = "SAC305"` or copy the entry
 inline and change a value. Units: MPa, 1/K, K, 1/s, °C.
 
-Every parameter carries its source in `sources`, with the confidence label of
-/work/shared/reference/domain.md (the project's reference data; tags [Sx] resolve in its source list):
+Every parameter carries its source in `sources`, with the confidence label of the project's reference data
+(domain.md; the [Sx] tags resolve in its source list, shipped as package data: `data/sources.md`, read by
+`source_list()`, printed by `fem-wlp materials --sources`):
 
 - "sourced"             the number was read in the cited text
 - "computed"            derived here from sourced numbers (the method is stated)
@@ -33,9 +34,14 @@ Not in the library, on purpose:
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
 
 # ------------------------------------------------------------------------------------------------------------
-# source strings (reference: /work/shared/reference/domain.md)
+# source strings (reference: domain.md; its source list is data/sources.md)
 # ------------------------------------------------------------------------------------------------------------
 REF = "domain.md"
 T_ALPHA = 25.0          # °C, reference temperature of every secant alpha table in this library
@@ -106,7 +112,6 @@ def _glassy_table(alpha1: float, alpha2: float, Tg: float):
 def anand_saturation_stress(p: dict, T_C, rate):
     """Anand steady-state flow stress sigma_sat = (s_hat z^n / xi) asinh(z^m), z = (rate/A) exp(Q/RT)
     (domain.md §1.1, [S1])."""
-    import numpy as np
     z = np.asarray(rate) / p["A"] * np.exp(p["Q_over_R"] / (np.asarray(T_C) + 273.15))
     return p["s_hat"] * z ** p["n"] / p["xi"] * np.arcsinh(z ** p["m"])
 
@@ -118,7 +123,6 @@ def norton_fit_to_anand(p: dict, T_range=(-40.0, 125.0), rate_range=(1e-6, 1e-3)
     regression of ln(sigma_sat) on [1, ln(rate), 1/T]: ln sigma = b0 + b1 ln rate + b2/T gives n = 1/b1,
     Q_over_R = b2 n, ln A = -b0 n. Returns (A, n, Q_over_R, rms and max relative stress error).
     """
-    import numpy as np
     Ts = np.linspace(*T_range, nT)
     rates = np.logspace(math.log10(rate_range[0]), math.log10(rate_range[1]), nrate)
     TT, RR = (g.ravel() for g in np.meshgrid(Ts, rates))
@@ -533,3 +537,45 @@ def source_status(text: str) -> str:
     if "transcri" in t:
         return "transcribed"
     return "unlabelled"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the source list (package data)
+# ------------------------------------------------------------------------------------------------------------
+#: a source tag in a source string: [S5], [S7b]; also the first tag of "[S5 §4.7, §12.1]"
+_TAG = re.compile(r"\[(S\d+[a-z]?)\b")
+_ENTRY = re.compile(r"^- \*\*\[(S\d+[a-z]?)\]\*\* (.*)$")
+
+
+def sources_text() -> str:
+    """The shipped source list (markdown: the confidence labels and every [Sx] tag with its citation)."""
+    return resources.files("fem_wlp.materials").joinpath("data", "sources.md").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def source_list() -> dict[str, str]:
+    """tag (e.g. "S5") -> full citation, from the shipped source list; sub-items joined with "; "."""
+    out: dict[str, str] = {}
+    tag = None
+    for line in sources_text().splitlines():
+        m = _ENTRY.match(line)
+        if m:
+            tag = m.group(1)
+            out[tag] = m.group(2).strip()
+        elif tag is not None and line.startswith("  ") and line.strip().startswith("- "):
+            out[tag] += ("; " if not out[tag].endswith(":") else " ") + line.strip()[2:].strip()
+        elif not line.strip() or line.startswith("#"):
+            tag = None
+    return out
+
+
+def tags(text: str) -> list[str]:
+    """The [Sx] tags of a source string, in order of appearance, without repeats."""
+    return list(dict.fromkeys(_TAG.findall(text)))
+
+
+def entry_tags(spec: dict) -> list[str]:
+    """Every [Sx] tag an entry cites (its source and the source of every parameter), sorted by number."""
+    texts = [spec.get("source", "")] + list((spec.get("sources") or {}).values())
+    found = {t for x in texts for t in tags(x)}
+    return sorted(found, key=lambda t: (int(re.sub(r"\D", "", t)), t))

@@ -22,11 +22,14 @@ is the nearest joint axis.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
-import json
+import io
 import math
+import multiprocessing as mp
 import os
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +43,17 @@ from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator  # noqa: E402
 from matplotlib.tri import Triangulation  # noqa: E402
+
+from fem_wlp.errors import InputError  # noqa: E402
+from fem_wlp.fe.mesh import load as load_mesh  # noqa: E402
+from fem_wlp.io.results import damaged, read_json, read_summary  # noqa: E402
+from fem_wlp.wlcsp.profiles import profile_from_spec  # noqa: E402
 
 DPI = 130
 DESIGN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 BUILDUP = ("passivation", "pi1", "pi2", "pi3", "cu_wiring", "ubm")
-#: figure file names, in the order the report shows them
-PLOT_FILES = ("stress_von_mises.png", "stress_max_principal.png", "stress_pad_von_mises.png",
-              "stress_pad_max_principal.png", "inelastic_strain.png", "dW_last_cycle_map.png",
-              "hysteresis.png", "dW_per_cycle.png", "dW_vs_dnp.png", "temperature_profile.png")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -59,19 +64,23 @@ def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_@=." else "_" for c in name)
 
 
-def load_summary(outdir) -> dict:
-    return json.loads((Path(outdir) / "summary.json").read_text())
+def warn(text: str):
+    """A plot (or part of one) that cannot be drawn: one line on stderr; the other plots are still drawn."""
+    print(f"fem-wlp: warning: {text}", file=sys.stderr)
 
 
 def load_profile(outdir):
-    """The temperature profile of the study as run, or None."""
+    """The temperature profile of the study as run, or None (with a warning when study_as_run.json is damaged)."""
     f = Path(outdir) / "study_as_run.json"
     if not f.is_file():
         return None
     try:
-        from fem_wlp.wlcsp.profiles import profile_from_spec
-
-        return profile_from_spec(json.loads(f.read_text())["load"])
+        study = read_json(f)
+    except InputError as exc:
+        warn(f"{exc}; the plots are drawn without the thermal profile")
+        return None
+    try:
+        return profile_from_spec(study["load"])
     except Exception:                                  # a folder from another version: plots without it
         return None
 
@@ -81,13 +90,24 @@ def case_dir(outdir, name: str) -> Path:
 
 
 def read_layers(path) -> dict[str, np.ndarray]:
-    """layers.csv -> {column: float array}."""
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    """layers.csv -> {column: float array}; InputError naming the file when it is not a complete numeric table."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, csv.Error):
+        raise damaged(path, "is not a CSV text table") from None
     if not rows:
         return {}
     head, body = rows[0], rows[1:]
-    data = np.array([[float(v) if v not in ("", "nan") else np.nan for v in r] for r in body], dtype=float)
+    bad = next((i for i, r in enumerate(body) if len(r) != len(head)), None)
+    if bad is not None:
+        raise damaged(path, f"row {bad + 2} has {len(body[bad])} values for {len(head)} columns (truncated?)")
+    try:
+        data = np.array([[float(v) if v not in ("", "nan") else np.nan for v in r] for r in body], dtype=float)
+    except ValueError as exc:
+        raise damaged(path, f"holds a value that is not a number ({exc})") from None
     data = data.reshape(len(body), len(head))
     return {h: data[:, i] for i, h in enumerate(head)}
 
@@ -95,11 +115,27 @@ def read_layers(path) -> dict[str, np.ndarray]:
 def read_pvd(path) -> list[tuple[float, Path]]:
     """[(time, vtu path)] of a .pvd collection, sorted by time."""
     path = Path(path)
-    root = ET.parse(path).getroot()
-    out = []
-    for ds in root.iter("DataSet"):
-        out.append((float(ds.get("timestep")), path.parent / ds.get("file")))
+    try:
+        root = ET.parse(path).getroot()
+        out = [(float(ds.get("timestep")), path.parent / ds.get("file")) for ds in root.iter("DataSet")]
+    except (ET.ParseError, OSError, UnicodeDecodeError):
+        raise damaged(path, "is not a readable ParaView collection (XML)") from None
+    except (TypeError, ValueError):
+        raise damaged(path, "has a DataSet without a numeric timestep or a file") from None
     return sorted(out, key=lambda x: x[0])
+
+
+def read_mesh_file(path):
+    """meshio.read, with an unreadable file as an InputError naming it (meshio prints and exits on those)."""
+    import meshio      # slow to import; only the field maps need it
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            return meshio.read(str(path))
+    except SystemExit:                                # meshio's answer to a file it cannot parse
+        raise damaged(path, "is not a readable mesh/VTU file") from None
+    except Exception as exc:
+        raise damaged(path, f"is not a readable mesh/VTU file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def layer_key(joint: int, layer: str) -> str:
@@ -117,10 +153,10 @@ class Snapshot:
 
 
 def read_snapshot(path, time: float) -> Snapshot:
-    import meshio
-
-    m = meshio.read(str(path))
-    i = next(k for k, c in enumerate(m.cells) if c.type in ("triangle", "tetra", "triangle6", "tetra10"))
+    m = read_mesh_file(path)
+    i = next((k for k, c in enumerate(m.cells) if c.type in ("triangle", "tetra", "triangle6", "tetra10")), None)
+    if i is None:
+        raise damaged(path, "has no triangle or tetrahedron cells")
     block = m.cells[i]
     cells = block.data
     if block.type == "triangle6":
@@ -182,11 +218,19 @@ def _snapshot_choice(times: list[float], prof):
 
 
 def load_case_fields(outdir, case: dict, prof) -> CaseFields | None:
+    """The snapshots the maps of one case need, or None (with a warning) when the case has no field snapshots.
+    A damaged file (fields.pvd, a VTU used) is an InputError naming it."""
     d = case_dir(outdir, case["name"])
     pvd = d / "fields.pvd"
     if not pvd.is_file():
+        warn(f"{pvd if d.is_dir() else d} is missing: no field maps of case '{case['name']}'")
         return None
-    series = [(t, p) for t, p in read_pvd(pvd) if p.is_file()]
+    series = read_pvd(pvd)
+    missing = [p for _, p in series if not p.is_file()]
+    if missing:
+        warn(f"{len(missing)} of the {len(series)} snapshots of {pvd} are missing (first: {missing[0]}); "
+             "the maps use the others")
+    series = [(t, p) for t, p in series if p.is_file()]
     if not series:
         return None
     times = [t for t, _ in series]
@@ -224,18 +268,7 @@ def _label_regions(outdir, cf: CaseFields):
     leaves = None
     msh = sorted((case_dir(outdir, cf.name) / "mesh").glob("*.msh"))
     if msh:
-        try:
-            import contextlib
-            import io
-
-            from fem_wlp.fe.mesh import load
-
-            with contextlib.redirect_stdout(io.StringIO()):   # the gmsh reader prints an empty line
-                fem = load(msh[0])
-            if fem.nelements == nc:
-                leaves = fem.leaves
-        except Exception:
-            leaves = None
+        leaves = _mesh_leaves(msh[0], nc)
     cent = s.points[s.cells].mean(axis=1)
     if leaves is not None:
         # the VTU region ids in the order of the case's regions: verify on the leaves, remap if they disagree
@@ -271,6 +304,21 @@ def _label_regions(outdir, cf: CaseFields):
     if not cf.joint_solder.any():
         cf.joint_solder = np.ones(nc, bool)
         cf.joint_cells = cf.joint_solder
+
+
+def _mesh_leaves(msh: Path, ncells: int) -> dict | None:
+    """Named leaves (joint-level regions) of a case's .msh when its elements are the VTU cells, else None (the
+    maps then locate the joint by the nearest joint axis). An unparsable file is an InputError naming it."""
+    try:
+        # the gmsh reader prints an empty line; meshio prints its error and raises SystemExit on an unparsable file
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            fem = load_mesh(msh)
+    except SystemExit:
+        raise damaged(msh, "is not a readable mesh file") from None
+    except Exception as exc:                            # readable but not a mesh with named regions
+        warn(f"{msh}: no named regions ({type(exc).__name__}: {exc}); joints located by the nearest axis")
+        return None
+    return fem.leaves if fem.nelements == ncells else None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -393,7 +441,7 @@ class _Drawn:
             ax.tripcolor(t2, facecolors=np.zeros(len(self.cells)), cmap=mcolors.ListedColormap(["0.85"]),
                          antialiased=False)
         t1 = Triangulation(self.xy[:, 0], self.xy[:, 1], self.cells, mask=~show)
-        # no antialiasing: a mesh of thousands of cells fills 2-3x faster and shows no seams between cells
+        # no antialiasing: a mesh of thousands of cells fills faster and shows no seams between cells
         return ax.tripcolor(t1, facecolors=np.where(show, v, 0.0), cmap=cmap, norm=norm, antialiased=False)
 
     def outlines(self, ax):
@@ -475,8 +523,6 @@ def _norm(allv, scale):
 
 def _log_ticks(cb, norm):
     """Plain-number ticks 1-2-5 on a log / symmetric-log colorbar."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
-
     lo, hi = norm.vmin, norm.vmax
     base = [m * 10.0 ** e for e in range(-3, 5) for m in (1, 2, 5)]
     if isinstance(norm, mcolors.LogNorm):
@@ -531,18 +577,9 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
                 ax.text(0.5, 0.5, "no snapshot", ha="center", va="center", transform=ax.transAxes)
                 ax.set_axis_off()
                 continue
-            d, v, m, s = g
-            mappable = d.draw(ax, v, cmap, norm, mask=None if not solder_only else m) or mappable
-            d.outlines(ax)
-            ax.set_xlim(win[0], win[1])
-            ax.set_ylim(win[2], win[3])
-            ax.set_aspect("equal")
-            vv = v[d.sel][m[d.sel]]
-            ext = (f"min {np.nanmin(vv):.3g}, max {np.nanmax(vv):.3g}" if scale in ("diverging", "symlog")
-                   else f"max {np.nanmax(vv):.3g}")
-            ext += f" {unit}" if unit and unit != "-" else ""
-            ax.set_title(f"{cf.name}, {label}: {ext}" if transpose else f"{cf.name}  ({ext})", fontsize=8.5)
-            ax.tick_params(labelsize=7)
+            mappable = _map_panel(ax, cf, g, cmap, norm, win, scale, unit,
+                                  f"{cf.name}, {label}" if transpose else cf.name, solder_only, transpose) \
+                or mappable
             yl = "z (mm)" if is3d else "y (mm)"
             xl = "x (mm, joint cell, axis at 0)" if is3d else "x (mm, from the neutral point)"
             if transpose:
@@ -556,20 +593,43 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
                 if si == ns - 1:
                     ax.set_xlabel(xl, fontsize=8)
         if mappable is not None:
-            cb = fig.colorbar(mappable, ax=panel_axes, shrink=0.95, extend=extend,
-                              location="bottom" if transpose else "right", aspect=30 if transpose else 20)
-            sc = {"log": ", log scale", "symlog": ", symmetric log scale"}.get(scale, "")
-            lab = short_labels[si] if short_labels else label.split(":")[0]
-            cb.set_label(f"{title}, {lab} ({unit}{sc})" if unit else f"{title}, {lab}{sc}", fontsize=8)
-            if scale in ("log", "symlog"):
-                _log_ticks(cb, norm)
-            cb.ax.tick_params(labelsize=7)
+            _map_colorbar(fig, mappable, panel_axes, norm, extend, scale, transpose,
+                          f"{title}, {short_labels[si] if short_labels else label.split(':')[0]}", unit)
     k = fields[0].case.get("critical_joint")
     where = ("slab |y − y_axis| < 1.5 cell sizes through the joint axis, projected on x–z" if is3d else "2D slice")
     fig.suptitle(f"{title} — {what.format(k=k)} ({where})\n"
                  f"deformed shape, displacement × {mag:g} (relative to the joint's mean translation, from the "
                  f"stress-free state){note}", fontsize=9.5)
     return _save(fig, path)
+
+
+def _map_panel(ax, cf: CaseFields, g, cmap, norm, win, scale: str, unit: str, name: str, solder_only: bool,
+               transpose: bool):
+    """One map panel: the cells in the window, material outlines, the extremes in the title; the mappable."""
+    d, v, m, s = g
+    mappable = d.draw(ax, v, cmap, norm, mask=None if not solder_only else m)
+    d.outlines(ax)
+    ax.set_xlim(win[0], win[1])
+    ax.set_ylim(win[2], win[3])
+    ax.set_aspect("equal")
+    vv = v[d.sel][m[d.sel]]
+    ext = (f"min {np.nanmin(vv):.3g}, max {np.nanmax(vv):.3g}" if scale in ("diverging", "symlog")
+           else f"max {np.nanmax(vv):.3g}")
+    ext += f" {unit}" if unit and unit != "-" else ""
+    ax.set_title(f"{name}: {ext}" if transpose else f"{name}  ({ext})", fontsize=8.5)
+    ax.tick_params(labelsize=7)
+    return mappable
+
+
+def _map_colorbar(fig, mappable, panel_axes, norm, extend: str, scale: str, transpose: bool, what: str, unit: str):
+    """The colour bar shared by the panels of one snapshot row (or column)."""
+    cb = fig.colorbar(mappable, ax=panel_axes, shrink=0.95, extend=extend,
+                      location="bottom" if transpose else "right", aspect=30 if transpose else 20)
+    sc = {"log": ", log scale", "symlog": ", symmetric log scale"}.get(scale, "")
+    cb.set_label(f"{what} ({unit}{sc})" if unit else f"{what}{sc}", fontsize=8)
+    if scale in ("log", "symlog"):
+        _log_ticks(cb, norm)
+    cb.ax.tick_params(labelsize=7)
 
 
 def _pad_window(cf: CaseFields, win: np.ndarray) -> np.ndarray | None:
@@ -654,17 +714,17 @@ def plot_maps(summary, fields: list[CaseFields], plots: Path, only=None) -> list
     return out
 
 
-def plot_hysteresis(outdir, summary, plots: Path) -> Path | None:
+def plot_hysteresis(summary, layers: dict, plots: Path) -> Path | None:
+    """Shear stress vs shear strain of the critical layer; layers: case name -> its layers.csv columns (or None)."""
     fig = _fig(7.5, 5.2)
     ax = fig.subplots()
     col = _colors(summary)
     drawn = False
     labels = set()
     for c in _ok_cases(summary):
-        f = case_dir(outdir, c["name"]) / "layers.csv"
-        if not f.is_file():
+        L = layers.get(c["name"])
+        if not L:
             continue
-        L = read_layers(f)
         k, layer = int(c.get("critical_joint") or 0), c.get("critical_layer") or "die_layer"
         key = layer_key(k, layer)
         if key + ".tau" not in L:
@@ -785,7 +845,7 @@ def plot_dW_vs_dnp(summary, plots: Path) -> Path | None:
     return _save(fig, plots / "dW_vs_dnp.png")
 
 
-def plot_profile(outdir, summary, prof, fields, plots: Path) -> Path | None:
+def plot_profile(summary, prof, fields, layers: dict, plots: Path) -> Path | None:
     fig = _fig(8, 3.8)
     ax = fig.subplots()
     if prof is not None:
@@ -807,9 +867,9 @@ def plot_profile(outdir, summary, prof, fields, plots: Path) -> Path | None:
                         fontsize=8, va="top")
     else:
         c = next(iter(_ok_cases(summary)), None)
-        if c is None or not (case_dir(outdir, c["name"]) / "layers.csv").is_file():
+        L = layers.get(c["name"]) if c is not None else None
+        if not L:
             return None
-        L = read_layers(case_dir(outdir, c["name"]) / "layers.csv")
         ax.plot(L["time_s"] / 60, L["temperature_C"], "-", color="C3", lw=1.8)
         title = summary.get("profile") or "temperature history"
     # the snapshots used for the maps
@@ -829,8 +889,6 @@ def plot_profile(outdir, summary, prof, fields, plots: Path) -> Path | None:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width) or [""]
 
 
@@ -838,63 +896,88 @@ def _wrap(text: str, width: int) -> list[str]:
 #: the map figures of `plot_maps`, by file name
 MAP_FIGURES = ("stress_von_mises", "stress_max_principal", "stress_pad_von_mises", "stress_pad_max_principal",
                "inelastic_strain", "dW_last_cycle_map")
-#: two groups of about equal drawing time (the maps dominate: ~1 s each, matplotlib text and layout)
+#: two groups of about equal drawing time (the maps dominate: matplotlib text and layout)
 PLOT_GROUPS = (("stress_von_mises", "stress_pad_von_mises", "inelastic_strain", "lines"),
                ("stress_max_principal", "stress_pad_max_principal", "dW_last_cycle_map"))
 
 
 def make_plots(outdir, workers: int | None = None) -> list[Path]:
-    """Write every plot of a results folder into outdir/plots/; returns the files written. A plot that cannot be
-    drawn (missing data) is skipped with a warning on stderr, the others are still drawn. The fields are read
-    once; with two or more cores (and fork available) two forked processes draw half of the figures each
-    (measured on the flagship's ten figures: 8.4 s serial, ~5 s)."""
-    outdir = Path(outdir)
-    data = _PlotData(outdir)
+    """Write every plot of a results folder into outdir/plots/; returns the files written. The folder is read
+    once, here: a damaged file is an InputError naming it; a missing piece (a case without field snapshots) or a
+    plot that cannot be drawn is skipped with a warning on stderr, the others are still drawn. With two or more
+    cores (and fork available) the figures are drawn by two processes, half each: this one and a forked child
+    that inherits the loaded data (see benchmarks/README.md for the time saved)."""
+    data = _PlotData(Path(outdir))
     ncpu = os.cpu_count() or 1
     workers = min(2, ncpu) if workers is None else workers
-    import multiprocessing as mp
-
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return [p for g in PLOT_GROUPS for p in data.draw(g)]
-    global _FORKED
-    _FORKED = data
+    return _draw_in_two_processes(data, mp.get_context("fork"))
+
+
+def _draw_in_two_processes(data: _PlotData, ctx) -> list[Path]:
+    """The first group in a forked child (it inherits `data` through the fork: nothing is pickled), the others
+    here; a child that fails is redrawn here."""
+    first, rest = PLOT_GROUPS[0], PLOT_GROUPS[1:]
     try:
-        with mp.get_context("fork").Pool(min(workers, len(PLOT_GROUPS))) as pool:
-            parts = pool.map(_draw_forked, PLOT_GROUPS)
-    except Exception as exc:                          # a broken pool must not cost the plots
+        recv, send = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_draw_child, args=(data, first, send), daemon=True)
+        child.start()
+        send.close()
+    except Exception as exc:                          # cannot fork: draw everything here
         print(f"fem-wlp: note: parallel plotting failed ({type(exc).__name__}: {exc}); drawing serially",
               file=sys.stderr)
         return [p for g in PLOT_GROUPS for p in data.draw(g)]
-    finally:
-        _FORKED = None
-    return [p for part in parts for p in part]
+    mine = [p for g in rest for p in data.draw(g)]
+    try:
+        theirs = [Path(p) for p in recv.recv()]
+    except (EOFError, OSError):                       # the child died without an answer
+        theirs = None
+    child.join()
+    if theirs is None:
+        print(f"fem-wlp: note: parallel plotting failed (exit code {child.exitcode}); drawing serially",
+              file=sys.stderr)
+        theirs = data.draw(first)
+    return theirs + mine
 
 
-_FORKED = None
-
-
-def _draw_forked(group):
-    return _FORKED.draw(group)
+def _draw_child(data: _PlotData, group, send):
+    """Body of the forked child: draw one group, send back the paths written."""
+    send.send([str(p) for p in data.draw(group)])
+    send.close()
 
 
 class _PlotData:
-    """What the figures read from a results folder (summary, profile, field snapshots), loaded once."""
+    """What the figures read from a results folder (summary, profile, layer histories, field snapshots), loaded
+    and checked once."""
 
     def __init__(self, outdir: Path):
         self.outdir = outdir
-        self.summary = load_summary(outdir)
+        self.summary = read_summary(outdir)
         self.prof = load_profile(outdir)
         self.plots = outdir / "plots"
         self.plots.mkdir(parents=True, exist_ok=True)
+        ok = _ok_cases(self.summary)
+        self.layers = {c["name"]: self._layers(c) for c in ok}
         self.fields = [self._attempt([], f"fields of {c['name']}", load_case_fields, outdir, c, self.prof,
-                                     keep=False) for c in _ok_cases(self.summary)]
+                                     keep=False) for c in ok]
+
+    def _layers(self, case) -> dict | None:
+        d = case_dir(self.outdir, case["name"])
+        f = d / "layers.csv"
+        if not f.is_file():
+            warn(f"{f if d.is_dir() else d} is missing: case '{case['name']}' has no hysteresis")
+            return None
+        return read_layers(f)
 
     @staticmethod
     def _attempt(written, what, fn, *args, keep=True):
         try:
             r = fn(*args)
+        except InputError:                            # a damaged file: one message naming it, nothing drawn
+            raise
         except Exception as exc:                      # one broken plot must not cost the others
-            print(f"fem-wlp: warning: plot {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            warn(f"plot {what} failed: {type(exc).__name__}: {exc}")
             return None
         if not keep:
             return r
@@ -914,9 +997,9 @@ class _PlotData:
             self._attempt(written, "stress maps", plot_maps, s, [f for f in self.fields if f is not None], plots,
                           set(maps))
         if "lines" in group:
-            self._attempt(written, "hysteresis", plot_hysteresis, self.outdir, s, plots)
+            self._attempt(written, "hysteresis", plot_hysteresis, s, self.layers, plots)
             self._attempt(written, "ΔW bars", plot_dW_bars, s, plots)
             self._attempt(written, "ΔW vs DNP", plot_dW_vs_dnp, s, plots)
-            self._attempt(written, "temperature profile", plot_profile, self.outdir, s, self.prof, self.fields,
+            self._attempt(written, "temperature profile", plot_profile, s, self.prof, self.fields, self.layers,
                           plots)
         return written

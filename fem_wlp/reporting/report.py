@@ -5,9 +5,18 @@ and embeds the PNGs found in ``outdir/plots/`` with relative links; it does not 
 """
 from __future__ import annotations
 
-import json
 import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from fem_wlp.errors import InputError
+from fem_wlp.io.results import read_json, read_summary
+from fem_wlp.materials.library import LIBRARY
+# Layer violation kept until the merge (reporting must not import workflows): the results folder does not record
+# the default materials, only the study's overrides; the defaults move to fem_wlp.wlcsp.regions (helper h1), and
+# this line becomes `from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS`.
+from fem_wlp.workflows.reliability import DEFAULT_MATERIALS
 
 #: regions of the stress table, in build-up order; "pi2/ring" etc. are used when the summary has them
 STRESS_REGIONS = ("pi1", "pi2", "pi2/ring", "pi3", "cu_wiring", "ubm", "solder")
@@ -66,9 +75,14 @@ def _table(head: list[str], rows: list[list], align: str | None = None) -> str:
 
 
 def _read_json(path: Path):
+    """An optional JSON file of the folder (study_as_run.json, provenance.json): None when absent, and with a
+    warning when damaged (the report is written without it)."""
+    if not path.is_file():
+        return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return read_json(path)
+    except InputError as exc:
+        print(f"fem-wlp: warning: {exc}; report.md is written without it", file=sys.stderr)
         return None
 
 
@@ -77,77 +91,114 @@ def _layer(layer) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def write_report(outdir) -> Path:
-    outdir = Path(outdir)
-    s = json.loads((outdir / "summary.json").read_text())
-    study = _read_json(outdir / "study_as_run.json") or {}
-    prov = _read_json(outdir / "provenance.json") or {}
+@dataclass
+class _Results:
+    """What the report sections read of a results folder."""
+
+    outdir: Path
+    summary: dict
+    study: dict
+    prov: dict
+    cases: list
+    ok: list
+    failed: list
+    primary: str
+    base: str | None
+    models: list
+
+
+def _load(outdir: Path) -> _Results:
+    s = read_summary(outdir)
     cases = s.get("cases", [])
     ok = [c for c in cases if c.get("status") == "ok"]
-    failed = [c for c in cases if c.get("status") != "ok"]
-    primary = s.get("primary_life_model") or "syed_energy"
-    base = s.get("baseline")
     models = []
     for c in ok:
         for m in c.get("life_cycles") or {}:
             if m not in models:
                 models.append(m)
-    L: list[str] = []
-    add = L.append
+    return _Results(outdir=outdir, summary=s, study=_read_json(outdir / "study_as_run.json") or {},
+                    prov=_read_json(outdir / "provenance.json") or {}, cases=cases, ok=ok,
+                    failed=[c for c in cases if c.get("status") != "ok"],
+                    primary=s.get("primary_life_model") or "syed_energy", base=s.get("baseline"), models=models)
 
-    # -- title and question ----------------------------------------------------------------------------------
-    add(f"# Thermal-cycling reliability study: {s.get('study', '')}\n")
-    designs = [c.get("design", c["name"]) for c in cases]
-    add("## The question\n")
-    add(f"Which of the pad designs **{', '.join(dict.fromkeys(designs))}** gives the solder joints the longest "
-        f"thermal-cycling life, relative to the baseline **{base}**?\n")
-    add(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
-    add(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
-    add(f"- Metric: inelastic work density ΔW (and equivalent inelastic strain Δε_in) per cycle, volume-averaged "
-        f"over the die-side and board-side interface layers of every joint; the critical joint and layer are the "
-        f"ones with the largest ΔW; values are from the last complete cycle.")
-    add(f"- Headline: life ratio against `{base}` with the primary life model `{primary}`.\n")
+
+def write_report(outdir) -> Path:
+    """Write outdir/report.md from the results folder; returns its path."""
+    outdir = Path(outdir)
+    r = _load(outdir)
+    L: list[str] = []
+    for section in (_question, _result, _comparison, _stresses, _per_cycle, _life_models, _model, _failed,
+                    _pictures, _provenance):
+        L += section(r)
+    out = outdir / "report.md"
+    out.write_text("\n".join(L))
+    return out
+
+
+def _question(r: _Results) -> list[str]:
+    """Title, the question, what the numbers mean, the designs compared."""
+    s, study, base = r.summary, r.study, r.base
+    L = [f"# Thermal-cycling reliability study: {s.get('study', '')}\n"]
+    designs = [c.get("design", c["name"]) for c in r.cases]
+    L.append("## The question\n")
+    L.append(f"Which of the pad designs **{', '.join(dict.fromkeys(designs))}** gives the solder joints the longest "
+             f"thermal-cycling life, relative to the baseline **{base}**?\n")
+    L.append(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
+    L.append(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
+    L.append("- Metric: inelastic work density ΔW (and equivalent inelastic strain Δε_in) per cycle, volume-averaged "
+             "over the die-side and board-side interface layers of every joint; the critical joint and layer are the "
+             "ones with the largest ΔW; values are from the last complete cycle.")
+    L.append(f"- Headline: life ratio against `{base}` with the primary life model `{r.primary}`.\n")
     for d in study.get("designs") or []:
         params = ", ".join(f"{k} = {v}" for k, v in d.items() if k not in ("name", "kind"))
-        add(f"  - `{d.get('name')}` ({d.get('kind')})" + (f": {params} mm" if params else ""))
+        L.append(f"  - `{d.get('name')}` ({d.get('kind')})" + (f": {params} mm" if params else ""))
     if study.get("designs"):
-        add("")
+        L.append("")
+    return L
 
-    # -- answer in one paragraph -------------------------------------------------------------------------------
-    add("## Result\n")
-    one_cycle = int(s.get("cycles") or 0) < 2
+
+def _result(r: _Results) -> list[str]:
+    """The answer in one paragraph, with the one-cycle and failed-case warnings."""
+    ok, base = r.ok, r.base
+    L = ["## Result\n"]
+    one_cycle = int(r.summary.get("cycles") or 0) < 2
     if ok:
         ranked = sorted(ok, key=lambda c: -(c.get("life_ratio_vs_baseline") or 0))
         parts = []
         for c in ranked:
-            r = c.get("life_ratio_vs_baseline")
-            parts.append(f"**{c['name']}** ×{_f(r, '.2f')}" if r is not None else f"**{c['name']}** (no ratio)")
+            x = c.get("life_ratio_vs_baseline")
+            parts.append(f"**{c['name']}** ×{_f(x, '.2f')}" if x is not None else f"**{c['name']}** (no ratio)")
         best = ranked[0]
-        add(f"Life relative to `{base}` ({primary}): " + ", ".join(parts) + ".")
+        L.append(f"Life relative to `{base}` ({r.primary}): " + ", ".join(parts) + ".")
         if best.get("life_ratio_vs_baseline") is not None:
             if best["name"] == base or abs(best["life_ratio_vs_baseline"] - 1.0) < 1e-9:
-                add(f"No design beats the baseline `{base}` in this model: the alternatives dissipate more "
-                    "inelastic work per cycle in the critical joint.")
+                L.append(f"No design beats the baseline `{base}` in this model: the alternatives dissipate more "
+                         "inelastic work per cycle in the critical joint.")
             else:
-                add(f"`{best['name']}` has the lowest ΔW in the critical joint and the longest predicted life.")
+                L.append(f"`{best['name']}` has the lowest ΔW in the critical joint and the longest predicted life.")
         spread = [c.get("life_ratio_vs_baseline") for c in ok if c.get("life_ratio_vs_baseline")]
         if spread and max(abs(x - 1) for x in spread) < 0.1:
-            add("The differences are below 10 %: within what mesh refinement and the life-model choice can move; "
-                "treat the designs as equivalent unless a refined run confirms the ranking.")
-        add("")
+            L.append("The differences are below 10 %: within what mesh refinement and the life-model choice can "
+                     "move; treat the designs as equivalent unless a refined run confirms the ranking.")
+        L.append("")
     if one_cycle:
-        add("> **Warning — only one thermal cycle was simulated.** The first cycle includes the ratcheting from the "
-            "stress-free state; ΔW has not been checked for stabilisation (simulate ≥ 2, usually 3 cycles). Use "
-            "these numbers for a first ranking only.\n")
-    if failed:
-        add(f"> **{len(failed)} case(s) failed**: {', '.join(c['name'] for c in failed)} — see *Failed cases*.\n")
+        L.append("> **Warning — only one thermal cycle was simulated.** The first cycle includes the ratcheting "
+                 "from the stress-free state; ΔW has not been checked for stabilisation (simulate ≥ 2, usually 3 "
+                 "cycles). Use these numbers for a first ranking only.\n")
+    if r.failed:
+        L.append(f"> **{len(r.failed)} case(s) failed**: {', '.join(c['name'] for c in r.failed)} — see *Failed "
+                 "cases*.\n")
+    return L
 
-    # -- comparison table ----------------------------------------------------------------------------------------
-    add("## Comparison\n")
+
+def _comparison(r: _Results) -> list[str]:
+    """The comparison table, the life ratios per life model, the joint positions."""
+    ok, base, models = r.ok, r.base, r.models
+    L = ["## Comparison\n"]
     head = ["design", "status", "critical joint", "layer", "ΔW/cycle (MPa)", "Δε_in/cycle"]
     head += [f"N_f {m} (cycles)" for m in models] + [f"life ratio vs {base}"]
     rows = []
-    for c in cases:
+    for c in r.cases:
         lc = c.get("life_cycles") or {}
         ratio = c.get("life_ratio_vs_baseline")
         rows.append([c["name"], c.get("status", "?"), _f(c.get("critical_joint"), "d") if c.get("critical_joint")
@@ -156,67 +207,73 @@ def write_report(outdir) -> Path:
                     + [_life(lc.get(m)) for m in models]
                     + ["baseline" if c["name"] == c.get("baseline_case", base) and c.get("status") == "ok"
                        else _f(ratio, ".3f")])
-    add(_table(head, rows, "ll" + "r" * (len(head) - 2)))
-    add("")
-    # all life ratios (per model)
+    L.append(_table(head, rows, "ll" + "r" * (len(head) - 2)))
+    L.append("")
     if ok and len(models) > 1:
-        add("Life ratio vs the baseline per life model (the ratios are the trustworthy part):\n")
-        add(_table(["design"] + models,
-                   [[c["name"]] + [_f((c.get("life_ratios_vs_baseline") or {}).get(m), ".3f") for m in models]
-                    for c in ok], "l" + "r" * len(models)))
-        add("")
-    # joints: DNP of the critical joint
+        L.append("Life ratio vs the baseline per life model (the ratios are the trustworthy part):\n")
+        L.append(_table(["design"] + models,
+                        [[c["name"]] + [_f((c.get("life_ratios_vs_baseline") or {}).get(m), ".3f") for m in models]
+                         for c in ok], "l" + "r" * len(models)))
+        L.append("")
     pos = next(((c.get("mesh") or {}).get("joint_positions") for c in ok if (c.get("mesh") or {})
                 .get("joint_positions")), None)
     if pos:
-        add("Joint positions (distance of the joint axis from the neutral point, mm): "
-            + ", ".join(f"joint {i}: {p:.3f}" for i, p in enumerate(pos)) + ".\n")
+        L.append("Joint positions (distance of the joint axis from the neutral point, mm): "
+                 + ", ".join(f"joint {i}: {p:.3f}" for i, p in enumerate(pos)) + ".\n")
+    return L
 
-    # -- stresses ------------------------------------------------------------------------------------------------
-    regions = [r for r in STRESS_REGIONS if any(r in (c.get("max_stress_MPa") or {}) for c in ok)]
-    if regions:
-        add("## Stresses in the pad stack\n")
-        add("Maximum over the simulated cycles (cell values), von Mises / max principal, MPa. Embossing and "
-            "recessing act on the polyimide and copper under the ball, so these columns are where the designs "
-            "differ.\n")
-        head = ["design"] + [f"{r} σ_vM / σ_1" for r in regions]
-        rows = []
-        for c in ok:
-            ms = c.get("max_stress_MPa") or {}
-            rows.append([c["name"]] + [(f"{_f(ms[r].get('von_mises'), '.0f')} / {_f(ms[r].get('max_principal'), '.0f')}"
-                                        if r in ms else "—") for r in regions])
-        add(_table(head, rows, "l" + "r" * len(regions)))
-        add("")
-        add("Notes for reading these numbers:")
-        add("- Maxima are single-cell values at material corners and edges where the linear-elastic solution is "
-            "singular; they grow with mesh refinement. Compare designs at the same mesh; do not compare them with "
-            "strength data without a refined mesh or a stress-averaging rule.")
-        mats = _materials(study)
-        if mats.get("cu_wiring", "").startswith("Cu (elastic") or mats.get("ubm", "").startswith("Cu (elastic"):
-            add("- The copper is linear elastic in this study: copper stresses above its yield (electroplated Cu "
-                "≈ 150–300 MPa) would be relieved by plasticity; read them as relative indicators.")
-        add("- In the solder the max principal stress is dominated by hydrostatic stress; with linear elements "
-            "under nearly incompressible inelastic flow it shows an element-to-element checkerboard (see the max "
-            "principal maps), so the solder σ_1 maximum is not reliable. The fatigue metric (volume-averaged ΔW) "
-            "is much less sensitive to this.")
-        add("")
-        add("<details><summary>All regions, with the location of the maxima (x, y in mm)</summary>\n")
-        for c in ok:
-            add(f"**{c['name']}**\n")
-            ms = c.get("max_stress_MPa") or {}
-            add(_table(["region", "σ_vM max", "at", "σ_1 max", "at"],
-                       [[r, _f(v.get("von_mises"), ".1f"), _xy(v.get("von_mises_at")),
-                         _f(v.get("max_principal"), ".1f"), _xy(v.get("max_principal_at"))] for r, v in ms.items()],
-                       "lrlrl"))
-            add("")
-        add("</details>\n")
 
-    # -- per cycle -------------------------------------------------------------------------------------------------
-    add("## Per cycle and stabilisation\n")
-    add("ΔW and Δε_in of the critical joint and layer in every cycle; the reported value is the last complete "
-        "cycle, with a warning when the last two cycles differ by more than 5 %.\n")
+def _stresses(r: _Results) -> list[str]:
+    """Maximum stresses per region of the pad stack, how to read them, and where the maxima are."""
+    ok = r.ok
+    regions = [g for g in STRESS_REGIONS if any(g in (c.get("max_stress_MPa") or {}) for c in ok)]
+    if not regions:
+        return []
+    L = ["## Stresses in the pad stack\n",
+         "Maximum over the simulated cycles (cell values), von Mises / max principal, MPa. Embossing and "
+         "recessing act on the polyimide and copper under the ball, so these columns are where the designs "
+         "differ.\n"]
+    head = ["design"] + [f"{g} σ_vM / σ_1" for g in regions]
     rows = []
     for c in ok:
+        ms = c.get("max_stress_MPa") or {}
+        rows.append([c["name"]] + [(f"{_f(ms[g].get('von_mises'), '.0f')} / {_f(ms[g].get('max_principal'), '.0f')}"
+                                    if g in ms else "—") for g in regions])
+    L.append(_table(head, rows, "l" + "r" * len(regions)))
+    L.append("")
+    L.append("Notes for reading these numbers:")
+    L.append("- Maxima are single-cell values at material corners and edges where the linear-elastic solution is "
+             "singular; they grow with mesh refinement. Compare designs at the same mesh; do not compare them with "
+             "strength data without a refined mesh or a stress-averaging rule.")
+    mats = _materials(r.study)
+    if mats.get("cu_wiring", "").startswith("Cu (elastic") or mats.get("ubm", "").startswith("Cu (elastic"):
+        L.append("- The copper is linear elastic in this study: copper stresses above its yield (electroplated Cu "
+                 "≈ 150–300 MPa) would be relieved by plasticity; read them as relative indicators.")
+    L.append("- In the solder the max principal stress is dominated by hydrostatic stress; with linear elements "
+             "under nearly incompressible inelastic flow it shows an element-to-element checkerboard (see the max "
+             "principal maps), so the solder σ_1 maximum is not reliable. The fatigue metric (volume-averaged ΔW) "
+             "is much less sensitive to this.")
+    L.append("")
+    L.append("<details><summary>All regions, with the location of the maxima (x, y in mm)</summary>\n")
+    for c in ok:
+        L.append(f"**{c['name']}**\n")
+        ms = c.get("max_stress_MPa") or {}
+        L.append(_table(["region", "σ_vM max", "at", "σ_1 max", "at"],
+                        [[g, _f(v.get("von_mises"), ".1f"), _xy(v.get("von_mises_at")),
+                          _f(v.get("max_principal"), ".1f"), _xy(v.get("max_principal_at"))]
+                         for g, v in ms.items()], "lrlrl"))
+        L.append("")
+    L.append("</details>\n")
+    return L
+
+
+def _per_cycle(r: _Results) -> list[str]:
+    """ΔW and Δε_in per cycle (stabilisation) and the warnings recorded with the cases."""
+    L = ["## Per cycle and stabilisation\n",
+         "ΔW and Δε_in of the critical joint and layer in every cycle; the reported value is the last complete "
+         "cycle, with a warning when the last two cycles differ by more than 5 %.\n"]
+    rows = []
+    for c in r.ok:
         prev = None
         for p in c.get("per_cycle") or []:
             d = p.get("dW_MPa")
@@ -224,140 +281,153 @@ def write_report(outdir) -> Path:
             rows.append([c["name"], p.get("cycle"), _f(d), _f(p.get("deps_in")), ch])
             prev = d
     if rows:
-        add(_table(["design", "cycle", "ΔW (MPa)", "Δε_in", "ΔW change vs previous cycle"], rows, "lrrrr"))
-        add("")
-    warn_rows = _warnings(ok)
+        L.append(_table(["design", "cycle", "ΔW (MPa)", "Δε_in", "ΔW change vs previous cycle"], rows, "lrrrr"))
+        L.append("")
+    warn_rows = _warnings(r.ok)
     if warn_rows:
-        add("Warnings:\n")
-        for line in warn_rows:
-            add(f"- {line}")
-        add("")
+        L.append("Warnings:\n")
+        L += [f"- {line}" for line in warn_rows]
+        L.append("")
+    return L
 
-    # -- life models ----------------------------------------------------------------------------------------------
-    add("## Life models and their caveats\n")
-    add("- **Absolute lives from literature constants are order-of-magnitude estimates; the life ratios between "
-        "designs are the trustworthy part.** Use a calibrated model (constants fitted to your own test data for the "
-        "same solder, averaging-layer thickness and failure criterion) before quoting cycles to failure.")
-    add("- **Syed** (energy and strain forms): the constants were fitted to accumulated creep energy / creep strain "
-        "from **Garofalo-type** (hyperbolic-sine) creep models on a particular geometry; the Anand ΔW computed here "
-        "is not strictly the same quantity, so only the ratios carry over.")
-    add("- **Engelmaier**: a closed-form estimate from DNP, Δα, ΔT and standoff — a **sanity envelope** for the "
-        "finite-element metrics, not a verification of them. It does not see the pad design (except through the "
-        "standoff), so it barely separates the designs.")
-    add("- **Darveaux** constants are tied to the averaging-layer thickness they were fitted with; "
-        "Coffin–Manson and Morrow need user constants.")
+
+def _life_models(r: _Results) -> list[str]:
+    """The life models, their caveats (general and recorded with the results) and their inputs."""
+    L = ["## Life models and their caveats\n",
+         "- **Absolute lives from literature constants are order-of-magnitude estimates; the life ratios between "
+         "designs are the trustworthy part.** Use a calibrated model (constants fitted to your own test data for the "
+         "same solder, averaging-layer thickness and failure criterion) before quoting cycles to failure.",
+         "- **Syed** (energy and strain forms): the constants were fitted to accumulated creep energy / creep strain "
+         "from **Garofalo-type** (hyperbolic-sine) creep models on a particular geometry; the Anand ΔW computed here "
+         "is not strictly the same quantity, so only the ratios carry over.",
+         "- **Engelmaier**: a closed-form estimate from DNP, Δα, ΔT and standoff — a **sanity envelope** for the "
+         "finite-element metrics, not a verification of them. It does not see the pad design (except through the "
+         "standoff), so it barely separates the designs.",
+         "- **Darveaux** constants are tied to the averaging-layer thickness they were fitted with; "
+         "Coffin–Manson and Morrow need user constants."]
     caveats = {}
-    for c in ok:
+    for c in r.ok:
         for m, t in (c.get("life_caveats") or {}).items():
             caveats.setdefault(t, []).append(m)
     if caveats:
-        add("\nCaveats recorded with the results:\n")
-        for t, ms in caveats.items():
-            add(f"- `{', '.join(dict.fromkeys(ms))}`: {t}")
-    inputs = [(c["name"], c.get("life_inputs") or {}) for c in ok if c.get("life_inputs")]
+        L.append("\nCaveats recorded with the results:\n")
+        L += [f"- `{', '.join(dict.fromkeys(ms))}`: {t}" for t, ms in caveats.items()]
+    inputs = [(c["name"], c.get("life_inputs") or {}) for c in r.ok if c.get("life_inputs")]
     if inputs:
         keys = list(dict.fromkeys(k for _, d in inputs for k in d))
-        add("\nInputs of the life models:\n")
-        add(_table(["design"] + keys, [[n] + [_f(d.get(k)) for k in keys] for n, d in inputs],
-                   "l" + "r" * len(keys)))
-    add("")
+        L.append("\nInputs of the life models:\n")
+        L.append(_table(["design"] + keys, [[n] + [_f(d.get(k)) for k in keys] for n, d in inputs],
+                        "l" + "r" * len(keys)))
+    L.append("")
+    return L
 
-    # -- model -----------------------------------------------------------------------------------------------------
-    add("## What the model is and is not\n")
-    add(f"- {MODEL_TEXT.get(s.get('model'), 'Model kind: ' + str(s.get('model')))}")
+
+def _model(r: _Results) -> list[str]:
+    """What the model is and is not: model kind, materials, stress-free state, simplifications."""
+    s, study = r.summary, r.study
+    L = ["## What the model is and is not\n",
+         f"- {MODEL_TEXT.get(s.get('model'), 'Model kind: ' + str(s.get('model')))}"]
     mats = _materials(study)
     if mats:
-        add("- Materials: " + "; ".join(f"{r}: {m}" for r, m in mats.items()) + ".")
-    add("- Solder: viscoplastic (Anand for SAC305 unless the study says otherwise), with constants fitted to "
-        "**bulk specimens**; the small, few-grain joints of a WLCSP (Sn anisotropy, microstructure coarsening) can "
-        "behave differently.")
+        L.append("- Materials: " + "; ".join(f"{g}: {m}" for g, m in mats.items()) + ".")
+    L.append("- Solder: viscoplastic (Anand for SAC305 unless the study says otherwise), with constants fitted to "
+             "**bulk specimens**; the small, few-grain joints of a WLCSP (Sn anisotropy, microstructure coarsening) "
+             "can behave differently.")
     sft = (study.get("load") or {}).get("stress_free_temperature")
-    add(f"- Stress-free state at {_f(sft, 'g') if sft is not None else 'the solder solidus'}"
-        + (" °C" if sft is not None else "") + ": the cooling after reflow is simulated; residual stresses of "
-        "wafer processing (polyimide cure, plating) are not.")
-    add("- Uniform temperature (no thermal gradients), perfect bonding between layers, no intermetallic layers, "
-        "no crack growth or damage: the life comes from the fatigue model applied to the simulated ΔW.")
-    add("- ΔW and Δε_in are volume averages over interface layers of a fixed thickness; they depend on that "
-        "thickness and on the mesh, so compare designs at the same settings (the ratios).")
-    add("")
+    L.append(f"- Stress-free state at {_f(sft, 'g') if sft is not None else 'the solder solidus'}"
+             + (" °C" if sft is not None else "") + ": the cooling after reflow is simulated; residual stresses of "
+             "wafer processing (polyimide cure, plating) are not.")
+    L.append("- Uniform temperature (no thermal gradients), perfect bonding between layers, no intermetallic layers, "
+             "no crack growth or damage: the life comes from the fatigue model applied to the simulated ΔW.")
+    L.append("- ΔW and Δε_in are volume averages over interface layers of a fixed thickness; they depend on that "
+             "thickness and on the mesh, so compare designs at the same settings (the ratios).")
+    L.append("")
+    return L
 
-    # -- failed ------------------------------------------------------------------------------------------------------
-    add("## Failed cases\n")
-    if failed:
-        for c in failed:
-            err = c.get("error") or {}
-            msg = err.get("message") if isinstance(err, dict) else str(err)
-            typ = err.get("type") if isinstance(err, dict) else None
-            add(f"- **{c['name']}** ({c.get('status')}): " + (f"{typ}: " if typ else "") + (msg or "no message"))
-            if isinstance(err, dict):
-                last = err.get("last_converged") or err.get("report") or {}
-                if isinstance(last, dict) and last:
-                    add("  - last converged state: " + ", ".join(f"{k} = {v}" for k, v in list(last.items())[:6]))
-            add(f"  - details: `cases/{c['name']}/case.json`")
-    else:
-        add("None: every case finished.")
-    add("")
 
-    # -- plots -------------------------------------------------------------------------------------------------------
-    add("## Pictures\n")
-    from fem_wlp.reporting.plots import PLOT_FILES
+def _failed(r: _Results) -> list[str]:
+    """The failed cases with their error and last converged state."""
+    L = ["## Failed cases\n"]
+    if not r.failed:
+        return L + ["None: every case finished.", ""]
+    for c in r.failed:
+        err = c.get("error") or {}
+        msg = err.get("message") if isinstance(err, dict) else str(err)
+        typ = err.get("type") if isinstance(err, dict) else None
+        L.append(f"- **{c['name']}** ({c.get('status')}): " + (f"{typ}: " if typ else "") + (msg or "no message"))
+        if isinstance(err, dict):
+            last = err.get("last_converged") or err.get("report") or {}
+            if isinstance(last, dict) and last:
+                L.append("  - last converged state: " + ", ".join(f"{k} = {v}" for k, v in list(last.items())[:6]))
+        L.append(f"  - details: `cases/{c['name']}/case.json`")
+    L.append("")
+    return L
 
-    captions = {
-        "stress_von_mises.png": "von Mises stress around the critical joint at the cold and hot extremes of the "
-                                "last cycle (log colour scale, one scale per extreme shared by the designs).",
-        "stress_max_principal.png": "Max principal stress around the critical joint (symmetric log scale).",
-        "stress_pad_von_mises.png": "von Mises stress in the die-side pad stack (polyimide, copper, top of the "
-                                    "ball) of the critical joint — where embossing and recessing act.",
-        "stress_pad_max_principal.png": "Max principal stress in the die-side pad stack.",
-        "inelastic_strain.png": "Accumulated equivalent inelastic strain in the solder of the critical joint.",
-        "dW_last_cycle_map.png": "Inelastic work density dissipated in the last cycle: where the fatigue crack "
-                                 "is expected to start.",
-        "hysteresis.png": "Shear stress vs shear strain (volume averages) of the critical interface layer: the "
-                          "loop area of a stabilised cycle relates to ΔW.",
-        "dW_per_cycle.png": "ΔW and Δε_in per cycle of the critical joint and layer, with the life ratios.",
-        "dW_vs_dnp.png": "ΔW of every joint vs its distance from the neutral point.",
-        "temperature_profile.png": "The thermal profile, cycle boundaries and the times of the map snapshots.",
-    }
+
+#: the figures `fem_wlp.reporting.plots` draws, in the order the report shows them, with their captions
+CAPTIONS = {
+    "stress_von_mises.png": "von Mises stress around the critical joint at the cold and hot extremes of the "
+                            "last cycle (log colour scale, one scale per extreme shared by the designs).",
+    "stress_max_principal.png": "Max principal stress around the critical joint (symmetric log scale).",
+    "stress_pad_von_mises.png": "von Mises stress in the die-side pad stack (polyimide, copper, top of the "
+                                "ball) of the critical joint — where embossing and recessing act.",
+    "stress_pad_max_principal.png": "Max principal stress in the die-side pad stack.",
+    "inelastic_strain.png": "Accumulated equivalent inelastic strain in the solder of the critical joint.",
+    "dW_last_cycle_map.png": "Inelastic work density dissipated in the last cycle: where the fatigue crack "
+                             "is expected to start.",
+    "hysteresis.png": "Shear stress vs shear strain (volume averages) of the critical interface layer: the "
+                      "loop area of a stabilised cycle relates to ΔW.",
+    "dW_per_cycle.png": "ΔW and Δε_in per cycle of the critical joint and layer, with the life ratios.",
+    "dW_vs_dnp.png": "ΔW of every joint vs its distance from the neutral point.",
+    "temperature_profile.png": "The thermal profile, cycle boundaries and the times of the map snapshots.",
+}
+PLOT_FILES = tuple(CAPTIONS)
+
+
+def _pictures(r: _Results) -> list[str]:
+    """Links to the PNGs in plots/ (known figures first, in PLOT_FILES order, with captions)."""
+    plots = r.outdir / "plots"
+    L = ["## Pictures\n"]
     shown = 0
     for f in PLOT_FILES:
-        if (outdir / "plots" / f).is_file():
-            add(f"**{captions.get(f, f)}**\n")
-            add(f"![{f}](plots/{f})\n")
+        if (plots / f).is_file():
+            L.append(f"**{CAPTIONS.get(f, f)}**\n")
+            L.append(f"![{f}](plots/{f})\n")
             shown += 1
-    for f in sorted((outdir / "plots").glob("*.png")) if (outdir / "plots").is_dir() else []:
+    for f in sorted(plots.glob("*.png")) if plots.is_dir() else []:
         if f.name not in PLOT_FILES:
-            add(f"![{f.name}](plots/{f.name})\n")
+            L.append(f"![{f.name}](plots/{f.name})\n")
             shown += 1
     if not shown:
-        add("No plots in `plots/` (run `fem-wlp plot DIR`).\n")
+        L.append("No plots in `plots/` (run `fem-wlp plot DIR`).\n")
+    return L
 
-    # -- provenance --------------------------------------------------------------------------------------------------
-    add("## Provenance\n")
-    add(f"- fem_wlp {s.get('fem_wlp_version', '?')}"
-        + (f", git commit `{prov.get('git_commit')}`" if prov.get("git_commit") else "")
-        + (f"; run {prov.get('start')} → {prov.get('end')}" if prov.get("start") else ""))
+
+def _provenance(r: _Results) -> list[str]:
+    """Version, commit, command, run statistics per case, what the files of the folder hold."""
+    s, prov = r.summary, r.prov
+    L = ["## Provenance\n",
+         f"- fem_wlp {s.get('fem_wlp_version', '?')}"
+         + (f", git commit `{prov.get('git_commit')}`" if prov.get("git_commit") else "")
+         + (f"; run {prov.get('start')} → {prov.get('end')}" if prov.get("start") else "")]
     if prov.get("command"):
-        add("- command: `" + " ".join(str(x) for x in prov["command"][1:] if x) + "`")
-    rows = []
-    for c in ok:
-        rows.append([c["name"], _f(c.get("dofs"), "d") if c.get("dofs") is not None else "—",
-                     _f(c.get("increments"), "d") if c.get("increments") is not None else "—",
-                     _f(c.get("newton_iterations"), "d") if c.get("newton_iterations") is not None else "—",
-                     _f(c.get("wall_time_s"), ".1f")])
+        L.append("- command: `" + " ".join(str(x) for x in prov["command"][1:] if x) + "`")
+    rows = [[c["name"], _f(c.get("dofs"), "d") if c.get("dofs") is not None else "—",
+             _f(c.get("increments"), "d") if c.get("increments") is not None else "—",
+             _f(c.get("newton_iterations"), "d") if c.get("newton_iterations") is not None else "—",
+             _f(c.get("wall_time_s"), ".1f")] for c in r.ok]
     if rows:
-        add("")
-        add(_table(["design", "dofs", "increments", "Newton iterations", "wall time (s)"], rows, "lrrrr"))
-        add("")
-    add("- `summary.json`: the numbers of this report; `study_as_run.json`: the study with every override; "
-        "`provenance.json`: versions, platform, times, solver statistics.")
-    add("- `cases/<name>/`: `case.json` (all metrics per joint and layer), `layers.csv` (interface-layer histories),"
-        " `history.csv` (region averages), `fields.pvd` + `fields/*.vtu` (snapshots at the end of every ramp and "
-        "dwell, open in ParaView), `mesh/` (the mesh with named regions).")
-    add("- Redraw the pictures and this report: `fem-wlp plot DIR`.")
-    add("")
-    out = outdir / "report.md"
-    out.write_text("\n".join(L))
-    return out
+        L.append("")
+        L.append(_table(["design", "dofs", "increments", "Newton iterations", "wall time (s)"], rows, "lrrrr"))
+        L.append("")
+    L.append("- `summary.json`: the numbers of this report; `study_as_run.json`: the study with every override; "
+             "`provenance.json`: versions, platform, times, solver statistics.")
+    L.append("- `cases/<name>/`: `case.json` (all metrics per joint and layer), `layers.csv` (interface-layer "
+             "histories), `history.csv` (region averages), `fields.pvd` + `fields/*.vtu` (snapshots at the end of "
+             "every ramp and dwell, open in ParaView), `mesh/` (the mesh with named regions).")
+    L.append("- Redraw the pictures and this report: `fem-wlp plot DIR`.")
+    L.append("")
+    return L
 
 
 def _xy(p) -> str:
@@ -367,12 +437,7 @@ def _xy(p) -> str:
 
 
 def _materials(study: dict) -> dict:
-    """region -> 'library name (model)' of the study as run (defaults of the reliability module + overrides)."""
-    try:
-        from fem_wlp.materials.library import LIBRARY
-        from fem_wlp.workflows.reliability import DEFAULT_MATERIALS
-    except Exception:
-        return {}
+    """region -> 'library name (model)' of the study as run (the default materials + the study's overrides)."""
     mats = dict(DEFAULT_MATERIALS)
     mats.update(study.get("materials") or {})
     out = {}

@@ -23,14 +23,22 @@ Temperatures are °C in fem_wlp and K in the deck (T + 273.15).
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import skfem
+from scipy.optimize import brentq
 
 from fem_wlp.errors import InputError
+from fem_wlp.fe.kinematics import mesh_kind
+from fem_wlp.fe.solver.stepping import Discretization, SolverSettings
+from fem_wlp.materials.elastic import AnisotropicElastic
+from fem_wlp.materials.norton import Norton
+from fem_wlp.materials.plasticity import J2Plastic
 
 T_ABS = 273.15
 #: spacing (K) of the temperature table of a Norton A(T) = A exp(-Q/RT): ccx interpolates A linearly in T, whose
@@ -70,8 +78,6 @@ _FLIP = {"tri3": [0, 2, 1], "tri6": [0, 2, 1, 5, 4, 3], "quad4": [0, 3, 2, 1],
 
 
 def _shape(model) -> str:
-    from fem_wlp.fe.kinematics import mesh_kind
-
     kind = mesh_kind(model.mesh.mesh)[:-1]     # MeshTri, MeshQuad, MeshTet, MeshHex
     base = {"MeshTri": "tri", "MeshQuad": "quad", "MeshTet": "tet", "MeshHex": "hex"}[kind]
     shape = {("tri", 1): "tri3", ("tri", 2): "tri6", ("quad", 1): "quad4", ("tet", 1): "tet4",
@@ -99,10 +105,6 @@ def ccx_element_type(shape: str, formulation: str, gps_as_plane_strain: bool = F
 
 def deck_maps(model, disc=None, gps_as_plane_strain: bool = False) -> CCXMaps:
     """Node/element numbering of the deck of `model` (element connectivity in ccx order, flipped elements)."""
-    import skfem
-
-    from fem_wlp.fe.solver.stepping import Discretization
-
     shape = _shape(model)
     ctype = ccx_element_type(shape, model.formulation, gps_as_plane_strain)
     disc = disc or Discretization(model)
@@ -194,15 +196,13 @@ def norton_fit(mat, T_range, rate_range=(1e-7, 1e-3), nT=12, nrate=9) -> dict:
     """Least-squares Norton law rate = A exp(-Q/RT) sigma^n fitted to a creep/viscoplastic law over T_range (°C):
     Anand by its steady state sigma*(rate, T), Garofalo by its rate(sigma, T) -- regression of ln sigma on
     [1, ln rate, 1/T_K] at nT temperatures x nrate rates. Returns A, n, Q_over_R and the rms/max stress error."""
-    from scipy.optimize import brentq
-
     Ts = np.linspace(T_range[0], T_range[1], nT) if T_range[1] > T_range[0] else np.array([T_range[0]])
     rates = np.logspace(math.log10(rate_range[0]), math.log10(rate_range[1]), nrate)
     TT, RR = (g.ravel() for g in np.meshgrid(Ts, rates))
     if hasattr(mat, "saturation_stress"):
         S = np.asarray(mat.saturation_stress(RR, TT), float)
     else:
-        S = np.array([brentq(lambda s: math.log(float(mat.rate(s, T))) - math.log(r), 1e-6, 1e4)
+        S = np.array([brentq(lambda s, T=T, r=r: math.log(float(mat.rate(s, T))) - math.log(r), 1e-6, 1e4)
                       for T, r in zip(TT, RR)])
     cols = [np.ones_like(TT), np.log(RR)] + ([1.0 / (TT + T_ABS)] if Ts.size > 1 else [])
     b = np.linalg.lstsq(np.column_stack(cols), np.log(S), rcond=None)[0]
@@ -234,9 +234,6 @@ def _lines8(values) -> list[str]:
 
 def creep_law(region, mat, model, times, nearest_native=False):
     """(A, n, Q_over_R, fit report or None) of the Norton law written for a material, None if it does not creep."""
-    from fem_wlp.materials.norton import Norton
-    from fem_wlp.materials.plasticity import J2Plastic
-
     if isinstance(mat, Norton):
         return mat.A, mat.n, mat.Q_over_R, None
     if mat.elastic or isinstance(mat, J2Plastic):
@@ -271,29 +268,14 @@ def stress_scale_for(laws, T_range) -> float:
 def material_cards(region: str, mat, model, times, nearest_native: bool = False,
                    thickness_axis: int = 2, scale: float = 1.0) -> list[str]:
     """*MATERIAL block of one region (stresses in units of `scale` MPa)."""
-    from fem_wlp.materials.elastic import AnisotropicElastic
-    from fem_wlp.materials.norton import Norton
-    from fem_wlp.materials.plasticity import J2Plastic
-
     name = set_name("M_", region)
     out = [f"** material of region '{region}': fem_wlp model '{mat.model}'"
            + (f" ({mat.source[:100]})" if getattr(mat, "source", "") else ""),
            f"*MATERIAL, NAME={name}"]
-    T_lo, T_hi = _temperature_range(model, times)
     law = creep_law(region, mat, model, times, nearest_native)
     creep = None if law is None else {"A": law[0], "n": law[1], "Q_over_R": law[2]}
-    fit = None if law is None else law[3]
-    if fit is not None:
-        out += [f"** NOT NATIVE: CalculiX has no '{mat.model}' law. Exported (--nearest-native) as Norton creep",
-                f"**   rate = A exp(-Q/RT) sigma^n with A = {fit['A']:.6g} 1/(s MPa^n), n = {fit['n']:.6g}, "
-                f"Q/R = {fit['Q_over_R']:.6g} K,",
-                f"**   least-squares fit of ln(stress) to the {'steady state of the ' if mat.model == 'anand' else ''}"
-                f"{mat.model} law over T = {fit['T_range_C'][0]:g}..{fit['T_range_C'][1]:g} C and rates "
-                f"{fit['rate_range'][0]:g}..{fit['rate_range'][1]:g} 1/s: rms stress error "
-                f"{100 * fit['rms_rel_err']:.1f} %, max {100 * fit['max_rel_err']:.1f} %."]
-        if mat.model == "anand":
-            out.append("**   Anand's evolving deformation resistance (transient hardening) is not represented.")
-    # -- elastic
+    if law is not None and law[3] is not None:
+        out += _fit_comment(mat, law[3])
     if isinstance(mat, AnisotropicElastic):
         m = mat.oriented(thickness_axis) if hasattr(mat, "oriented") else mat
         out += ["** anisotropic elasticity as TYPE=ANISO in mesh (global) axes"
@@ -303,55 +285,81 @@ def material_cards(region: str, mat, model, times, nearest_native: bool = False,
         exp = m.expansion
     else:
         exp = mat.expansion
-        Tk = list(mat.E.T) if not mat.E.constant else []
-        if creep is not None and (creep["Q_over_R"] != 0.0 or Tk):
-            # one common temperature grid for *ELASTIC and *CREEP (ccx interpolates the creep data onto the
-            # *ELASTIC temperatures)
-            grid = set(Tk)
-            if creep["Q_over_R"] != 0.0:
-                lo, hi = math.floor(T_lo) - 1.0, math.ceil(T_hi) + 1.0
-                grid |= set(np.linspace(lo, hi, int(round((hi - lo) / CREEP_DT)) + 1).tolist())
-            Tk = sorted(grid)
-        out.append("*ELASTIC")
-        if not Tk:
-            out.append(f"{_g(mat.E.v[0] / scale)}, {_g(mat.nu)}")
-        else:
-            out += [f"{_g(mat.E(t) / scale)}, {_g(mat.nu)}, {_g(t + T_ABS)}" for t in Tk]
-        if isinstance(mat, J2Plastic):
-            out.append(f"*PLASTIC, HARDENING={'KINEMATIC' if mat.hardening == 'kinematic' else 'ISOTROPIC'}")
-            P, Y, H = list(mat.p_points), list(mat.y_points), list(mat.slopes)
-            pts = list(zip(Y, P))
-            if H[-1] > 0:            # linear hardening beyond the last point: extend to a large plastic strain
-                p_end = max(1.0, 10 * P[-1])
-                pts.append((Y[-1] + H[-1] * (p_end - P[-1]), p_end))
-            out += [f"{_g(sy / scale)}, {_g(p)}" for sy, p in pts]
-            out.append("** yield stress is temperature independent in fem_wlp (no temperature column)")
-        if creep is not None:
-            A, n, Q = creep["A"], creep["n"], creep["Q_over_R"]
-            A = A * scale ** n                       # A in 1/(s unit^n)
+        out += _isotropic_cards(mat, creep, _temperature_range(model, times), scale)
+    return out + _expansion_cards(exp)
+
+
+def _fit_comment(mat, fit: dict) -> list[str]:
+    """The comment of a law exported as its nearest native one (a fitted Norton creep law)."""
+    out = [f"** NOT NATIVE: CalculiX has no '{mat.model}' law. Exported (--nearest-native) as Norton creep",
+           f"**   rate = A exp(-Q/RT) sigma^n with A = {fit['A']:.6g} 1/(s MPa^n), n = {fit['n']:.6g}, "
+           f"Q/R = {fit['Q_over_R']:.6g} K,",
+           f"**   least-squares fit of ln(stress) to the {'steady state of the ' if mat.model == 'anand' else ''}"
+           f"{mat.model} law over T = {fit['T_range_C'][0]:g}..{fit['T_range_C'][1]:g} C and rates "
+           f"{fit['rate_range'][0]:g}..{fit['rate_range'][1]:g} 1/s: rms stress error "
+           f"{100 * fit['rms_rel_err']:.1f} %, max {100 * fit['max_rel_err']:.1f} %."]
+    if mat.model == "anand":
+        out.append("**   Anand's evolving deformation resistance (transient hardening) is not represented.")
+    return out
+
+
+def _isotropic_cards(mat, creep: dict | None, T_range: tuple[float, float], scale: float) -> list[str]:
+    """*ELASTIC (E(T) table), *PLASTIC of a J2 material, *CREEP of a Norton law (A(T) tabulated)."""
+    T_lo, T_hi = T_range
+    out = []
+    Tk = list(mat.E.T) if not mat.E.constant else []
+    if creep is not None and (creep["Q_over_R"] != 0.0 or Tk):
+        # one common temperature grid for *ELASTIC and *CREEP (ccx interpolates the creep data onto the
+        # *ELASTIC temperatures)
+        grid = set(Tk)
+        if creep["Q_over_R"] != 0.0:
+            lo, hi = math.floor(T_lo) - 1.0, math.ceil(T_hi) + 1.0
+            grid |= set(np.linspace(lo, hi, int(round((hi - lo) / CREEP_DT)) + 1).tolist())
+        Tk = sorted(grid)
+    out.append("*ELASTIC")
+    if not Tk:
+        out.append(f"{_g(mat.E.v[0] / scale)}, {_g(mat.nu)}")
+    else:
+        out += [f"{_g(mat.E(t) / scale)}, {_g(mat.nu)}, {_g(t + T_ABS)}" for t in Tk]
+    if isinstance(mat, J2Plastic):
+        out.append(f"*PLASTIC, HARDENING={'KINEMATIC' if mat.hardening == 'kinematic' else 'ISOTROPIC'}")
+        P, Y, H = list(mat.p_points), list(mat.y_points), list(mat.slopes)
+        pts = list(zip(Y, P))
+        if H[-1] > 0:            # linear hardening beyond the last point: extend to a large plastic strain
+            p_end = max(1.0, 10 * P[-1])
+            pts.append((Y[-1] + H[-1] * (p_end - P[-1]), p_end))
+        out += [f"{_g(sy / scale)}, {_g(p)}" for sy, p in pts]
+        out.append("** yield stress is temperature independent in fem_wlp (no temperature column)")
+    if creep is not None:
+        A, n, Q = creep["A"], creep["n"], creep["Q_over_R"]
+        A = A * scale ** n                       # A in 1/(s unit^n)
+        if Q != 0.0 or Tk:
+            out.append(f"** Norton A(T) = {A:.6g} exp(-{Q:g}/T_K) (1/(s unit^n)) tabulated every {CREEP_DT:g} K "
+                       "over the model's temperature range (and at the *ELASTIC temperatures); ccx interpolates A "
+                       "linearly in T between the points (rel. error ~ (Q/R dT/T^2)^2/8) and holds it outside")
             out.append("*CREEP, LAW=NORTON")
-            if Q != 0.0 or Tk:
-                out.insert(len(out) - 1,
-                           f"** Norton A(T) = {A:.6g} exp(-{Q:g}/T_K) (1/(s unit^n)) tabulated every {CREEP_DT:g} K over the "
-                           "model's temperature range (and at the *ELASTIC temperatures); ccx interpolates A "
-                           "linearly in T between the points (rel. error ~ (Q/R dT/T^2)^2/8) and holds it outside")
-                out += [f"{A * math.exp(-Q / (t + T_ABS)):.10e}, {_g(n)}, 0., {_g(t + T_ABS)}" for t in Tk]
-            else:
-                out.append(f"{A:.10e}, {_g(n)}, 0.")
-    # -- expansion (secant about T_alpha: ccx ZERO=)
+            out += [f"{A * math.exp(-Q / (t + T_ABS)):.10e}, {_g(n)}, 0., {_g(t + T_ABS)}" for t in Tk]
+        else:
+            out.append("*CREEP, LAW=NORTON")
+            out.append(f"{A:.10e}, {_g(n)}, 0.")
+    return out
+
+
+def _expansion_cards(exp) -> list[str]:
+    """*EXPANSION, secant about T_alpha (ccx ZERO=): isotropic or orthotropic, constant or tabulated in T."""
     zero = exp.T_alpha + T_ABS
     axes = exp.axes
     if len(axes) == 1 or all(a == axes[0] for a in axes):
         a = axes[0]
-        out.append(f"*EXPANSION, TYPE=ISO, ZERO={_g(zero)}")
+        out = [f"*EXPANSION, TYPE=ISO, ZERO={_g(zero)}"]
         out += [_g(a.v[0])] if a.constant else [f"{_g(v)}, {_g(t + T_ABS)}" for t, v in zip(a.T, a.v)]
+        return out
+    Ts = sorted(set().union(*[set(a.T) for a in axes if not a.constant]))
+    out = [f"*EXPANSION, TYPE=ORTHO, ZERO={_g(zero)}"]
+    if not Ts:
+        out.append(", ".join(_g(a.v[0]) for a in axes))
     else:
-        Ts = sorted(set().union(*[set(a.T) for a in axes if not a.constant]))
-        out.append(f"*EXPANSION, TYPE=ORTHO, ZERO={_g(zero)}")
-        if not Ts:
-            out.append(", ".join(_g(a.v[0]) for a in axes))
-        else:
-            out += [", ".join(_g(a(t)) for a in axes) + f", {_g(t + T_ABS)}" for t in Ts]
+        out += [", ".join(_g(a(t)) for a in axes) + f", {_g(t + T_ABS)}" for t in Ts]
     return out
 
 
@@ -388,8 +396,6 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
     output_times: times at which U, S and PEEQ are printed (default: every increment). gps_as_plane_strain: export
     a generalized-plane-strain model as plane strain (not equivalent). cetol: creep tolerance of *VISCO.
     """
-    from fem_wlp.fe.solver.stepping import Discretization, SolverSettings
-
     settings = settings or SolverSettings()
     times = np.asarray(times, float)
     if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
@@ -404,24 +410,39 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
     path.parent.mkdir(parents=True, exist_ok=True)
     disc = disc or Discretization(model, settings)
     maps = deck_maps(model, disc, gps_as_plane_strain)
-    mats = model.materials
-    inelastic = [r for r, m in mats.items() if not m.elastic]
-    creep = [r for r, m in mats.items() if not m.elastic and m.model != "plastic"]
     t0 = float(times[0])
     laws = [law[:3] for r in disc.names
-            if (law := creep_law(r, mats[r], model, times, nearest_native)) is not None]
+            if (law := creep_law(r, model.materials[r], model, times, nearest_native)) is not None]
     scale = stress_scale_for(laws, _temperature_range(model, times)) if laws else 1.0
     unit = {1.0: ("MPa", "N"), 1e3: ("GPa", "kN"), 1e6: ("TPa", "MN")}.get(scale, (f"{scale:g} MPa", f"{scale:g} N"))
-    L: list[str] = []
-    L += [f"** {title or model.name}: CalculiX 2.20 deck written by fem_wlp (fem_wlp.io.calculix.deck)",
-          f"** units mm, {unit[1]}, {unit[0]}, s; temperatures in K (fem_wlp: deg C + 273.15)",
-          f"** fem_wlp stress_scale = {scale:g} (deck stress unit in MPa; ccx_results multiplies S by it)"]
+    L = _header(model, maps, title, scale, unit, t0)
+    L += _nodes(maps)
+    L += _elements(model, disc, maps)
+    L += _boundary_sets(model, disc)
+    L += _materials_and_sections(model, disc, maps, times, nearest_native, scale)
+    fixed, step_bc, amps = _constraints(model, disc, times, t0)
+    L += fixed
+    L += _temperature(model, times, t0)
+    L += amps
+    L += _steps(model, times, settings, output_times, cetol, step_bc)
+    path.write_text("\n".join(L) + "\n")
+    path.with_suffix(".fem_wlp.json").write_text(json.dumps(
+        {"stress_scale": scale, "time_offset_s": t0, "formulation": model.formulation,
+         "ccx_type": maps.ccx_type, "nodes": int(maps.nnodes), "elements": int(maps.nelements),
+         "stress_unit": unit[0], "force_unit": unit[1]}, indent=1))
+    return path
+
+
+def _header(model, maps: CCXMaps, title, scale: float, unit: tuple[str, str], t0: float) -> list[str]:
+    """Comment lines: what wrote the deck, units and stress scale, formulation and numbering, caveats."""
+    L = [f"** {title or model.name}: CalculiX 2.20 deck written by fem_wlp (fem_wlp.io.calculix.deck)",
+         f"** units mm, {unit[1]}, {unit[0]}, s; temperatures in K (fem_wlp: deg C + 273.15)",
+         f"** fem_wlp stress_scale = {scale:g} (deck stress unit in MPa; ccx_results multiplies S by it)"]
     if scale != 1.0:
         L += [f"** Stresses are in {unit[0]} (forces in {unit[1]}): ccx 2.20 raises a Norton coefficient below 1e-20 "
               "to 1e-20 (incplas.f), and A exp(-Q/RT) of this model falls below that in MPa; in "
               f"{unit[0]} A is multiplied by {scale:g}^n"]
-    L += [
-          f"** formulation {model.formulation} -> {maps.ccx_type}; node id = fem_wlp scalar dof + 1, "
+    L += [f"** formulation {model.formulation} -> {maps.ccx_type}; node id = fem_wlp scalar dof + 1, "
           "element id = fem_wlp element index + 1",
           f"** ccx time = fem_wlp time - {_g(t0)} s"]
     if model.formulation == "generalized_plane_strain":
@@ -432,15 +453,25 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
                  "fixed radially unless a constraint says so")
     if maps.flipped.any():
         L.append(f"** {int(maps.flipped.sum())} elements had their node order reversed (positive Jacobian)")
-    # nodes (numbers at most 20 characters wide: ccx 2.20 reads at most 20 characters per field and silently
-    # truncates "-2.17439695914499e-10" to -2.17439695914499e-1 -> "nonpositive jacobian"; see _num)
+    return L
+
+
+def _nodes(maps: CCXMaps) -> list[str]:
+    """*NODE: one node per scalar dof. Numbers at most 20 characters wide: ccx 2.20 reads at most 20 characters
+    per field and silently truncates "-2.17439695914499e-10" to -2.17439695914499e-1 -> "nonpositive jacobian";
+    see _num."""
     X = maps.node_x
-    L.append("*NODE, NSET=NALL")
+    L = ["*NODE, NSET=NALL"]
     if X.shape[0] == 2:
         L += [f"{i + 1}, {_num(x)}, {_num(y)}, 0." for i, (x, y) in enumerate(X.T)]
     else:
         L += [f"{i + 1}, {_num(x)}, {_num(y)}, {_num(z)}" for i, (x, y, z) in enumerate(X.T)]
-    # elements, one block per material region
+    return L
+
+
+def _elements(model, disc, maps: CCXMaps) -> list[str]:
+    """*ELEMENT blocks, one per material region (ELSET E_<region>), EALL, and one *ELSET per mesh leaf."""
+    L = []
     for name, op in zip(disc.names, disc.ops):
         es = set_name("E_", name)
         L.append(f"*ELEMENT, TYPE={maps.ccx_type}, ELSET={es}")
@@ -456,26 +487,39 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
         if len(idx):
             L.append(f"*ELSET, ELSET={set_name('L_', leaf)}")
             L += _ids(np.sort(np.asarray(idx)) + 1)
-    # boundary node sets (every scalar dof on the facets)
-    import skfem
+    return L
 
+
+def _boundary_sets(model, disc) -> list[str]:
+    """*NSET B_<name> per named boundary: every scalar dof on its facets."""
+    L = []
     sb = skfem.Basis(model.mesh.mesh, disc.elem, intorder=1)
     for bname, facets in sorted(model.mesh.boundaries.items()):
         if len(facets):
             nodes = np.unique(sb.get_dofs(facets=np.asarray(facets)).flatten())
             L.append(f"*NSET, NSET={set_name('B_', bname)}")
             L += _ids(nodes + 1)
-    # materials and sections
+    return L
+
+
+def _materials_and_sections(model, disc, maps: CCXMaps, times, nearest_native: bool, scale: float) -> list[str]:
+    """*MATERIAL blocks of every region, then one *SOLID SECTION per region."""
+    L = []
     for name in disc.names:
-        L += material_cards(name, mats[name], model, times, nearest_native, model.thickness_axis, scale)
+        L += material_cards(name, model.materials[name], model, times, nearest_native, model.thickness_axis, scale)
     for name in disc.names:
         L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}")
         if maps.formulation != "3d":
             L.append("1.")
-    # constraints: fixed ones here, prescribed ones in the steps
+    return L
+
+
+def _constraints(model, disc, times, t0: float) -> tuple[list[str], list[str], list[str]]:
+    """(model-definition lines: node sets and fixed *BOUNDARY; step lines: prescribed *BOUNDARY; *AMPLITUDEs).
+    A prescribed component whose values are separable in time and node gets one amplitude, else one per node."""
+    L: list[str] = []
     step_bc: list[str] = []
     amps: list[str] = []
-    ts = _sample_times(times, model.temperature.corners)
     for k, (c, (sd, _)) in enumerate(zip(model.constraints, disc.cdofs)):
         ns = f"C{k + 1}"
         L.append(f"** constraint {k + 1}: {c.label}, components {[ 'xyz'[i] for i in c.components]}")
@@ -509,14 +553,28 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
                     an = f"A_C{k + 1}_{comp + 1}_{int(n) + 1}"
                     amps += [f"*AMPLITUDE, NAME={an}, TIME=TOTAL TIME"] + _pairs(tc - t0, M[:, i])
                     step_bc += [f"*BOUNDARY, AMPLITUDE={an}", f"{int(n) + 1}, {comp + 1}, {comp + 1}, 1."]
-    # temperature
+    return L, step_bc, amps
+
+
+def _temperature(model, times, t0: float) -> list[str]:
+    """Initial (stress-free) temperature and the uniform history as an amplitude of absolute temperatures."""
+    ts = _sample_times(times, model.temperature.corners)
     T0 = model.temperature.T0
-    L += ["*INITIAL CONDITIONS, TYPE=TEMPERATURE", f"NALL, {_g(T0 + T_ABS)}"]
+    L = ["*INITIAL CONDITIONS, TYPE=TEMPERATURE", f"NALL, {_g(T0 + T_ABS)}"]
     hist = model.temperature.history
     Tvals = np.array([hist(t) if hist is not None else T0 for t in ts]) + T_ABS
     L += ["** temperature history: ABSOLUTE temperatures (K) in the amplitude, reference value 1.0 on *TEMPERATURE",
           "*AMPLITUDE, NAME=TEMP, TIME=TOTAL TIME"] + _pairs(ts - t0, Tvals)
-    L += amps
+    return L
+
+
+def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> list[str]:
+    """One *STEP per run of equal intervals: *VISCO (creep) or *STATIC with DIRECT fixed increments, the
+    temperature, the prescribed boundary values and the output requests."""
+    mats = model.materials
+    inelastic = [r for r, m in mats.items() if not m.elastic]
+    creep = [r for r, m in mats.items() if not m.elastic and m.model != "plastic"]
+    L = []
     # output times: DIRECT collides with *TIME POINTS in ccx, so every step prints with a FREQUENCY that hits its
     # output increments (and ccx prints the last increment of a step anyway)
     ot = None
@@ -552,11 +610,4 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
         L += step_bc
         L += [f"*NODE PRINT, NSET=NALL, {out_param}", "U", f"*EL PRINT, ELSET=EALL, {out_param}", el_keys,
               "*END STEP"]
-    path.write_text("\n".join(L) + "\n")
-    import json
-
-    path.with_suffix(".fem_wlp.json").write_text(json.dumps(
-        {"stress_scale": scale, "time_offset_s": t0, "formulation": model.formulation,
-         "ccx_type": maps.ccx_type, "nodes": int(maps.nnodes), "elements": int(maps.nelements),
-         "stress_unit": unit[0], "force_unit": unit[1]}, indent=1))
-    return path
+    return L

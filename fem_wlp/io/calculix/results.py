@@ -26,7 +26,11 @@ arrays:
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,15 +68,10 @@ class DatResults:
             return None
         return d[ts[k]]
 
-    def times_of(self, key: str) -> np.ndarray:
-        return np.array(sorted(self.data.get(key, {})))
-
 
 def read_dat(path) -> DatResults:
     """Parse every table of a ccx .dat file. Blocks of the same quantity and time (several sets) are stacked;
     a time printed twice (the end of one step and the start of the next) keeps the last block."""
-    import json
-
     res = DatResults()
     side = Path(path).with_suffix(".fem_wlp.json")
     if side.is_file():
@@ -241,10 +240,6 @@ def element_average(disc, region_values: dict) -> np.ndarray:
 def run_ccx(inp, nproc: int | None = None, timeout: float | None = None, ccx: str = "ccx") -> dict:
     """Run `ccx -i <stem>` in the deck's folder; returns {"returncode", "wall_s", "log", "dat"}. Raises
     RuntimeError with the end of the log when ccx reports an error."""
-    import os
-    import subprocess
-    import time
-
     inp = Path(inp)
     env = dict(os.environ)
     if nproc:

@@ -7,7 +7,8 @@ axis = symmetry axis) or ``joint3d`` (one joint in a square cell) -- and writes 
 Naming and coordinates: see ``fem_wlp.wlcsp.geometry.build``.  Solder shape: ``fem_wlp.wlcsp.geometry.solder``.
 Layer stacks of the designs: ``fem_wlp.wlcsp.geometry.stack``.
 """
-from fem_wlp.wlcsp.geometry.mesher import CELL_TYPES, MeshResult, build_mesh, joints_for
+from fem_wlp.wlcsp.geometry.mesh_report import CELL_TYPES
+from fem_wlp.wlcsp.geometry.mesher import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.geometry.solder import Joint, solve_joint
 
 __all__ = ["build_mesh", "MeshResult", "CELL_TYPES", "solve_joint", "Joint", "joints_for"]

@@ -28,8 +28,6 @@ import math
 
 import gmsh
 
-from fem_wlp.wlcsp.geometry.stack import Rect
-
 PER_JOINT = ("cu_wiring", "ubm", "board_pad", "pi2/ring")
 _PRIO = {"joint": 0, "cap": 1, "void": 2, "far": 3}
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import meshio
 import numpy as np
 
-from fem_wlp.wlcsp.geometry.mesher import CELL_TYPES
+#: meshio cell type of the mesh written for (model kind, element order)
+CELL_TYPES = {("slice2d", 1): "triangle", ("slice2d", 2): "triangle6", ("axisym", 1): "triangle",
+              ("axisym", 2): "triangle6", ("joint3d", 1): "tetra", ("joint3d", 2): "tetra10"}
 
 
 def read_regions(msh: Path, model: str, order: int):
     """(points, cells (n, k) of the model's cell type, {leaf name: cell indices}, {facet name: n facets})."""
+    import meshio      # slow to import: only once a mesh was written
+
     m = meshio.read(msh)
     ctype = CELL_TYPES[(model, order)]
     blocks = [i for i, c in enumerate(m.cells) if c.type == ctype]
@@ -48,6 +51,8 @@ def cell_measures(points, cells, model):
 
 
 def finish_report(rep: dict, msh: Path, vtu: Path, model: str, order: int, joint) -> dict:
+    import meshio      # slow to import: only once a mesh was written
+
     m, cells, regions, facets = read_regions(msh, model, order)
     meas = cell_measures(m.points, cells, model)
     region_id = np.full(len(cells), -1, dtype=np.int32)

@@ -10,10 +10,8 @@ import numpy as np
 
 from fem_wlp.wlcsp.design import MODELS, Design, Geometry, MeshSizes, check_combination
 from fem_wlp.errors import InputError
+from fem_wlp.wlcsp.geometry.mesh_report import finish_report
 from fem_wlp.wlcsp.geometry.solder import Joint, solve_joint
-
-CELL_TYPES = {("slice2d", 1): "triangle", ("slice2d", 2): "triangle6", ("axisym", 1): "triangle",
-              ("axisym", 2): "triangle6", ("joint3d", 1): "tetra", ("joint3d", 2): "tetra10"}
 
 
 @dataclass
@@ -85,13 +83,14 @@ def _set_sizes(gmsh, model, j: Joint, groups, geometry, mesh: MeshSizes, x_die, 
         fields.append(thr)
     else:
         # 3D: fine over the whole (small) cell between die face and board surface, growing linearly with the
-        # distance above the silicon face / below the laminate (a distance-to-surfaces field is far slower)
+        # distance above the silicon face / below the laminate (a distance-to-surfaces field is much slower:
+        # benchmarks/README.md)
         zt, zb = j.y_face, 0.0
         slope = (mesh.size_coarse - fine) / mesh.grading_distance
         me = f.add("MathEval")
         f.setString(me, "F", f"Min({mesh.size_coarse}, {fine} + {slope}*Max(0, Max(z - {zt}, {zb} - z)))")
         fields.append(me)
-    if dim == 2:   # (in 3D a point-in-volume Constant field makes HXT ~10x slower; MathEval covers it)
+    if dim == 2:   # (in 3D a point-in-volume Constant field slows HXT down badly; MathEval covers it)
         c = f.add("Constant")
         f.setNumber(c, "VIn", fine)
         f.setNumber(c, "VOut", mesh.size_coarse)
@@ -189,7 +188,6 @@ def build_mesh(geometry: Geometry, design: Design, model: str, mesh_sizes: MeshS
     except Exception as exc:   # never a raw gmsh traceback
         raise RuntimeError(f"meshing failed for design '{design.name}' (model {model}): {exc}") from None
     t_mesh = time.perf_counter() - t0
-    from fem_wlp.wlcsp.geometry.mesh_report import finish_report
     rep = finish_report(rep, msh, vtu, model, mesh.order, j)
     rep["time_total_s"] = round(time.perf_counter() - t0, 3)
     rep["time_gmsh_s"] = round(t_mesh, 3)
@@ -197,9 +195,41 @@ def build_mesh(geometry: Geometry, design: Design, model: str, mesh_sizes: MeshS
 
 
 def _build(gmsh, geometry, design, model, mesh, j: Joint, xs, msh: Path) -> dict:
-    from fem_wlp.wlcsp.geometry import build as B
-    occ = gmsh.model.occ
     t0 = time.perf_counter()
+    asm, dim, x_die, x_board = _shapes(gmsh, geometry, design, model, j, xs)
+    groups = asm.fragment()
+    t_geo = time.perf_counter() - t0
+    for lab in sorted(groups):
+        gmsh.model.addPhysicalGroup(dim, sorted(groups[lab]), name=lab)
+    facets, fdim = _boundaries(gmsh, model, j, geometry, x_die, x_board)
+    for name, tags in facets.items():
+        if not tags:
+            raise RuntimeError(f"boundary '{name}' not found")
+        gmsh.model.addPhysicalGroup(fdim, tags, name=name)
+    _set_sizes(gmsh, model, j, groups, geometry, mesh, x_die, x_board, dim)
+    t1 = time.perf_counter()
+    _generate(gmsh, dim, mesh.order)
+    t_mesh = time.perf_counter() - t1
+    types, etags, _ = gmsh.model.mesh.getElements(dim)
+    if len(types) != 1:
+        raise RuntimeError(f"expected one element type, got {list(types)}")
+    q = np.asarray(gmsh.model.mesh.getElementQualities(etags[0], "gamma"))
+    gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+    gmsh.option.setNumber("Mesh.SaveAll", 0)
+    gmsh.write(str(msh))
+    return {"model": model, "design": design.name, "kind": design.kind, "dim": dim,
+            "time_geometry_s": round(t_geo, 3), "time_mesh_s": round(t_mesh, 3),
+            "n_elements": int(len(etags[0])), "n_nodes": int(len(gmsh.model.mesh.getNodes()[0])),
+            "quality_gamma_min": float(q.min()), "quality_gamma_mean": float(q.mean()),
+            "quality_gamma_p01": float(np.quantile(q, 0.01)),
+            "n_elements_gamma_below_0.01": int((q < 0.01).sum()),
+            "joint_positions": [float(x) for x in xs], "facet_groups": sorted(facets),
+            "x_die_end": x_die, "x_board_end": x_board}
+
+
+def _shapes(gmsh, geometry, design, model, j: Joint, xs):
+    """The OCC shapes of the model (joints, build-up, die, board); returns (assembly, dim, x_die, x_board)."""
+    from fem_wlp.wlcsp.geometry import build as B     # imports gmsh (heavy): only when a mesh is built
     if model == "joint3d":
         dim = 3
         asm = B.Assembly(3)
@@ -217,30 +247,24 @@ def _build(gmsh, geometry, design, model, mesh, j: Joint, xs, msh: Path) -> dict
         for k, xk in enumerate(xs):
             B.joint_shapes_2d(asm, j, design, k, xk, 0.0, x_die, model == "axisym")
         B.far_field_2d(asm, j, geometry, x_die, x_board)
-    occ.synchronize()
-    groups = asm.fragment()
-    t_geo = time.perf_counter() - t0
-    for lab in sorted(groups):
-        gmsh.model.addPhysicalGroup(dim, sorted(groups[lab]), name=lab)
-    facets, fdim = _boundaries(gmsh, model, j, geometry, x_die, x_board)
-    for name, tags in facets.items():
-        if not tags:
-            raise RuntimeError(f"boundary '{name}' not found")
-        gmsh.model.addPhysicalGroup(fdim, tags, name=name)
-    _set_sizes(gmsh, model, j, groups, geometry, mesh, x_die, x_board, dim)
-    gmsh.option.setNumber("Mesh.Algorithm", 5 if dim == 2 else 6)   # 2D: Delaunay (fastest here, gamma > 0.25)
+    gmsh.model.occ.synchronize()
+    return asm, dim, x_die, x_board
+
+
+def _generate(gmsh, dim: int, order: int):
+    """Mesh the model (2D: Delaunay, gamma > 0.25 here; 3D: HXT with sliver removal), then raise the order."""
+    gmsh.option.setNumber("Mesh.Algorithm", 5 if dim == 2 else 6)
     if dim == 3:
         gmsh.option.setNumber("Mesh.Algorithm3D", 10)
         gmsh.option.setNumber("General.NumThreads", 0)
         # HXT's sliver optimisation cannot lift the flat tets of micrometre layers to the default 0.3 and
         # then spends minutes trying; optimise only the really bad ones
         gmsh.option.setNumber("Mesh.OptimizeThreshold", 0.05)
-    t1 = time.perf_counter()
     gmsh.model.mesh.generate(dim)
     if dim == 3:
-        # gmsh's own tet optimiser removes most slivers HXT leaves (< 0.05 gamma), ~0.1 s a pass.  A flat
-        # tet spanning a planar quad of a micrometre-high cylindrical band (pad edges) can survive: then
-        # re-mesh with a different Delaunay perturbation (Mesh.RandomFactor3D).
+        # gmsh's own tet optimiser removes most slivers HXT leaves (< 0.05 gamma).  A flat tet spanning a
+        # planar quad of a micrometre-high cylindrical band (pad edges) can survive: then re-mesh with a
+        # different Delaunay perturbation (Mesh.RandomFactor3D).
         for attempt in range(4):
             for _ in range(3):
                 gmsh.model.mesh.optimize("")
@@ -254,22 +278,6 @@ def _build(gmsh, geometry, design, model, mesh, j: Joint, xs, msh: Path) -> dict
             gmsh.option.setNumber("Mesh.Algorithm", (5, 1, 6)[attempt % 3])
             gmsh.option.setNumber("Mesh.RandomFactor", 1e-9 * (3 + 7 * attempt))
             gmsh.model.mesh.generate(dim)
-    if mesh.order == 2:
+    if order == 2:
         gmsh.option.setNumber("Mesh.SecondOrderLinear", 0)
         gmsh.model.mesh.setOrder(2)
-    t_mesh = time.perf_counter() - t1
-    types, etags, _ = gmsh.model.mesh.getElements(dim)
-    if len(types) != 1:
-        raise RuntimeError(f"expected one element type, got {list(types)}")
-    q = np.asarray(gmsh.model.mesh.getElementQualities(etags[0], "gamma"))
-    gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
-    gmsh.option.setNumber("Mesh.SaveAll", 0)
-    gmsh.write(str(msh))
-    return {"model": model, "design": design.name, "kind": design.kind, "dim": dim,
-            "time_geometry_s": round(t_geo, 3), "time_mesh_s": round(t_mesh, 3),
-            "n_elements": int(len(etags[0])), "n_nodes": int(len(gmsh.model.mesh.getNodes()[0])),
-            "quality_gamma_min": float(q.min()), "quality_gamma_mean": float(q.mean()),
-            "quality_gamma_p01": float(np.quantile(q, 0.01)),
-            "n_elements_gamma_below_0.01": int((q < 0.01).sum()),
-            "joint_positions": [float(x) for x in xs], "facet_groups": sorted(facets),
-            "x_die_end": x_die, "x_board_end": x_board}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_wlp.wlcsp.geometry.mesh_report import read_regions
+
 COLORS = {"die": "#9e9e9e", "passivation": "#00bcd4", "pi1": "#ffb74d", "pi2": "#ff7043", "pi3": "#ab47bc",
           "cu_wiring": "#b87333", "ubm": "#6d4c41", "solder": "#cfd8dc", "board_pad": "#d4a017",
           "solder_mask": "#43a047", "board": "#827717"}
@@ -72,8 +74,6 @@ def design_png(design_name: str, png, slice_msh=None, axisym_msh=None, order: in
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from fem_wlp.wlcsp.geometry.mesh_report import read_regions
     panels = []
     if slice_msh:
         panels += ["slice", "zoom", "detail"]
@@ -119,8 +119,6 @@ def ring_png(design_name: str, msh, png, order: int = 1):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from fem_wlp.wlcsp.geometry.mesh_report import read_regions
     m, cells, regions, _ = read_regions(Path(msh), "joint3d", order)
     fig, ax = plt.subplots(figsize=(5, 5))
     order_ = sorted(regions, key=lambda n: (not n.startswith("cu_wiring"), n))

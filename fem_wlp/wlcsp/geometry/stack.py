@@ -92,14 +92,11 @@ def _columns(points, r_max=None):
     return [(a, b) for a, b in zip(pts, pts[1:]) if b - a > 1e-12]
 
 
-def die_stack(geometry, design, ring: bool = True) -> DieStack:
-    """Die-side columns of one joint. ``ring=False`` (embossed only) gives the stack inside a gap of a
-    discontinuous ring: no PI2 between the inner and outer ring radii."""
-    g, d = geometry, design
+def _die_surface(g, d, ring_present: bool):
+    """Per pad kind: the dielectric surface under the Cu f(r), the solder hole radius, the depth of the solder
+    base, the covering layer, whether a UBM is built, and the PI2 ring (radii, depths) or None."""
     tp, t1, t2, tcu = g.passivation_thickness, g.pi1_thickness, g.pi2_thickness, g.cu_thickness
-    Rpad = d.pad_diameter / 2
     dA = tp + t1
-    ring_present = ring
     ring = ring_depths = None
     if d.kind == "flat":
         f = Profile([0.0], [dA])
@@ -127,6 +124,17 @@ def die_stack(geometry, design, ring: bool = True) -> DieStack:
         base = dA + tcu + t2
         cover = "pi2"
         ubm = False
+    return f, Rhole, base, cover, ubm, ring, ring_depths
+
+
+def die_stack(geometry, design, ring: bool = True) -> DieStack:
+    """Die-side columns of one joint. ``ring=False`` (embossed only) gives the stack inside a gap of a
+    discontinuous ring: no PI2 between the inner and outer ring radii."""
+    g, d = geometry, design
+    tp, tcu = g.passivation_thickness, g.cu_thickness
+    Rpad = d.pad_diameter / 2
+    dA = tp + g.pi1_thickness
+    f, Rhole, base, cover, ubm, ring, ring_depths = _die_surface(g, d, ring)
     fc = f.offset(tcu)   # Cu outer surface (toward the solder)
 
     def dielectric(r):
