@@ -8,8 +8,9 @@ Three study-file tables map onto three classes (all lengths in mm, angles in deg
 
 Every constructor validates its table and raises :class:`fem_wlp.errors.InputError` naming the study key
 (``geometry.pi1_thickness``, ``designs.embossed.ring_outer_diameter``, ``mesh.size_fine``) and the
-constraint broken.  :func:`check_combination` validates what needs all three together (solder amount,
-layers vs mesh size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call.
+constraint broken.  :func:`check_combination` validates what needs all three together (layers vs mesh
+size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call; the solder amount is checked
+by geometry.solder.solve_joint (study.preflight calls both).
 
 The designs (see the patents in shared/patents):
 
@@ -31,18 +32,25 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from fem_wlp.errors import InputError
+from fem_wlp.wlcsp.regions import MODEL_KINDS
 
 KINDS = ("flat", "embossed", "recessed")
-MODELS = ("slice2d", "axisym", "joint3d")
+MODELS = tuple(MODEL_KINDS)
+#: no length of a package model exceeds this (mm): larger values are unit slips
+MAX_LENGTH = 1000.0
+#: characters of a design name (it becomes a folder name)
+MAX_NAME = 64
 #: a layer thinner than (element size) / MAX_LAYER_ASPECT cannot be meshed with acceptable elements
 MAX_LAYER_ASPECT = 16.0
 
 
-def _num(key, value, positive=True, nonneg=False, integer=False):
+def _num(key, value, positive=True, nonneg=False, integer=False, hi=MAX_LENGTH):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(key, value, "a number")
     if not math.isfinite(value):
         raise InputError(key, value, "a finite number")
+    if value > hi:
+        raise InputError(key, value, f"<= {hi:g}")
     if integer and int(value) != value:
         raise InputError(key, value, "an integer")
     if positive and value <= 0:
@@ -151,7 +159,7 @@ class Geometry:
 
 # --------------------------------------------------------------------------------------------------
 _COMMON = ("name", "kind", "pad_diameter")
-_KIND_KEYS = {
+KIND_KEYS = {
     "flat": _COMMON + ("pi2_opening", "ubm_diameter", "ubm_thickness"),
     "embossed": _COMMON + ("concave_diameter", "ring_outer_diameter", "ring_inner_diameter", "area_rule",
                            "ring_segments", "ring_gap_angle", "pi1_open_in_ring", "connection_hole_diameter"),
@@ -185,8 +193,10 @@ class Design:
 
     def __post_init__(self):
         k = lambda name: f"designs.{self.name}.{name}"
-        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in "/\\ .\t"):
-            raise InputError("designs.name", self.name, "a non-empty name without '/', '.', or spaces")
+        if (not isinstance(self.name, str) or not self.name or len(self.name) > MAX_NAME
+                or any(c in self.name for c in "/\\ .\t")):
+            raise InputError("designs.name", self.name,
+                             f"a non-empty name of at most {MAX_NAME} characters without '/', '.', or spaces")
         if self.kind not in KINDS:
             _fail(k("kind"), self.kind, " | ".join(KINDS))
         for f in fields(self):
@@ -247,16 +257,20 @@ class Design:
         if not isinstance(table, dict):
             raise InputError("designs", table, "a list of tables [[designs]]")
         name = table.get("name", table.get("kind", "?"))
+        if not isinstance(name, str):
+            raise InputError("designs.name", name, "a design name (a string)")
         kind = table.get("kind")
         if kind not in KINDS:
             raise InputError(f"designs.{name}.kind", kind, " | ".join(KINDS))
-        _check_keys(f"designs.{name}", table, set(_KIND_KEYS[kind]))
+        _check_keys(f"designs.{name}", table, set(KIND_KEYS[kind]))
         t = dict(table)
         t.setdefault("name", kind)
         if kind == "embossed" and t.get("area_rule", False):
             # claims 5/16: pi*ri^2 = f*pi*(ro^2 - ri^2)  ->  ro = ri*sqrt(1 + 1/f), f = PI2 fraction of the ring
-            seg, gap = t.get("ring_segments", 0), t.get("ring_gap_angle", cls.ring_gap_angle)
-            f = 1.0 - seg * gap / 360.0 if isinstance(seg, int) and seg >= 2 else 1.0
+            seg = _num(f"designs.{name}.ring_segments", t.get("ring_segments", 0), positive=False, nonneg=True,
+                       integer=True)
+            gap = _num(f"designs.{name}.ring_gap_angle", t.get("ring_gap_angle", cls.ring_gap_angle), hi=360.0)
+            f = 1.0 - seg * gap / 360.0 if seg >= 2 else 1.0
             f = f if f > 0 else 1.0
             has_i, has_o = "ring_inner_diameter" in t, "ring_outer_diameter" in t
             if has_i and has_o:
@@ -342,7 +356,7 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
                   f"> ring_outer_diameter + 4 * geometry.cu_thickness = {d.ring_outer_diameter + 4 * tcu} "
                   "(the trench between ring and concave edge must hold the conformal Cu on both walls)")
         if d.pad_diameter / 2 - d.concave_diameter / 2 <= tcu:
-            _fail(k("pad_diameter"), d.pad_diameter, f"> concave_diameter + 2 * cu_thickness")
+            _fail(k("pad_diameter"), d.pad_diameter, "> concave_diameter + 2 * cu_thickness")
         if d.ring_segments >= 2:
             r_mid = (d.ring_inner_diameter + d.ring_outer_diameter) / 4
             gap_arc = math.radians(d.ring_gap_angle) * r_mid
@@ -354,7 +368,7 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
             _fail(k("recess_depth"), d.recess_depth, f"<= geometry.pi1_thickness = {g.pi1_thickness} "
                   "(the recess is an opening in PI1)")
         if d.land_diameter / 2 <= tcu:
-            _fail(k("land_diameter"), d.land_diameter, f"> 2 * geometry.cu_thickness")
+            _fail(k("land_diameter"), d.land_diameter, "> 2 * geometry.cu_thickness")
         if (d.pad_diameter - d.land_diameter) / 2 <= tcu:
             _fail(k("land_diameter"), d.land_diameter,
                   f"< pad_diameter - 2 * geometry.cu_thickness = {d.pad_diameter - 2 * tcu} "
@@ -369,9 +383,6 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
     if g.interface_layer_thickness < h:
         _fail("geometry.interface_layer_thickness", g.interface_layer_thickness,
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
-    # solder shape (imports here to keep design.py free of geometry code at import time)
-    from fem_wlp.wlcsp.geometry.solder import solve_joint
-    solve_joint(g, d, mesh_size=h)
 
 
 def with_overrides(obj, **kw):

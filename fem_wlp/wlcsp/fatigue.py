@@ -396,6 +396,19 @@ LIFE_MODELS: dict[str, type] = {c.name: c for c in (Darveaux, SyedEnergy, SyedSt
 DEFAULT_MODELS = ("syed_energy", "syed_strain", "engelmaier")
 
 
+def model_names(spec: dict | None, key: str = "fatigue") -> list[str]:
+    """The life-model names of a [fatigue] table in order (the first is the headline model): `models`, or the
+    defaults plus every model with a constants table."""
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        raise InputError(key, spec, "a table")
+    models = spec.get("models", list(DEFAULT_MODELS) + [k for k in spec if k not in DEFAULT_MODELS])
+    if not isinstance(models, (list, tuple)) or not models or not all(isinstance(m, str) for m in models):
+        raise InputError(f"{key}.models", models, "a non-empty list of model names (e.g. [\"syed_strain\"]) from "
+                         + ", ".join(LIFE_MODELS))
+    return list(models)
+
+
 def life_models_from_spec(spec: dict | None, solder: str | None = None, key: str = "fatigue") -> dict:
     """Life models from a study's [fatigue] table -> {name: model}, in the order given.
 
@@ -411,13 +424,7 @@ def life_models_from_spec(spec: dict | None, solder: str | None = None, key: str
 
     `solder` (e.g. "SAC305", "SnPb") picks default constant sets (Engelmaier alloy, Darveaux SnPb)."""
     spec = {} if spec is None else spec
-    if not isinstance(spec, dict):
-        raise InputError(key, spec, "a table")
-    models = spec.get("models", list(DEFAULT_MODELS) + [k for k in spec if k not in DEFAULT_MODELS])
-    if isinstance(models, str):
-        models = [models]
-    if not isinstance(models, (list, tuple)) or not models:
-        raise InputError(f"{key}.models", models, "a non-empty list of " + ", ".join(LIFE_MODELS))
+    models = model_names(spec, key)
     for k, v in spec.items():
         if k != "models" and k not in LIFE_MODELS:
             raise InputError(f"{key}.{k}", v, "'models' or a table named after a model: " + ", ".join(LIFE_MODELS))
