@@ -17,7 +17,7 @@ def add_args(p):
 
 def run(args) -> int:
     if args.keys:
-        print(keys_markdown())
+        print(keys_markdown(), end="")
         return 0
     if not args.study:
         raise InputError("STUDY", None, "a study file (.toml), or --keys")

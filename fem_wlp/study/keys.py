@@ -6,7 +6,7 @@ from dataclasses import MISSING, fields
 
 from fem_wlp.study import spec as S
 from fem_wlp.study import values as V
-from fem_wlp.wlcsp.design import KIND_KEYS, MAX_LENGTH, Design, Geometry, MeshSizes
+from fem_wlp.wlcsp.design import FIELD_DOCS, KIND_KEYS, MAX_LENGTH, Design, Geometry, MeshSizes
 
 SPEC_TABLES = (("[study]", S.StudyInfo), ("[model]", S.ModelSpec), ("[load]", S.LoadSpec),
                ("[solver]", S.SolverSpec), ("[output]", S.OutputSpec), ("[fatigue]", S.FatigueSpec),
@@ -43,7 +43,9 @@ HEADER = ["| key | type | default | allowed | unit | meaning |", "|---|---|---|-
 
 
 def spec_table(title: str, cls) -> list[str]:
-    lines = [f"## {title}", "", (cls.__doc__ or "").strip(), ""] + HEADER
+    doc = (cls.__doc__ or "").strip()
+    doc = doc[len(title):].strip(" :") if doc.startswith(title) else doc
+    lines = [f"## {title}", ""] + ([doc, ""] if doc else []) + HEADER
     for f in fields(cls):
         m = f.metadata
         if not m:
@@ -53,7 +55,7 @@ def spec_table(title: str, cls) -> list[str]:
     return lines + [""]
 
 
-def design_table(title: str, cls, names=None, prefix: str = "") -> list[str]:
+def design_table(title: str, cls, names=None) -> list[str]:
     lines = [f"## {title}", ""] + HEADER
     for f in fields(cls):
         if f.name.startswith("_") or (names is not None and f.name not in names):
@@ -61,7 +63,8 @@ def design_table(title: str, cls, names=None, prefix: str = "") -> list[str]:
         typ = {bool: "boolean", int: "integer", float: "number", str: "string"}[type(f.default)]
         allowed = DESIGN_ALLOWED.get(f.name, f"a number > 0 (<= {MAX_LENGTH:g})")
         unit = DESIGN_UNITS.get(f.name, "mm")
-        lines.append(_row(prefix + f.name, typ, f.default, allowed, unit))
+        default = MISSING if cls is Design and f.name in ("name", "kind") else f.default
+        lines.append(_row(f.name, typ, default, allowed, unit, FIELD_DOCS.get(f.name, "")))
     return lines + [""]
 
 

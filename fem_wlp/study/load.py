@@ -33,9 +33,13 @@ def read_study_file(path) -> dict:
         raise InputError("STUDY", str(path), "a UTF-8 text file",
                          message=f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("STUDY", str(path), "valid TOML", message=f"{path}: invalid TOML: {exc}") from None
+    if not data:
+        raise InputError("STUDY", str(path), "a study", message=f"{path}: the study file is empty (a study needs "
+                         "a [model] table, materials or designs, and a [load] table)")
+    return data
 
 
 def parse_value(text: str):

@@ -10,7 +10,6 @@ from pathlib import Path
 from fem_wlp.errors import InputError
 from fem_wlp.study.cases import Case
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination
-from fem_wlp.wlcsp.geometry.solder import solve_joint
 
 #: mesh sizes that do not affect a model kind's mesh
 UNUSED_SIZES = {"slice2d": {"size_fine_3d"}, "axisym": {"size_fine_3d"}, "joint3d": {"size_fine", "size_layer"}}
@@ -32,25 +31,23 @@ def check_case(case: Case) -> None:
 
 def check_geometry(geometry: Geometry, design: Design, mesh: MeshSizes, kind: str) -> None:
     """The table combination (layers vs mesh size, pad vs pitch) and the solder shape of one design/kind."""
-    check_combination(geometry, design, mesh, kind)
-    h = mesh.fine(kind)
     try:
-        solve_joint(geometry, design, mesh_size=h)
+        check_combination(geometry, design, mesh, kind)
     except InputError:
-        # the joint fails with the solder key; if it is fine with the thinnest interface layers, the interface
-        # layers are what does not fit, and that key is the one to name
+        # the solder shape fails with the solder key; if it is fine with the thinnest interface layers, the
+        # interface layers are what does not fit, and that key is the one to name
+        h = mesh.fine(kind)
         thin = replace(geometry, interface_layer_thickness=h)
-        if geometry.interface_layer_thickness > h and _solves(thin, design, h):
+        if geometry.interface_layer_thickness > h and _fits(thin, design, mesh, kind):
             raise InputError("geometry.interface_layer_thickness", geometry.interface_layer_thickness,
                              f"interface layers that leave a solder bulk between them (design {design.name}: "
-                             f"the die- and board-side layers of this thickness overlap; "
-                             f"at least mesh size {h:g} mm)") from None
+                             "the die- and board-side layers of this thickness overlap)") from None
         raise
 
 
-def _solves(geometry, design, h) -> bool:
+def _fits(geometry, design, mesh, kind) -> bool:
     try:
-        solve_joint(geometry, design, mesh_size=h)
+        check_combination(geometry, design, mesh, kind)
     except InputError:
         return False
     return True

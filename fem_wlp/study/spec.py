@@ -87,7 +87,7 @@ class ModelSpec:
         if t is None:
             raise InputError("model", None, "a [model] table with mesh (a mesh file) or kind "
                              "(" + " | ".join(MODEL_KINDS) + ")",
-                             message="the study has no [model] table: give model.mesh (a mesh file) or model.kind "
+                             message="[model] is missing: give model.mesh (a mesh file) or model.kind "
                                      "(" + " | ".join(MODEL_KINDS) + ")")
         v.table("model", t, _names(cls) - {"kinds"})
         if ("mesh" in t) == ("kind" in t):

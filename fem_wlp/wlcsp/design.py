@@ -8,9 +8,8 @@ Three study-file tables map onto three classes (all lengths in mm, angles in deg
 
 Every constructor validates its table and raises :class:`fem_wlp.errors.InputError` naming the study key
 (``geometry.pi1_thickness``, ``designs.embossed.ring_outer_diameter``, ``mesh.size_fine``) and the
-constraint broken.  :func:`check_combination` validates what needs all three together (layers vs mesh
-size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call; the solder amount is checked
-by geometry.solder.solve_joint (study.preflight calls both).
+constraint broken.  :func:`check_combination` validates what needs all three together (solder amount,
+layers vs mesh size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call.
 
 The designs (see the patents in shared/patents):
 
@@ -380,11 +379,55 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         if t < h / MAX_LAYER_ASPECT:
             raise InputError(key, t, f">= {size_key} / {MAX_LAYER_ASPECT:g} = {h / MAX_LAYER_ASPECT:g} "
                              f"(thinner layers cannot be resolved by the mesh; refine {size_key})")
+    if d.kind == "embossed":
+        # the PI2 ring and the trench between ring and concave edge (inside the conformal Cu) must hold an
+        # element across: a coarser mesh leaves degenerate elements there
+        widths = {"the PI2 ring width": (d.ring_outer_diameter - d.ring_inner_diameter) / 2,
+                  "the trench between ring and concave edge": (d.concave_diameter - d.ring_outer_diameter) / 2
+                  - 2 * tcu}
+        what, w = min(widths.items(), key=lambda kv: kv[1])
+        if w < h:
+            raise InputError(size_key, h, f"<= {w:.4g} mm, {what} of design {d.name} (at least one element "
+                             "across it)")
     if g.interface_layer_thickness < h:
         _fail("geometry.interface_layer_thickness", g.interface_layer_thickness,
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
+    # solder shape. This import makes a wlcsp.design <-> wlcsp.geometry cycle (geometry.mesher imports design);
+    # it stays function-local until the solder check moves out of check_combination (study.preflight.
+    # check_geometry already calls solve_joint itself; tests/test_geometry.py still expects it here)
+    from fem_wlp.wlcsp.geometry.solder import solve_joint
+    solve_joint(g, d, mesh_size=h)
 
 
 def with_overrides(obj, **kw):
     """A validated copy with some fields replaced."""
     return replace(obj, **kw)
+
+
+#: one line per key of [geometry], [[designs]] and [mesh] for the generated key reference (docs/study-keys.md)
+FIELD_DOCS = {
+    "pitch": "joint pitch", "array_size": "N x N full array of joints", "die_size": "square die edge",
+    "die_thickness": "die thickness", "passivation_thickness": "SiN/SiO2 passivation",
+    "pi1_thickness": "first polyimide layer", "pi2_thickness": "second polyimide layer (ball-pad opening)",
+    "pi3_thickness": "third dielectric of the embossed design", "cu_thickness": "Cu redistribution layer",
+    "board_thickness": "FR-4 board", "board_pad_diameter": "board Cu pad", "board_pad_thickness": "board Cu pad",
+    "solder_mask_opening": "board solder-mask opening", "solder_mask_thickness": "board solder mask",
+    "pad_definition": "nsmd: mask clear of the pad; smd: mask overlaps the pad edge",
+    "ball_diameter": "as-placed solder ball", "solder_volume": "solder volume of a joint",
+    "interface_layer_thickness": "die-/board-side solder layers ΔW and Δε_in are averaged over",
+    "board_extension": "slice2d: board length beyond the die edge",
+    "name": "design name (required; a folder name)", "kind": "pad design (required)",
+    "pad_diameter": "RDL Cu capture pad", "pi2_opening": "PI2 ball-pad opening", "ubm_diameter": "UBM",
+    "ubm_thickness": "UBM", "concave_diameter": "PI2 removed inside this circle (PI1 exposed)",
+    "ring_outer_diameter": "convex PI2 ring, outer", "ring_inner_diameter": "convex PI2 ring, inner",
+    "area_rule": "derive one ring diameter: disc inside the ring = ring area (claims 5/16)",
+    "ring_segments": "discontinuous ring (joint3d only)", "ring_gap_angle": "angle of each gap between segments",
+    "pi1_open_in_ring": "PI1 and PI2 open inside the ring to the passivation",
+    "connection_hole_diameter": "pi3 connection hole over the embossed portion",
+    "land_diameter": "second opening in PI1 (the sunken land)", "recess_depth": "depth of the recess (<= PI1)",
+    "third_opening_diameter": "PI2 third opening, wider than the land",
+    "size_fine": "2D models: element size in and near the solder", "size_fine_3d": "joint3d: element size in "
+    "the solder, pads and thin layers", "size_layer": "2D models: largest size inside the thin layers",
+    "size_coarse": "die and board far from the joints", "grading_distance": "distance from fine to coarse",
+    "order": "1: triangle/tetra, 2: triangle6/tetra10",
+}
