@@ -32,7 +32,7 @@ def run(args) -> int:
     out = prepare_outdir(args.out)
     kw = dict(nearest_native=args.nearest_native, gps_as_plane_strain=args.gps_as_plane_strain)
     if built is not None:
-        model, _ = built
+        model = built[0]
         times = study.load.time_grid()
         p = write_deck(model, times, out / f"{case_folder_name(study.name)}.inp", study.solver.settings(),
                        title=study.name, **kw)

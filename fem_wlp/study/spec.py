@@ -28,7 +28,7 @@ from fem_wlp.units import parse_temperature
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.wlcsp.profiles import DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, Profile, profile_from_spec
-from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, top_region
+from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
 
 FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
@@ -462,7 +462,7 @@ class Study:
     @property
     def solder(self) -> str | None:
         """The solder's library name (picks default fatigue constants), None for an inline table."""
-        s = self.materials.get("solder")
+        s = self.materials.get(SOLDER)
         return s if isinstance(s, str) else None
 
     @property
@@ -524,7 +524,7 @@ def _generated(data, path, info, model, purpose) -> Study:
                              + ", ".join(DEFAULT_MATERIALS))
     mats = {**DEFAULT_MATERIALS, **given}
     _check_materials(mats)
-    solder = mats["solder"] if isinstance(mats["solder"], str) else None
+    solder = mats[SOLDER] if isinstance(mats[SOLDER], str) else None
     load = None
     if purpose != "mesh" or "load" in data:
         load = LoadSpec.from_table(data.get("load"), generated=True)

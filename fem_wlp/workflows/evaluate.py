@@ -93,7 +93,7 @@ def lives(spec: Study, mesh_report: dict, cj: int, cl: str, m: dict) -> dict:
                    if eng is not None and standoff and dnp > 0 else None)
     # Darveaux crack length at failure: the joint diameter at the critical interface (domain.md §2.1)
     jr = mesh_report.get("joint") or {}
-    crack = 2.0 * float(jr.get("contact_radius_die" if cl == "die_layer" else "contact_radius_board") or 0.0) or None
+    crack = 2.0 * float(jr.get("contact_radius_die" if cl == LAYERS[0] else "contact_radius_board") or 0.0) or None
     n = evaluate_lives(models, dW=m["dW_MPa"], deps_in=m["deps_in"], delta_gamma=delta_gamma,
                        T_sj=T_sj, t_dwell=dwell_min, crack_length=crack)
     return {"life_cycles": {k: (None if x is None or not np.isfinite(x) else float(x)) for k, x in n.items()},

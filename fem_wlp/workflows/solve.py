@@ -21,15 +21,16 @@ from fem_wlp.workflows.observers import RunningMax
 
 def run_model(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
               output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
-              compression: str = "none") -> dict:
+              compression: str = "none", disc: Discretization | None = None) -> dict:
     """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
 
     `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
-    solver's frames, e.g. the interface-layer tracker of a reliability study)."""
+    solver's frames, e.g. the interface-layer tracker of a reliability study). `disc`: the model's
+    Discretization when the caller built it already (to check the model before writing anything)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     t_start = _time.perf_counter()
-    disc = Discretization(model, settings)
+    disc = disc or Discretization(model, settings)
     hist = HistoryWriter(outdir / "history.csv")
     out_t = np.asarray(sorted(set(np.round(np.asarray(output_times, float), 9)) | {float(times[-1])}))
     series = []

@@ -40,13 +40,14 @@ def run_study_file(path, out, overrides=(), workers=None, scheduler=None, quiet=
 
 def check_study(study: Study) -> tuple[list[Case], object]:
     """Everything that can be checked without solving: the cases and their table combinations, prebuilt
-    meshes; for a mesh-file study the model on its mesh. Returns (cases, the mesh-file model's report)."""
+    meshes; for a mesh-file study the model and its discretization on the mesh. Returns (cases, None) or
+    (cases, (model, constraint report, discretization)) for a mesh-file study."""
     cases = expand(study)
     check_cases(cases)
     if study.generated:
         return cases, None
     model, report = build_mesh_file_model(study)
-    return cases, (model, report)
+    return cases, (model, report, Discretization(model, study.solver.settings()))
 
 
 def run_study(study: Study, out, workers=None, scheduler=None, quiet=False) -> int:
@@ -189,7 +190,7 @@ def _plots_and_report(out: Path):
 
 def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> dict:
     """Run a mesh-file study's one case into `out`; returns the summary written to summary.json."""
-    model, report = built
+    model, report, disc = built
     times = study.load.time_grid()
     prof = study.profile
     cycle_of = prof.cycle_of if prof is not None else None
@@ -197,7 +198,7 @@ def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> di
     settings = study.solver.settings()
     res = run_model(model, times, out, settings, output=study.output.fields,
                     output_times=prof.corners if prof is not None else (), cycle_of=cycle_of, progress=prog,
-                    compression=study.output.compression)
+                    compression=study.output.compression, disc=disc)
     summary = {"study": study.name, "fem_wlp_version": __version__, "mesh": str(model.mesh.source),
                "load": study.data["load"], "region_ids": dict(enumerate(res["regions"])), "constraints": report,
                **res}
@@ -216,8 +217,7 @@ def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> di
 def describe_check(study: Study, cases: list[Case], built) -> str:
     """The one-paragraph result of `fem-wlp check`."""
     if built is not None:
-        model, _ = built
-        disc = Discretization(model, study.solver.settings())
+        model, _, disc = built
         return (f"{study.path}: ok — {model.mesh.nelements} elements, {disc.ndof} dofs, regions "
                 + ", ".join(disc.names) + f", linear solver {disc.linear.name}")
     prof = study.profile
