@@ -97,9 +97,8 @@ class ModelSpec:
         qo = t.get("quadrature_order")
         qo = None if qo is None else v.number("model.quadrature_order", qo, 1, 10, integer=True)
         if "mesh" in t:
-            for k in ("meshes",):
-                if k in t:
-                    raise InputError(f"model.{k}", t[k], "only with model.kind (a generated geometry)")
+            if "meshes" in t:
+                raise InputError("model.meshes", t["meshes"], "only with model.kind (a generated geometry)")
             mesh = _path("model.mesh", t["mesh"], base_dir)
             form = t.get("formulation")
             form = None if form is None else v.choice("model.formulation", form, FORMULATIONS)
@@ -188,7 +187,7 @@ class LoadSpec:
         if "steps" in t and not (isinstance(t["steps"], list) and t["steps"]):
             raise InputError("load.steps", t["steps"], "a non-empty list of step strings")
         prof = profile_from_spec(t)
-        _check_profile(prof, max_dT, nd)
+        _check_profile(prof, "load.steps" if "steps" in t else "load.profile", max_dT, nd)
         return cls(T0, profile=t.get("profile"), steps=tuple(t["steps"]) if "steps" in t else None,
                    cycles=prof.cycles, ramp_rate=t.get("ramp_rate"), dwell=t.get("dwell"),
                    initial_ramp_rate=t.get("initial_ramp_rate"), cycle_start=t.get("cycle_start"),
@@ -206,11 +205,11 @@ def _temperature(k: str, value) -> float:
     return v.number(k, T, v.T_MIN_C, v.T_MAX_C, unit="°C")
 
 
-def _check_profile(prof: Profile, max_dT: float, min_dwell_steps: int):
+def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int):
     lo, hi = float(min(prof.T_min, prof.stress_free_temperature)), float(max(prof.T_max, prof.stress_free_temperature))
     for T in (lo, hi):
         if not v.T_MIN_C <= T <= v.T_MAX_C:
-            raise InputError("load.steps" if prof.name == "custom" else "load.profile", T,
+            raise InputError(k, T,
                              f"temperatures in [{v.T_MIN_C:g}, {v.T_MAX_C:g}] °C")
     n = prof.step_count(max_dT, min_dwell_steps)
     if n > v.MAX_INCREMENTS:
