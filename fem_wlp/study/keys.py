@@ -73,7 +73,8 @@ def keys_markdown() -> str:
            "`fem-wlp check --keys` (do not edit by hand). Any value can be overridden on the command line with "
            "`--set key.path=value` (TOML value syntax; list items by index: `designs.1.recess_depth=0.004`).",
            f"Bounds: at most {V.MAX_CYCLES} cycles, {V.MAX_INCREMENTS} increments per case, {V.MAX_CASES} cases, "
-           f"{V.MAX_SWEEP_VALUES} values per swept key; temperatures in [{V.T_MIN_C:g}, {V.T_MAX_C:g}] °C.", ""]
+           f"{V.MAX_SWEEP_VALUES} values per swept key; temperatures in [{V.T_MIN_C:g}, {V.T_MAX_C:g}] °C; a load "
+           f"history of at most {V.MAX_DURATION_S:g} s.", ""]
     for title, cls in SPEC_TABLES:
         out += spec_table(title, cls)
     out += ["## [materials]", "", "region = library name (`fem-wlp materials`) or an inline table "

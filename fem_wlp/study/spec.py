@@ -211,6 +211,9 @@ def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int):
         if not v.T_MIN_C <= T <= v.T_MAX_C:
             raise InputError(k, T,
                              f"temperatures in [{v.T_MIN_C:g}, {v.T_MAX_C:g}] °C")
+    if not prof.duration <= v.MAX_DURATION_S:
+        raise InputError(k, f"{prof.duration:g} s in total", f"a load history of at most {v.MAX_DURATION_S:g} s "
+                         "(check the dwells and ramp rates)")
     n = prof.step_count(max_dT, min_dwell_steps)
     if n > v.MAX_INCREMENTS:
         raise InputError("load.max_dT", max_dT, f"a time grid of at most {v.MAX_INCREMENTS} increments (this "

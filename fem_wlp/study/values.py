@@ -11,6 +11,7 @@ MAX_INCREMENTS = 1_000_000         # time-grid increments of one case
 MAX_CASES = 1000                   # designs x sweep points of one study
 MAX_SWEEP_VALUES = 1000            # values of one swept parameter
 T_MIN_C, T_MAX_C = -273.15, 1000.0  # temperatures of a load (°C)
+MAX_DURATION_S = 1e8                # total duration of a load history (s): about 3 years
 MAX_NAME = 64                      # characters of a study or design name
 MAX_COORDINATE = 1000.0            # |coordinate| of a constraint point (mm)
 
