@@ -6,7 +6,8 @@ from dataclasses import MISSING, fields
 
 from fem_wlp.study import spec as S
 from fem_wlp.study import values as V
-from fem_wlp.wlcsp.design import FIELD_DOCS, KIND_KEYS, MAX_LENGTH, Design, Geometry, MeshSizes
+from fem_wlp.wlcsp.design import (FIELD_DOCS, KIND_KEYS, MAX_ARRAY_SIZE, MAX_LENGTH, MIN_LENGTH, MIN_MESH_SIZE, Design,
+                                  Geometry, MeshSizes)
 
 SPEC_TABLES = (("[study]", S.StudyInfo), ("[model]", S.ModelSpec), ("[load]", S.LoadSpec),
                ("[solver]", S.SolverSpec), ("[output]", S.OutputSpec), ("[fatigue]", S.FatigueSpec),
@@ -14,7 +15,7 @@ SPEC_TABLES = (("[study]", S.StudyInfo), ("[model]", S.ModelSpec), ("[load]", S.
 #: units of the [geometry]/[[designs]]/[mesh] keys that are not lengths in mm
 DESIGN_UNITS = {"ring_gap_angle": "deg", "solder_volume": "mm^3", "array_size": "", "ring_segments": "",
                 "order": "", "area_rule": "", "pi1_open_in_ring": "", "pad_definition": "", "name": "", "kind": ""}
-DESIGN_ALLOWED = {"array_size": "an integer >= 1", "ring_segments": "0 (continuous) or an integer >= 2",
+DESIGN_ALLOWED = {"array_size": f"an integer in [1, {MAX_ARRAY_SIZE}]", "ring_segments": "0 (continuous) or an integer >= 2",
                   "order": "1 | 2", "pad_definition": "nsmd | smd", "area_rule": "true | false",
                   "pi1_open_in_ring": "true | false", "name": f"a name of at most {V.MAX_NAME} characters without "
                   "'/', '.', spaces", "kind": "flat | embossed | recessed", "solder_volume": "a number >= 0 "
@@ -61,7 +62,8 @@ def design_table(title: str, cls, names=None) -> list[str]:
         if f.name.startswith("_") or (names is not None and f.name not in names):
             continue
         typ = {bool: "boolean", int: "integer", float: "number", str: "string"}[type(f.default)]
-        allowed = DESIGN_ALLOWED.get(f.name, f"a number > 0 (<= {MAX_LENGTH:g})")
+        lo = MIN_MESH_SIZE if cls is MeshSizes else MIN_LENGTH
+        allowed = DESIGN_ALLOWED.get(f.name, f"a number in [{lo:g}, {MAX_LENGTH:g}]")
         unit = DESIGN_UNITS.get(f.name, "mm")
         default = MISSING if cls is Design and f.name in ("name", "kind") else f.default
         lines.append(_row(f.name, typ, default, allowed, unit, FIELD_DOCS.get(f.name, "")))

@@ -37,13 +37,19 @@ KINDS = ("flat", "embossed", "recessed")
 MODELS = tuple(MODEL_KINDS)
 #: no length of a package model exceeds this (mm): larger values are unit slips
 MAX_LENGTH = 1000.0
+#: no positive length is smaller (mm): 0.1 um, far below any layer of a package
+MIN_LENGTH = 1e-4
+#: the smallest element size (mm): finer meshes of a joint have millions of elements
+MIN_MESH_SIZE = 5e-4
+#: rows of the N x N joint array
+MAX_ARRAY_SIZE = 100
 #: characters of a design name (it becomes a folder name)
 MAX_NAME = 64
 #: a layer thinner than (element size) / MAX_LAYER_ASPECT cannot be meshed with acceptable elements
 MAX_LAYER_ASPECT = 16.0
 
 
-def _num(key, value, positive=True, nonneg=False, integer=False, hi=MAX_LENGTH):
+def _num(key, value, positive=True, nonneg=False, integer=False, hi=MAX_LENGTH, lo=MIN_LENGTH):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(key, value, "a number")
     if not math.isfinite(value):
@@ -54,6 +60,8 @@ def _num(key, value, positive=True, nonneg=False, integer=False, hi=MAX_LENGTH):
         raise InputError(key, value, "an integer")
     if positive and value <= 0:
         raise InputError(key, value, "> 0")
+    if positive and value < lo:
+        raise InputError(key, value, f">= {lo:g}")
     if nonneg and value < 0:
         raise InputError(key, value, ">= 0")
     return int(value) if integer else float(value)
@@ -108,7 +116,8 @@ class Geometry:
             object.__setattr__(self, k, _num(key(k), getattr(self, k)))
         object.__setattr__(self, "solder_volume", _num(key("solder_volume"), self.solder_volume,
                                                        positive=False, nonneg=True))
-        object.__setattr__(self, "array_size", _num(key("array_size"), self.array_size, integer=True))
+        object.__setattr__(self, "array_size", _num(key("array_size"), self.array_size, integer=True,
+                                                    hi=MAX_ARRAY_SIZE, lo=1))
         if self.array_size < 1:
             _fail(key("array_size"), self.array_size, ">= 1")
         if self.pad_definition not in ("nsmd", "smd"):
@@ -301,7 +310,7 @@ class MeshSizes:
 
     def __post_init__(self):
         for f in ("size_fine", "size_fine_3d", "size_layer", "size_coarse", "grading_distance"):
-            object.__setattr__(self, f, _num(f"mesh.{f}", getattr(self, f)))
+            object.__setattr__(self, f, _num(f"mesh.{f}", getattr(self, f), lo=MIN_MESH_SIZE))
         if self.order not in (1, 2) or isinstance(self.order, bool):
             _fail("mesh.order", self.order, "1 or 2")
         for f in ("size_fine", "size_fine_3d", "size_layer"):
