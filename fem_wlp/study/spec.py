@@ -483,7 +483,8 @@ class Study:
             raise InputError("STUDY", str(path), "a study file with tables")
         for sec, val in data.items():
             if sec not in SECTIONS:
-                raise InputError(sec, "...", "a section: " + ", ".join(SECTIONS))
+                raise InputError(sec, val, "a study table", message=f"{sec}: not a study table (the tables are "
+                                 + ", ".join(SECTIONS) + ")")
             if sec in ("constraints", "designs"):
                 if not isinstance(val, list):
                     raise InputError(sec, val, f"a list of [[{sec}]] tables")
@@ -497,7 +498,8 @@ class Study:
 def _mesh_file(data, path, info, model, purpose) -> Study:
     for sec in GENERATED_SECTIONS:
         if sec in data:
-            raise InputError(sec, "...", "only in a generated-geometry study (model.kind); this study has model.mesh")
+            raise InputError(sec, data[sec], "only in a generated-geometry study", message=f"{sec}: only in a "
+                             "generated-geometry study (model.kind); this study has model.mesh")
     mats = data.get("materials")
     if not isinstance(mats, dict) or not mats:
         raise InputError("materials", mats, "a [materials] table mapping region names to materials")
