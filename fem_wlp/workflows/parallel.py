@@ -26,6 +26,22 @@ WATCHDOG_PERIOD_S = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
+def check_workers(workers, scheduler=None) -> None:
+    """--workers and --scheduler, checked before anything is written."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError("--workers", workers, "an integer >= 1")
+    if scheduler:
+        _dask(scheduler)
+
+
+def _dask(address):
+    try:
+        from dask.distributed import Client, as_completed   # optional dependency (fem_wlp[cluster])
+    except ImportError:
+        raise InputError("--scheduler", address, "dask[distributed] installed (pip install 'fem_wlp[cluster]')") from None
+    return Client, as_completed
+
+
 def worker_count(n_cases: int, workers: int | None) -> int:
     """Default: one single-threaded process per core; a study with a few more cases than cores (3 designs on 2
     cores) runs them all at once, so that they share the cores to the end instead of one case running alone
@@ -39,8 +55,6 @@ def run_cases(cases, outdir: str, workers=None, scheduler=None, quiet=True):
     """Run cases; yield each case summary as it finishes. Local process pool, or Dask if `scheduler` is set."""
     if not cases:
         return
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError("--workers", workers, "an integer >= 1")
     if scheduler:
         yield from _run_dask(cases, outdir, scheduler)
         return
@@ -106,11 +120,13 @@ def _crashed(c, message: str) -> dict:
 
 
 def _run_dask(cases, outdir, address):
+    Client, dask_completed = _dask(address)
     try:
-        from dask.distributed import Client, as_completed as dask_completed   # optional dependency
-    except ImportError:
-        raise InputError("--scheduler", address, "dask[distributed] installed (pip install 'fem_wlp[cluster]')") from None
-    with Client(address) as client:
+        client = Client(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError("--scheduler", address, "the address of a running Dask scheduler (tcp://host:8786)",
+                         message=f"--scheduler {address}: cannot connect: {exc}") from None
+    with client:
         client.run(limit_threads, 1)                  # the Dask workers' initializer: one thread per case
         futs = [client.submit(run_case, c, outdir, key=f"fem-wlp-{c.name}-{i}", pure=False)
                 for i, c in enumerate(cases)]

@@ -22,7 +22,7 @@ from fem_wlp.study.preflight import check_cases
 from fem_wlp.study.spec import Study
 from fem_wlp.workflows.case import build_mesh_file_model, case_hash
 from fem_wlp.workflows.console import print_failures, print_mesh_file_summary, print_table
-from fem_wlp.workflows.parallel import run_cases
+from fem_wlp.workflows.parallel import check_workers, run_cases
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
 
@@ -51,6 +51,7 @@ def check_study(study: Study) -> tuple[list[Case], object]:
 
 
 def run_study(study: Study, out, workers=None, scheduler=None, quiet=False) -> int:
+    check_workers(workers, scheduler)
     cases, built = check_study(study)
     out = prepare_outdir(out)
     start = now()
