@@ -7,7 +7,11 @@ with a comment in the deck); generalized plane strain (slice2d) needs --gps-as-p
 """
 from __future__ import annotations
 
-from pathlib import Path
+from fem_wlp.io.calculix.deck import write_deck
+from fem_wlp.study.cases import case_folder_name
+from fem_wlp.study.load import load_study
+from fem_wlp.workflows.case import case_mesh, build_case_model
+from fem_wlp.workflows.study import check_study, prepare_outdir
 
 
 def add_args(p):
@@ -23,39 +27,24 @@ def add_args(p):
 
 
 def run(args) -> int:
-    from fem_wlp.io.calculix.deck import write_deck
-    from fem_wlp.workflows.reliability import safe_name
-    from fem_wlp.study.spec import Study
-
-    study = Study.from_toml(args.study, args.set)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    study = load_study(args.study, args.set)
+    cases, built = check_study(study)
+    out = prepare_outdir(args.out)
     kw = dict(nearest_native=args.nearest_native, gps_as_plane_strain=args.gps_as_plane_strain)
-    if "mesh" in study.data["model"]:
-        model, _ = study.build_model()
-        times = study.time_grid()
-        p = write_deck(model, times, out / f"{safe_name(study.name)}.inp", study.solver_settings(),
+    if built is not None:
+        model = built[0]
+        times = study.load.time_grid()
+        p = write_deck(model, times, out / f"{case_folder_name(study.name)}.inp", study.solver.settings(),
                        title=study.name, **kw)
         print(f"{p}: {model.mesh.nelements} elements, {len(times) - 1} increments (run: ccx -i {p.stem})")
         return 0
-    from fem_wlp.wlcsp.geometry import build_mesh
-    from fem_wlp.workflows.reliability import build_case_model, cases_of, model_kind
-
-    from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
-
-    kind = model_kind(study.data)
-    for case in cases_of(study):
-        d = case["data"]
-        cdir = out / safe_name(case["name"])
+    for case in cases:
+        cdir = out / case.folder
         cdir.mkdir(parents=True, exist_ok=True)
-        geo = Geometry.from_dict(d.get("geometry"))
-        design = Design.from_dict(d["designs"][0])
-        sizes = MeshSizes.from_dict(d.get("mesh"))
-        mres = build_mesh(geo, design, kind, sizes, cdir / "mesh")
-        model, prof = build_case_model(d, mres.msh, kind, mres.report)
-        load = d["load"]
-        times = prof.steps(max_dT=load.get("max_dT", 5.0), min_dwell_steps=load.get("min_dwell_steps", 10))
-        p = write_deck(model, times, cdir / f"{safe_name(case['name'])}.inp", study.solver_settings(),
-                       title=f"{study.name}: case {case['name']}", **kw)
+        mres = case_mesh(case, cdir)
+        model, _ = build_case_model(case.spec, mres.msh)
+        times = case.spec.load.time_grid()
+        p = write_deck(model, times, cdir / f"{case.folder}.inp", case.spec.solver.settings(),
+                       title=f"{study.name}: case {case.name}", **kw)
         print(f"{p}: {model.mesh.nelements} elements, {len(times) - 1} increments")
     return 0

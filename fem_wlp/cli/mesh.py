@@ -1,8 +1,8 @@
 """`fem-wlp mesh STUDY.toml --out DIR`: build the meshes of a study's designs and models.
 
 Reads ``[geometry]``, ``[[designs]]``, ``[model]`` (``kind`` = slice2d | axisym | joint3d, or a list) and
-``[mesh]``; other tables of the study are ignored here.  Everything is validated before the first mesh is
-built.  Writes ``<design>_<model>.msh`` / ``.vtu``, ``mesh_report.json``, ``mesh_report.md`` and one PNG per
+``[mesh]`` (with ``--set`` overrides, through the same loader as ``run``; the other tables are validated when
+present, ``[load]`` is optional).  Everything is validated before the first mesh is built.  Writes ``<design>_<model>.msh`` / ``.vtu``, ``mesh_report.json``, ``mesh_report.md`` and one PNG per
 design (``<design>_section.png``; ``<design>_joint3d_top.png`` for 3D).
 """
 from __future__ import annotations
@@ -10,50 +10,31 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # python < 3.11
-    import tomli as tomllib
-
-from fem_wlp.wlcsp.design import MODELS, Design, Geometry, MeshSizes, check_combination
 from fem_wlp.errors import InputError
+from fem_wlp.study.load import load_study
+from fem_wlp.study.preflight import check_geometry
+from fem_wlp.wlcsp.geometry import build_mesh, pictures
+from fem_wlp.workflows.study import prepare_outdir
 
 
 def add_args(parser):
     parser.add_argument("study", help="study file (TOML)")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a study value")
     parser.add_argument("--binary", action="store_true", help="write binary MSH 4.1 (smaller files)")
     parser.add_argument("--no-pictures", action="store_true", help="skip the PNG pictures")
 
 
-def load_study(path) -> tuple[Geometry, list[Design], list[str], MeshSizes]:
-    try:
-        with open(path, "rb") as fh:
-            study = tomllib.load(fh)
-    except FileNotFoundError:
-        raise InputError("study", str(path), "an existing TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("study", str(path), f"valid TOML ({exc})") from None
-    geometry = Geometry.from_dict(study.get("geometry"))
-    tables = study.get("designs")
-    if not isinstance(tables, list) or not tables:
-        raise InputError("designs", tables, "a non-empty list of [[designs]] tables")
-    designs = [Design.from_dict(t) for t in tables]
-    names = [d.name for d in designs]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise InputError("designs.name", sorted(dup)[0], "unique design names")
-    kinds = (study.get("model") or {}).get("kind", list(MODELS))
-    kinds = [kinds] if isinstance(kinds, str) else kinds
-    if not isinstance(kinds, list) or not kinds or any(k not in MODELS for k in kinds):
-        raise InputError("model.kind", kinds, " | ".join(MODELS) + " or a list of them")
-    mesh = MeshSizes.from_dict(study.get("mesh"))
-    for d in designs:
-        for m in kinds:
-            check_combination(geometry, d, mesh, m)
-    return geometry, designs, list(dict.fromkeys(kinds)), mesh
+def load_mesh_study(path, overrides=()):
+    """(geometry, designs, model kinds, mesh sizes) of a study, every design/kind combination checked."""
+    study = load_study(path, overrides, purpose="mesh")
+    if not study.generated:
+        raise InputError("model.mesh", str(study.model.mesh), "model.kind (fem-wlp mesh builds generated geometries)")
+    for d in study.designs:
+        for m in study.model.kinds:
+            check_geometry(study.geometry, d, study.mesh, m)
+    return study.geometry, list(study.designs), list(study.model.kinds), study.mesh
 
 
 def markdown(reports: list[dict]) -> str:
@@ -81,10 +62,8 @@ def markdown(reports: list[dict]) -> str:
 
 
 def run(args) -> int:
-    from fem_wlp.wlcsp.geometry import build_mesh
-    geometry, designs, models, mesh = load_study(args.study)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    geometry, designs, models, mesh = load_mesh_study(args.study, args.set)
+    out = prepare_outdir(args.out)
     reports = []
     for d in designs:
         per = {}
@@ -97,7 +76,6 @@ def run(args) -> int:
             print(f"{d.name:>16s} {m:8s} {r['n_elements']:8d} {r['cell_type']:9s} gamma min {r['quality_gamma_min']:.3f}"
                   f"  {time.perf_counter() - t0:6.2f} s  standoff {r['joint']['standoff']:.4f} mm", flush=True)
         if not args.no_pictures:
-            from fem_wlp.wlcsp.geometry import pictures
             if "slice2d" in per or "axisym" in per:
                 rep = (per.get("slice2d") or per.get("axisym")).report
                 pictures.design_png(d.name, out / f"{d.name}_section.png",

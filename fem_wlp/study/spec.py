@@ -1,296 +1,575 @@
-"""Study files (TOML): parsing, validation with one clear message per problem, and the run pipeline.
+"""The typed study: a study file parsed once into frozen dataclasses, every default in one place.
 
-A study is immutable once read. `--set key=value` overrides any value (dotted key path, TOML value syntax).
-Data flow: study file -> Study -> mesh with names -> materials per region -> Model -> solver frames ->
-fields, summary, history -> results folder.
+Tables and the classes they become (`fem-wlp check --keys` and docs/study-keys.md list every key):
+
+* ``[study]`` -> StudyInfo, ``[model]`` -> ModelSpec, ``[load]`` -> LoadSpec (with the thermal Profile),
+  ``[solver]`` -> SolverSpec (builds the engine's SolverSettings), ``[output]`` -> OutputSpec,
+  ``[fatigue]`` -> FatigueSpec, ``[sweep]`` -> SweepSpec, ``[[constraints]]`` -> ConstraintSpec (mesh-file
+  studies), ``[materials]`` -> region -> material spec (library name or inline table),
+* ``[geometry]``, ``[[designs]]``, ``[mesh]`` -> wlcsp.design Geometry, Design, MeshSizes (generated models).
+
+A study is either a mesh-file study (``model.mesh``: one case on a given mesh) or a generated-geometry study
+(``model.kind`` + ``[[designs]]``: designs x sweep points, see study.cases). Validation happens once, when the
+Study is constructed: every InputError names the key, the value and what is allowed.
 """
 from __future__ import annotations
 
-import copy
-import sys
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import numpy as np
 
 from fem_wlp.errors import InputError
+from fem_wlp.fe.la.linear import CHOICES as LINEAR_SOLVERS
+from fem_wlp.fe.solver.stepping import SolverSettings
+from fem_wlp.materials import material_from_spec
+from fem_wlp.study import values as v
+from fem_wlp.units import parse_temperature
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
+from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
+from fem_wlp.wlcsp.profiles import DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, Profile, profile_from_spec
+from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
 
-SECTIONS = {
-    "study": {"name", "description", "baseline"},
-    "model": {"mesh", "formulation", "order", "quadrature_order", "kind", "meshes"},
-    "materials": None,            # free: region -> spec
-    "constraints": None,          # list of tables
-    "load": {"stress_free_temperature", "temperature", "profile", "steps", "cycles", "ramp_rate", "dwell",
-             "initial_ramp_rate", "cycle_start", "max_dT", "min_dwell_steps"},
-    "solver": {"linear", "rtol", "max_iterations", "max_cutbacks", "max_deps_in", "growth", "predictor", "condense",
-               "reuse_factorization"},
-    "output": {"fields", "compression"},
-}
-CONSTRAINT_KEYS = {"boundary", "point", "fix", "displacement"}
+FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
+COMPRESSIONS = ("none", "zlib")
+PURPOSES = ("run", "mesh", "case")
+#: sections of a generated-geometry study only
+GENERATED_SECTIONS = ("geometry", "designs", "mesh", "sweep")
 
 
-def parse_value(text: str):
-    """A --set value in TOML syntax (numbers, strings, lists, booleans); bare words are strings."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+def key(default=MISSING, *, allowed: str, unit: str = "", doc: str = "", type: str = ""):
+    """A dataclass field that documents its study key (docs/study-keys.md is generated from these)."""
+    meta = {"allowed": allowed, "unit": unit, "doc": doc, "type": type}
+    return field(default=default, metadata=meta)
 
 
-def apply_override(data: dict, assignment: str) -> dict:
-    if "=" not in assignment:
-        raise InputError("--set", assignment, "key=value (e.g. load.cycles=2)")
-    key, text = assignment.split("=", 1)
-    parts = key.strip().split(".")
-    node = data
-    for p in parts[:-1]:
-        if isinstance(node, list):
-            try:
-                node = node[int(p)]
-                continue
-            except (ValueError, IndexError):
-                raise InputError("--set", key, "a key path into the study (list items by index)") from None
-        node = node.setdefault(p, {})
-        if not isinstance(node, (dict, list)):
-            raise InputError("--set", key, "a key path into the study")
-    if isinstance(node, list):
-        try:
-            node[int(parts[-1])] = parse_value(text.strip())
-        except (ValueError, IndexError):
-            raise InputError("--set", key, "a key path into the study (list items by index)") from None
-    else:
-        node[parts[-1]] = parse_value(text.strip())
-    return data
+@dataclass(frozen=True)
+class StudyInfo:
+    """[study]"""
+    name: str = key("study", type="string", allowed=f"a non-empty string (<= {v.MAX_NAME} characters)",
+                    doc="name of the study (default: the file name without .toml)")
+    description: str = key("", type="string", allowed="any text", doc="free text, echoed in report.md")
+    baseline: str | None = key(None, type="string", allowed="a design name",
+                               doc="design the life ratios refer to (default: the first design)")
+
+    @classmethod
+    def from_table(cls, t: dict, default_name: str) -> "StudyInfo":
+        v.table("study", t, _names(cls))
+        name = v.string("study.name", t.get("name", default_name), v.MAX_NAME)
+        desc = t.get("description", "")
+        if not isinstance(desc, str):
+            raise InputError("study.description", desc, "a string")
+        base = t.get("baseline")
+        if base is not None:
+            v.string("study.baseline", base, v.MAX_NAME)
+        return cls(name, desc, base)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """[model]"""
+    mesh: Path | None = key(None, type="path", allowed="a mesh file (.msh, relative to the study file)",
+                            doc="mesh-file study: the mesh with physical names = region/boundary names")
+    kind: str | None = key(None, type="string", allowed=" | ".join(MODEL_KINDS) + " (a list only for fem-wlp mesh)",
+                           doc="generated-geometry study: the model kind")
+    formulation: str | None = key(None, type="string", allowed=" | ".join(FORMULATIONS),
+                                  doc="mesh-file study (default: 3d for a 3D mesh, else plane_strain)")
+    order: int = key(1, type="integer", allowed="1 | 2", doc="element order (generated models: mesh.order)")
+    quadrature_order: int | None = key(None, type="integer", allowed="an integer in [1, 10]",
+                                       doc="quadrature order (default: the element's)")
+    meshes: Path | None = key(None, type="path", allowed="a folder written by fem-wlp mesh",
+                              doc="prebuilt meshes <design>_<kind>.msh instead of meshing each case")
+    kinds: tuple[str, ...] = ()           # every kind named (fem-wlp mesh builds them all)
+
+    @classmethod
+    def from_table(cls, t, base_dir: Path, purpose: str) -> "ModelSpec":
+        if t is None:
+            raise InputError("model", None, "a [model] table with mesh (a mesh file) or kind "
+                             "(" + " | ".join(MODEL_KINDS) + ")",
+                             message="[model] is missing: give model.mesh (a mesh file) or model.kind "
+                                     "(" + " | ".join(MODEL_KINDS) + ")")
+        v.table("model", t, _names(cls) - {"kinds"})
+        if ("mesh" in t) == ("kind" in t):
+            raise InputError("model", sorted(t), "exactly one of model.mesh (a mesh file) or model.kind "
+                             "(a generated geometry: " + " | ".join(MODEL_KINDS) + ")")
+        order = v.choice_int("model.order", t.get("order", 1), (1, 2))
+        qo = t.get("quadrature_order")
+        qo = None if qo is None else v.number("model.quadrature_order", qo, 1, 10, integer=True)
+        if "mesh" in t:
+            if "meshes" in t:
+                raise InputError("model.meshes", t["meshes"], "only with model.kind (a generated geometry)")
+            mesh = _path("model.mesh", t["mesh"], base_dir)
+            form = t.get("formulation")
+            form = None if form is None else v.choice("model.formulation", form, FORMULATIONS)
+            return cls(mesh=mesh, formulation=form, order=order, quadrature_order=qo)
+        if "formulation" in t:
+            raise InputError("model.formulation", t["formulation"],
+                             "only with model.mesh (model.kind sets the formulation)")
+        kinds = _kinds(t["kind"], purpose)
+        meshes = t.get("meshes")
+        meshes = None if meshes is None else _path("model.meshes", meshes, base_dir)
+        return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds)
+
+
+def _kinds(kind, purpose: str) -> tuple[str, ...]:
+    allowed = " | ".join(MODEL_KINDS)
+    if isinstance(kind, list) and purpose == "mesh":
+        if not kind:
+            raise InputError("model.kind", kind, f"{allowed} or a non-empty list of them")
+        return tuple(dict.fromkeys(v.choice("model.kind", k, tuple(MODEL_KINDS)) for k in kind))
+    if not isinstance(kind, str):
+        raise InputError("model.kind", kind, f"one of {allowed} (a list of kinds only for fem-wlp mesh)")
+    return (v.choice("model.kind", kind, tuple(MODEL_KINDS)),)
+
+
+def _path(k: str, value, base_dir: Path) -> Path:
+    v.string(k, value)
+    p = Path(value)
+    return p if p.is_absolute() else base_dir / p
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """[load]"""
+    stress_free_temperature: float = key(type="number or string", allowed="a temperature (°C number, '217 oC', "
+                                         f"'490 K') in [{v.T_MIN_C:g}, {v.T_MAX_C:g}] °C", unit="°C",
+                                         doc="temperature of the stress-free state at t = 0 (required)")
+    temperature: float | None = key(None, type="number or string", allowed="a temperature", unit="°C",
+                                    doc="mesh-file studies: one thermoelastic step to this temperature")
+    profile: str | None = key(None, type="string", allowed="a preset name (see profiles.PRESETS)",
+                              doc="a JEDEC/IPC thermal-cycle preset")
+    steps: tuple[str, ...] | None = key(None, type="list of strings", allowed="step strings ('Ramp to 125 oC "
+                                        "at 10 oC/min', 'Dwell for 15 min', ...)", doc="a custom cycle")
+    cycles: int | None = key(None, type="integer", allowed=f"an integer in [1, {v.MAX_CYCLES}]",
+                             doc="number of cycles (default 3 for a preset, 1 for steps)")
+    ramp_rate: object = key(None, type="number or string", allowed="a rate > 0 ('10 oC/min' or °C/s)",
+                            unit="°C/s", doc="default ramp rate (preset default or 10 °C/min)")
+    dwell: object = key(None, type="number or string", allowed="a duration > 0 ('15 min' or s)", unit="s",
+                        doc="default dwell (preset default)")
+    initial_ramp_rate: object = key(None, type="number or string", allowed="a rate > 0", unit="°C/s",
+                                    doc="ramp from the stress-free to the cycle-start temperature (default: "
+                                        "ramp_rate)")
+    cycle_start: str | None = key(None, type="string", allowed="ambient | cold | hot",
+                                  doc="presets: where a cycle starts (default ambient, 25 °C)")
+    max_dT: float = key(DEFAULT_MAX_DT, type="number", allowed="a number in (0, 100]", unit="°C",
+                        doc="largest temperature change of one initial increment on a ramp")
+    min_dwell_steps: int = key(DEFAULT_MIN_DWELL_STEPS, type="integer", allowed="an integer in [1, 1000]",
+                               doc="increments of a dwell")
+    thermal: Profile | None = None        # the profile built from the keys above (None for one step)
+
+    @classmethod
+    def from_table(cls, t, generated: bool) -> "LoadSpec":
+        if t is None:
+            raise InputError("load", None, "a [load] table with stress_free_temperature and a profile or steps")
+        v.table("load", t, _names(cls) - {"thermal"})
+        if "stress_free_temperature" not in t:
+            raise InputError("load.stress_free_temperature", None, "a temperature in °C",
+                             message="load.stress_free_temperature is missing (°C)")
+        T0 = _temperature("load.stress_free_temperature", t["stress_free_temperature"])
+        kinds = [k for k in ("temperature", "profile", "steps") if k in t]
+        if len(kinds) != 1:
+            raise InputError("load", kinds or None, "exactly one of temperature (one step), profile or steps")
+        max_dT = v.number("load.max_dT", t.get("max_dT", DEFAULT_MAX_DT), 0, 100, lo_open=True, unit="°C")
+        nd = v.number("load.min_dwell_steps", t.get("min_dwell_steps", DEFAULT_MIN_DWELL_STEPS), 1, 1000,
+                      integer=True)
+        if "cycles" in t:
+            v.number("load.cycles", t["cycles"], 1, v.MAX_CYCLES, integer=True)
+        if "temperature" in t:
+            if generated:
+                raise InputError("load.temperature", t["temperature"],
+                                 "a thermal profile (profile or steps) for a reliability study")
+            for k in ("cycles", "ramp_rate", "dwell", "initial_ramp_rate", "cycle_start"):
+                if k in t:
+                    raise InputError(f"load.{k}", t[k], "only with load.profile or load.steps")
+            T1 = _temperature("load.temperature", t["temperature"])
+            return cls(T0, temperature=T1, max_dT=max_dT, min_dwell_steps=nd)
+        if "steps" in t and not (isinstance(t["steps"], list) and t["steps"]):
+            raise InputError("load.steps", t["steps"], "a non-empty list of step strings")
+        prof = profile_from_spec(t)
+        _check_profile(prof, "load.steps" if "steps" in t else "load.profile", max_dT, nd)
+        return cls(T0, profile=t.get("profile"), steps=tuple(t["steps"]) if "steps" in t else None,
+                   cycles=prof.cycles, ramp_rate=t.get("ramp_rate"), dwell=t.get("dwell"),
+                   initial_ramp_rate=t.get("initial_ramp_rate"), cycle_start=t.get("cycle_start"),
+                   max_dT=max_dT, min_dwell_steps=nd, thermal=prof)
+
+    def time_grid(self):
+        """The initial time grid (s): every corner of the profile; [0, 1] for one thermoelastic step."""
+        if self.thermal is None:
+            return np.array([0.0, 1.0])
+        return np.asarray(self.thermal.steps(max_dT=self.max_dT, min_dwell_steps=self.min_dwell_steps), float)
+
+
+def _temperature(k: str, value) -> float:
+    T = parse_temperature(value, key=k)
+    return v.number(k, T, v.T_MIN_C, v.T_MAX_C, unit="°C")
+
+
+def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int):
+    lo, hi = float(min(prof.T_min, prof.stress_free_temperature)), float(max(prof.T_max, prof.stress_free_temperature))
+    for T in (lo, hi):
+        if not v.T_MIN_C <= T <= v.T_MAX_C:
+            raise InputError(k, T,
+                             f"temperatures in [{v.T_MIN_C:g}, {v.T_MAX_C:g}] °C")
+    if not prof.duration <= v.MAX_DURATION_S:
+        raise InputError(k, f"{prof.duration:g} s in total", f"a load history of at most {v.MAX_DURATION_S:g} s "
+                         "(check the dwells and ramp rates)")
+    n = prof.step_count(max_dT, min_dwell_steps)
+    if n > v.MAX_INCREMENTS:
+        raise InputError("load.max_dT", max_dT, f"a time grid of at most {v.MAX_INCREMENTS} increments (this "
+                         f"profile with max_dT = {max_dT:g} and min_dwell_steps = {min_dwell_steps} gives {n})")
+
+
+_SOLVER_DEFAULTS = {f.name: f.default for f in fields(SolverSettings)}
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """[solver] (defaults: the engine's SolverSettings)"""
+    linear: str = key(_SOLVER_DEFAULTS["linear_solver"], type="string", allowed=" | ".join(LINEAR_SOLVERS),
+                      doc="linear solver: direct below 150k dofs, AMG-CG above (auto)")
+    rtol: float = key(_SOLVER_DEFAULTS["rtol"], type="number", allowed="a number in (0, 0.01)",
+                      doc="Newton tolerance: residual norm / force norm")
+    max_iterations: int = key(_SOLVER_DEFAULTS["max_iterations"], type="integer", allowed="an integer in [2, 1000]",
+                              doc="Newton iterations before a cutback")
+    max_cutbacks: int = key(_SOLVER_DEFAULTS["max_cutbacks"], type="integer", allowed="an integer in [0, 30]",
+                            doc="step halvings before the case fails")
+    max_deps_in: float = key(_SOLVER_DEFAULTS["max_deps_in"], type="number", allowed="a number in (0, 1]",
+                             doc="largest equivalent inelastic strain increment of a step")
+    growth: float = key(_SOLVER_DEFAULTS["growth"], type="number", allowed="a number in [1, 10]",
+                        doc="step growth after easy increments")
+    predictor: bool = key(_SOLVER_DEFAULTS["predictor"], type="boolean", allowed="true | false",
+                          doc="extrapolate the previous displacement increment")
+    reuse_factorization: bool = key(_SOLVER_DEFAULTS["reuse_factorization"], type="boolean",
+                                    allowed="true | false", doc="keep a factorization as CG preconditioner")
+    condense: str = key(_SOLVER_DEFAULTS["condense"], type="string", allowed="auto | on | off",
+                        doc="static condensation of the constant elastic regions")
+
+    @classmethod
+    def from_table(cls, t) -> "SolverSpec":
+        t = v.table("solver", {} if t is None else t, _names(cls))
+        kw = {}
+        for k, val in t.items():
+            sk = f"solver.{k}"
+            if k in ("linear", "condense"):
+                kw[k] = v.choice(sk, val, LINEAR_SOLVERS if k == "linear" else ("auto", "on", "off"))
+            elif k in ("predictor", "reuse_factorization"):
+                kw[k] = v.boolean(sk, val)
+            elif k in ("max_iterations", "max_cutbacks"):
+                kw[k] = v.number(sk, val, 2 if k == "max_iterations" else 0, 1000 if k == "max_iterations" else 30,
+                                 integer=True)
+            else:
+                lo, hi, hi_open = {"rtol": (0, 1e-2, True), "max_deps_in": (0, 1, False),
+                                   "growth": (1, 10, False)}[k]
+                kw[k] = float(v.number(sk, val, lo, hi, lo_open=k != "growth", hi_open=hi_open))
+        return cls(**kw)
+
+    def settings(self) -> SolverSettings:
+        kw = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "linear"}
+        return SolverSettings(linear_solver=self.linear, **kw)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """[output]"""
+    fields: str = key("corners", type="string", allowed=" | ".join(OUTPUT_FIELDS),
+                      doc="field snapshots (VTU): at the last time, every profile corner, every increment, none")
+    compression: str = key("none", type="string", allowed=" | ".join(COMPRESSIONS), doc="VTU compression")
+
+    @classmethod
+    def from_table(cls, t) -> "OutputSpec":
+        t = v.table("output", {} if t is None else t, _names(cls))
+        kw = {}
+        if "fields" in t:
+            kw["fields"] = v.choice("output.fields", t["fields"], OUTPUT_FIELDS)
+        if "compression" in t:
+            kw["compression"] = v.choice("output.compression", t["compression"], COMPRESSIONS)
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class FatigueSpec:
+    """[fatigue]"""
+    models: tuple[str, ...] = key((), type="list of strings", allowed="life model names: syed_energy, "
+                                  "syed_strain, engelmaier, darveaux, coffin_manson, morrow",
+                                  doc="life models; the first is the headline (default syed_energy, syed_strain, "
+                                      "engelmaier + every model with a table)")
+    table: dict = field(default_factory=dict, compare=False)   # [fatigue.<model>] constants, as given
+
+    @classmethod
+    def from_table(cls, t, solder) -> "FatigueSpec":
+        t = v.table("fatigue", {} if t is None else t)
+        life_models_from_spec(t, solder=solder)                    # validates every key and constant
+        return cls(tuple(model_names(t)), t)
+
+    @property
+    def primary(self) -> str:
+        return self.models[0]
+
+    def life_models(self, solder: str | None) -> dict:
+        return life_models_from_spec(self.table, solder=solder)
+
+
+RANGE_KEYS = ("start", "stop", "num", "step")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """[sweep]: every other key is a dotted study key with a list or a range {start, stop, num | step}"""
+    mode: str = key("product", type="string", allowed="product | zip",
+                    doc="product: every combination; zip: the lists side by side")
+    params: tuple = ()                      # ((dotted key, (values...)), ...)
+
+    @classmethod
+    def from_table(cls, t) -> "SweepSpec | None":
+        if t is None:
+            return None
+        t = _flatten(v.table("sweep", t))
+        mode = v.choice("sweep.mode", t.pop("mode", "product"), ("product", "zip"))
+        if not t:
+            raise InputError("sweep", {}, "at least one parameter to sweep")
+        params = tuple((k, tuple(_sweep_values(k, val))) for k, val in t.items())
+        sizes = [len(p[1]) for p in params]
+        if mode == "zip" and len(set(sizes)) != 1:
+            raise InputError("sweep", dict(zip(t, sizes)), "lists of equal length for mode = zip")
+        n = sizes[0] if mode == "zip" else _product(sizes)
+        if n > v.MAX_CASES:
+            raise InputError("sweep", dict(zip(t, sizes)), f"at most {v.MAX_CASES} sweep points (this gives {n})")
+        return cls(mode, params)
+
+
+def _product(sizes) -> int:
+    n = 1
+    for s in sizes:
+        n *= s
+    return n
+
+
+def _flatten(spec: dict, prefix: str = "") -> dict:
+    """Nested tables (from --set sweep.design.x=[...] or [sweep.design]) -> dotted keys; range tables stay."""
+    out = {}
+    for k, val in spec.items():
+        dk = f"{prefix}{k}"
+        if isinstance(val, dict) and val and not set(val) <= set(RANGE_KEYS):
+            out.update(_flatten(val, dk + "."))
+        else:
+            out[dk] = val
+    return out
+
+
+def _sweep_values(k: str, val) -> list:
+    sk = f"sweep.{k}"
+    if isinstance(val, list):
+        if not val or len(val) > v.MAX_SWEEP_VALUES:
+            raise InputError(sk, val, f"a list of 1 to {v.MAX_SWEEP_VALUES} values, or a range table")
+        v.finite_tree(sk, val)
+        return list(val)
+    if not isinstance(val, dict):
+        raise InputError(sk, val, "a non-empty list or a range table {start, stop, num} or {start, stop, step}")
+    v.table(sk, val, RANGE_KEYS)
+    if "start" not in val or "stop" not in val or ("num" in val) == ("step" in val):
+        raise InputError(sk, val, "a list, or {start, stop, num} or {start, stop, step}")
+    start, stop = (float(v.number(f"{sk}.{e}", val[e])) for e in ("start", "stop"))
+    if "num" in val:
+        num = v.number(f"{sk}.num", val["num"], 1, v.MAX_SWEEP_VALUES, integer=True)
+        return [float(x) for x in np.linspace(start, stop, num)]
+    step = v.number(f"{sk}.step", val["step"], 0, lo_open=True)
+    n = (stop - start) / step + 1e-9
+    if not 0 <= n < v.MAX_SWEEP_VALUES:
+        raise InputError(f"{sk}.step", step, f"a step giving 1 to {v.MAX_SWEEP_VALUES} values from start "
+                         f"{start:g} to stop {stop:g}")
+    return [float(start + i * step) for i in range(int(n // 1) + 1)]
+
+
+@dataclass(frozen=True)
+class ConstraintSpec:
+    """[[constraints]] (mesh-file studies)"""
+    boundary: str | None = key(None, type="string", allowed="a boundary name of the mesh",
+                               doc="constrain the vertices of this named boundary")
+    point: tuple[float, ...] | None = key(None, type="list of numbers", allowed="2 or 3 coordinates (mm)",
+                                          unit="mm", doc="constrain the vertex nearest to this point")
+    fix: tuple[str, ...] = key((), type="list of strings", allowed="components x, y, z (r, z axisymmetric)",
+                               doc="components held at zero")
+    displacement: dict = key(None, type="table", allowed="component = number or [[t_s, value], ...]",
+                             unit="mm", doc="prescribed displacement histories")
+
+    @classmethod
+    def from_table(cls, i: int, c) -> "ConstraintSpec":
+        k = f"constraints[{i}]"
+        v.table(k, c, _names(cls))
+        if ("boundary" in c) == ("point" in c):
+            raise InputError(k, c, "exactly one of boundary or point")
+        if "fix" not in c and "displacement" not in c:
+            raise InputError(k, c, "fix = [components] and/or displacement.<component> = value or table")
+        point = None
+        if "point" in c:
+            p = c["point"]
+            if not isinstance(p, list) or len(p) not in (2, 3):
+                raise InputError(f"{k}.point", p, "a list of 2 or 3 coordinates (mm)")
+            point = tuple(float(v.number(f"{k}.point", x, -v.MAX_COORDINATE, v.MAX_COORDINATE, unit="mm"))
+                          for x in p)
+        fix = c.get("fix", [])
+        if not isinstance(fix, list) or not all(isinstance(f, str) for f in fix):
+            raise InputError(f"{k}.fix", fix, "a list of components, e.g. [\"x\", \"y\"]")
+        disp = c.get("displacement")
+        if disp is not None:
+            v.table(f"{k}.displacement", disp)
+            v.finite_tree(f"{k}.displacement", disp)
+        boundary = None if "boundary" not in c else v.string(f"{k}.boundary", c["boundary"])
+        return cls(boundary, point, tuple(fix), disp)
+
+
+SECTIONS = ("study", "model", "materials", "constraints", "load", "solver", "output", "fatigue") + GENERATED_SECTIONS
 
 
 @dataclass(frozen=True)
 class Study:
+    """A validated study. `data` is the study as run (after --set overrides): it is recorded in
+    study_as_run.json and hashed for resuming; everything else reads the typed fields."""
     path: Path
-    data: dict                       # the study as run (after overrides)
-    name: str = "study"
+    data: dict
+    info: StudyInfo
+    model: ModelSpec
+    load: LoadSpec | None
+    solver: SolverSpec
+    output: OutputSpec
+    materials: dict
+    constraints: tuple[ConstraintSpec, ...] = ()
+    fatigue: FatigueSpec | None = None
+    sweep: SweepSpec | None = None
+    geometry: Geometry | None = None
+    designs: tuple[Design, ...] = ()
+    mesh: MeshSizes | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def generated(self) -> bool:
+        return self.model.mesh is None
+
+    @property
+    def kind(self) -> str | None:
+        return self.model.kind
+
+    @property
+    def profile(self) -> Profile | None:
+        return self.load.thermal if self.load else None
+
+    @property
+    def baseline(self) -> str | None:
+        return self.info.baseline or (self.designs[0].name if self.designs else None)
+
+    @property
+    def solder(self) -> str | None:
+        """The solder's library name (picks default fatigue constants), None for an inline table."""
+        s = self.materials.get(SOLDER)
+        return s if isinstance(s, str) else None
+
+    @property
+    def order(self) -> int:
+        """Element order: mesh.order for generated models (model.order when [mesh] does not give one)."""
+        if self.generated and "order" in (self.data.get("mesh") or {}):
+            return self.mesh.order
+        return self.model.order
 
     @classmethod
-    def from_toml(cls, path, overrides=()) -> "Study":
+    def from_dict(cls, data, path=Path("study.toml"), purpose: str = "run") -> "Study":
+        """Validate `data` (a parsed study file); `purpose`: run | mesh (meshing only: no [load] needed) | case
+        (one case of a study: one design, no sweep, no baseline check)."""
         path = Path(path)
-        if not path.is_file():
-            raise InputError("STUDY", str(path), "an existing study file (.toml)")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError("STUDY", str(path), "valid TOML", message=f"{path}: invalid TOML: {exc}") from None
-        for o in overrides:
-            apply_override(data, o)
-        return cls.from_dict(data, path)
-
-    @classmethod
-    def from_dict(cls, data: dict, path=Path("study.toml")) -> "Study":
-        data = copy.deepcopy(data)
+        if not isinstance(data, dict):
+            raise InputError("STUDY", str(path), "a study file with tables")
         for sec, val in data.items():
-            if sec not in SECTIONS and not _extension_section(sec):
-                raise InputError(sec, "...", "sections " + ", ".join(sorted(SECTIONS)) + _extension_hint())
-            allowed = SECTIONS.get(sec)
-            if allowed is not None:
-                if not isinstance(val, dict):
-                    raise InputError(sec, val, "a table")
-                for k in val:
-                    if k not in allowed:
-                        raise InputError(f"{sec}.{k}", val[k], "one of " + ", ".join(sorted(allowed)))
-        name = data.get("study", {}).get("name", Path(path).stem)
-        if not isinstance(name, str) or not name:
-            raise InputError("study.name", name, "a non-empty string")
-        study = cls(Path(path), data, name)
-        study.validate()
-        return study
+            if sec not in SECTIONS:
+                raise InputError(sec, val, "a study table", message=f"{sec}: not a study table (the tables are "
+                                 + ", ".join(SECTIONS) + ")")
+            if sec in ("constraints", "designs"):
+                if not isinstance(val, list):
+                    raise InputError(sec, val, f"a list of [[{sec}]] tables")
+            elif not isinstance(val, dict):
+                raise InputError(sec, val, "a table")
+        info = StudyInfo.from_table(data.get("study", {}), path.stem)
+        model = ModelSpec.from_table(data.get("model"), path.parent, purpose)
+        return (_generated if model.mesh is None else _mesh_file)(data, path, info, model, purpose)
 
-    # -- validation ----------------------------------------------------------------------------------------------
-    def validate(self):
-        """Check everything that can be checked without meshing (materials, load, solver, constraints)."""
-        d = self.data
-        model = d.get("model")
-        if not isinstance(model, dict):
-            raise InputError("model", model, "a [model] table with mesh (a file) or kind (a generated geometry)")
-        if "kind" in model and "mesh" not in model:
-            self._validate_generated()
-            return
-        if "mesh" not in model and "kind" not in model:
-            raise InputError("model.mesh", None, "a mesh file path",
-                             message="model.mesh is missing: give a mesh file (or model.kind for a generated geometry)")
-        self.solver_settings()
-        self.load_spec()
-        mats = d.get("materials")
-        if not isinstance(mats, dict) or not mats:
-            raise InputError("materials", mats, "a [materials] table mapping region names to materials")
-        from fem_wlp.materials import material_from_spec
 
-        for region, spec in mats.items():
-            material_from_spec(region, spec)
-        cons = d.get("constraints", [])
-        if not isinstance(cons, list):
-            raise InputError("constraints", cons, "a list of [[constraints]] tables")
-        for i, c in enumerate(cons):
-            key = f"constraints[{i}]"
-            if not isinstance(c, dict):
-                raise InputError(key, c, "a table")
-            for k in c:
-                if k not in CONSTRAINT_KEYS:
-                    raise InputError(f"{key}.{k}", c[k], "one of " + ", ".join(sorted(CONSTRAINT_KEYS)))
-            if ("boundary" in c) == ("point" in c):
-                raise InputError(key, c, "exactly one of boundary or point")
-            if "fix" not in c and "displacement" not in c:
-                raise InputError(key, c, "fix = [components] and/or displacement.<component> = value or table")
-        self._validate_output()
+def _mesh_file(data, path, info, model, purpose) -> Study:
+    for sec in GENERATED_SECTIONS:
+        if sec in data:
+            raise InputError(sec, data[sec], "only in a generated-geometry study", message=f"{sec}: only in a "
+                             "generated-geometry study (model.kind); this study has model.mesh")
+    mats = data.get("materials")
+    if not isinstance(mats, dict) or not mats:
+        raise InputError("materials", mats, "a [materials] table mapping region names to materials")
+    _check_materials(mats)
+    cons = tuple(ConstraintSpec.from_table(i, c) for i, c in enumerate(data.get("constraints", [])))
+    load = LoadSpec.from_table(data.get("load"), generated=False)
+    return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
+                 OutputSpec.from_table(data.get("output")), dict(mats), cons,
+                 fatigue=FatigueSpec.from_table(data["fatigue"], None) if "fatigue" in data else None)
 
-    def _validate_output(self):
-        out = self.data.get("output", {}).get("fields", "corners")
-        if out not in OUTPUT_FIELDS:
-            raise InputError("output.fields", out, ", ".join(OUTPUT_FIELDS))
-        comp = self.data.get("output", {}).get("compression", "none")
-        if comp not in ("none", "zlib"):
-            raise InputError("output.compression", comp, "none or zlib")
 
-    def _validate_generated(self):
-        """A generated-geometry study: solver, load and the [geometry]/[[designs]]/[mesh] tables."""
-        self.solver_settings()
-        self._validate_output()
-        self.load_spec()
-        if "temperature" in self.data["load"]:
-            raise InputError("load.temperature", self.data["load"]["temperature"],
-                             "a thermal profile (profile or steps) for a reliability study")
-        mats = self.data.get("materials", {})
-        if not isinstance(mats, dict):
-            raise InputError("materials", mats, "a table mapping region names to materials")
-        from fem_wlp.materials import material_from_spec
+def _generated(data, path, info, model, purpose) -> Study:
+    if "constraints" in data:
+        raise InputError("constraints", data["constraints"],
+                         "only in a mesh-file study (model.mesh); model.kind sets the boundary conditions")
+    geometry = Geometry.from_dict(data.get("geometry"))
+    designs = _designs(data.get("designs"))
+    mesh = MeshSizes.from_dict(data.get("mesh"))
+    names = [d.name for d in designs]
+    if purpose != "case" and info.baseline is not None and info.baseline not in names:
+        raise InputError("study.baseline", info.baseline, "one of the design names " + ", ".join(names))
+    given = data.get("materials", {})
+    for r in given:
+        if top_region(r) not in DEFAULT_MATERIALS:
+            raise InputError(f"materials.{r}", given[r], "a region of the generated models: "
+                             + ", ".join(DEFAULT_MATERIALS))
+    mats = {**DEFAULT_MATERIALS, **given}
+    _check_materials(mats)
+    solder = mats[SOLDER] if isinstance(mats[SOLDER], str) else None
+    load = None
+    if purpose != "mesh" or "load" in data:
+        load = LoadSpec.from_table(data.get("load"), generated=True)
+    sweep = SweepSpec.from_table(data.get("sweep")) if purpose != "case" else None
+    return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
+                 OutputSpec.from_table(data.get("output")), mats, (),
+                 FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh)
 
-        for region, spec in mats.items():
-            material_from_spec(region, spec)
-        from fem_wlp.workflows.reliability import cases_of
 
-        cases_of(self)
+def _designs(tables) -> tuple[Design, ...]:
+    if not isinstance(tables, list) or not tables:
+        raise InputError("designs", tables, "a list of [[designs]] tables (name, kind, ...)")
+    out = []
+    for i, t in enumerate(tables):
+        if not isinstance(t, dict):
+            raise InputError(f"designs[{i}]", t, "a [[designs]] table")
+        if "name" not in t:
+            raise InputError(f"designs[{i}].name", None, "a design name (every [[designs]] table needs one)")
+        v.string(f"designs[{i}].name", t["name"], v.MAX_NAME)
+        out.append(Design.from_dict(t))
+    names = [d.name for d in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError("designs.name", dup[0], "unique design names")
+    return tuple(out)
 
-    def solver_settings(self):
-        from fem_wlp.fe.solver.stepping import SolverSettings
 
-        s = dict(self.data.get("solver", {}))
-        kw = {}
-        if "linear" in s:
-            from fem_wlp.fe.la.linear import CHOICES
-
-            if s["linear"] not in CHOICES:
-                raise InputError("solver.linear", s["linear"], ", ".join(CHOICES))
-            kw["linear_solver"] = s.pop("linear")
-        for k, v in s.items():
-            kw[k] = v
+def _check_materials(mats: dict):
+    for region, spec in mats.items():
+        k = f"materials.{region}"
+        v.finite_tree(k, spec)
+        if isinstance(spec, dict) and "library" in spec and not isinstance(spec["library"], str):
+            raise InputError(f"{k}.library", spec["library"], "a library name (a string)")
+        if not isinstance(spec, (str, dict)):
+            raise InputError(k, spec, "a library name or an inline table with model, E, nu, alpha, ...")
         try:
-            return SolverSettings(**kw)
-        except TypeError as exc:
-            raise InputError("solver", s, "valid solver settings", message=f"solver: {exc}") from None
-
-    def load_spec(self) -> dict:
-        load = self.data.get("load")
-        if not isinstance(load, dict):
-            raise InputError("load", load, "a [load] table with stress_free_temperature and temperature or profile")
-        if "stress_free_temperature" not in load:
-            raise InputError("load.stress_free_temperature", None, "a temperature in °C",
-                             message="load.stress_free_temperature is missing (°C)")
-        from fem_wlp.units import parse_temperature
-
-        parse_temperature(load["stress_free_temperature"], key="load.stress_free_temperature")
-        kinds = [k for k in ("temperature", "profile", "steps") if k in load]
-        if len(kinds) != 1:
-            raise InputError("load", kinds or None, "exactly one of temperature (one step), profile or steps")
-        if "temperature" in load:
-            parse_temperature(load["temperature"], key="load.temperature")
-        else:
-            self.profile()
-        return load
-
-    def profile(self):
-        """The thermal profile of a cyclic load (None for a one-step thermoelastic load)."""
-        load = self.data["load"]
-        if "temperature" in load:
-            return None
-        from fem_wlp.wlcsp.profiles import profile_from_spec
-
-        return profile_from_spec(load)
-
-    # -- building ------------------------------------------------------------------------------------------------
-    def mesh(self):
-        from fem_wlp.fe.mesh import load
-
-        m = self.data["model"]
-        p = Path(m["mesh"])
-        if not p.is_absolute():
-            p = self.path.parent / p
-        return load(p, key="model.mesh")
-
-    def build_model(self, fmesh=None):
-        """Model (problem definition) for a mesh-file study; returns (model, report)."""
-        import numpy as np
-
-        from fem_wlp.materials import material_from_spec
-        from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
-
-        d = self.data
-        fmesh = fmesh or self.mesh()
-        formulation = d["model"].get("formulation", "3d" if fmesh.dim == 3 else "plane_strain")
-        order = d["model"].get("order", 1)
-        if order not in (1, 2):
-            raise InputError("model.order", order, "1 or 2")
-        mats = {r: material_from_spec(r, s) for r, s in d["materials"].items()}
-        cons, report = [], []
-        for i, c in enumerate(d.get("constraints", [])):
-            key = f"constraints[{i}]"
-            items = []
-            if "fix" in c:
-                items.append((c["fix"], None, ()))
-            for comp, val in (c.get("displacement") or {}).items():
-                h = History.of(f"{key}.displacement.{comp}", val)
-                items.append(([comp], (lambda hh: (lambda t, x: hh(t)))(h), h.corners))
-            for fix, fn, corners in items:
-                if "boundary" in c:
-                    con = boundary_constraint(fmesh, c["boundary"], fix, fn, key=key, formulation=formulation)
-                    report.append({"constraint": con.label, "fix": fix})
-                else:
-                    con, rep = point_constraint(fmesh, c["point"], fix, fn, key=key, formulation=formulation)
-                    report.append({"constraint": con.label, "fix": fix, **rep})
-                if corners:
-                    con = type(con)(**{**con.__dict__, "corners": corners})
-                cons.append(con)
-        load = d["load"]
-        from fem_wlp.units import parse_temperature
-
-        T0 = parse_temperature(load["stress_free_temperature"], key="load.stress_free_temperature")
-        prof = self.profile()
-        if prof is None:
-            temp = Temperature.uniform_step(T0, parse_temperature(load["temperature"], key="load.temperature"))
-        else:
-            temp = Temperature(T0, prof.T, corners=tuple(prof.corners))
-        model = Model(fmesh, formulation, mats, tuple(cons), temp, order=order,
-                      intorder=d["model"].get("quadrature_order"), name=self.name)
-        return model, report
-
-    def time_grid(self):
-        import numpy as np
-
-        load = self.data["load"]
-        prof = self.profile()
-        if prof is None:
-            return np.array([0.0, 1.0])
-        return np.asarray(prof.steps(max_dT=load.get("max_dT", 5.0),
-                                     min_dwell_steps=load.get("min_dwell_steps", 10)), float)
+            material_from_spec(region, spec)
+        except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
+            raise InputError(k, spec, "a valid material table", message=f"{k}: invalid material: "
+                             f"{type(exc).__name__}: {exc}") from None
 
 
-def _extension_section(sec: str) -> bool:
-    return sec in EXTENSION_SECTIONS
-
-
-#: sections that later pipeline stages (generated geometry, fatigue, sweeps) read
-EXTENSION_SECTIONS = {"geometry", "designs", "mesh", "fatigue", "sweep", "report"}
-
-
-def _extension_hint() -> str:
-    return ", " + ", ".join(sorted(EXTENSION_SECTIONS))
+def _names(cls) -> set:
+    return {f.name for f in fields(cls)} - {"table", "params"}

@@ -31,22 +31,37 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from fem_wlp.errors import InputError
+from fem_wlp.wlcsp.regions import MODEL_KINDS
 
 KINDS = ("flat", "embossed", "recessed")
-MODELS = ("slice2d", "axisym", "joint3d")
+MODELS = tuple(MODEL_KINDS)
+#: no length of a package model exceeds this (mm): larger values are unit slips
+MAX_LENGTH = 1000.0
+#: no positive length is smaller (mm): 0.1 um, far below any layer of a package
+MIN_LENGTH = 1e-4
+#: the smallest element size (mm): finer meshes of a joint have millions of elements
+MIN_MESH_SIZE = 5e-4
+#: rows of the N x N joint array
+MAX_ARRAY_SIZE = 100
+#: characters of a design name (it becomes a folder name)
+MAX_NAME = 64
 #: a layer thinner than (element size) / MAX_LAYER_ASPECT cannot be meshed with acceptable elements
 MAX_LAYER_ASPECT = 16.0
 
 
-def _num(key, value, positive=True, nonneg=False, integer=False):
+def _num(key, value, positive=True, nonneg=False, integer=False, hi=MAX_LENGTH, lo=MIN_LENGTH):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(key, value, "a number")
     if not math.isfinite(value):
         raise InputError(key, value, "a finite number")
+    if value > hi:
+        raise InputError(key, value, f"<= {hi:g}")
     if integer and int(value) != value:
         raise InputError(key, value, "an integer")
     if positive and value <= 0:
         raise InputError(key, value, "> 0")
+    if positive and value < lo:
+        raise InputError(key, value, f">= {lo:g}")
     if nonneg and value < 0:
         raise InputError(key, value, ">= 0")
     return int(value) if integer else float(value)
@@ -101,7 +116,8 @@ class Geometry:
             object.__setattr__(self, k, _num(key(k), getattr(self, k)))
         object.__setattr__(self, "solder_volume", _num(key("solder_volume"), self.solder_volume,
                                                        positive=False, nonneg=True))
-        object.__setattr__(self, "array_size", _num(key("array_size"), self.array_size, integer=True))
+        object.__setattr__(self, "array_size", _num(key("array_size"), self.array_size, integer=True,
+                                                    hi=MAX_ARRAY_SIZE, lo=1))
         if self.array_size < 1:
             _fail(key("array_size"), self.array_size, ">= 1")
         if self.pad_definition not in ("nsmd", "smd"):
@@ -151,7 +167,7 @@ class Geometry:
 
 # --------------------------------------------------------------------------------------------------
 _COMMON = ("name", "kind", "pad_diameter")
-_KIND_KEYS = {
+KIND_KEYS = {
     "flat": _COMMON + ("pi2_opening", "ubm_diameter", "ubm_thickness"),
     "embossed": _COMMON + ("concave_diameter", "ring_outer_diameter", "ring_inner_diameter", "area_rule",
                            "ring_segments", "ring_gap_angle", "pi1_open_in_ring", "connection_hole_diameter"),
@@ -185,8 +201,10 @@ class Design:
 
     def __post_init__(self):
         k = lambda name: f"designs.{self.name}.{name}"
-        if not isinstance(self.name, str) or not self.name or any(c in self.name for c in "/\\ .\t"):
-            raise InputError("designs.name", self.name, "a non-empty name without '/', '.', or spaces")
+        if (not isinstance(self.name, str) or not self.name or len(self.name) > MAX_NAME
+                or any(c in self.name for c in "/\\ .\t")):
+            raise InputError("designs.name", self.name,
+                             f"a non-empty name of at most {MAX_NAME} characters without '/', '.', or spaces")
         if self.kind not in KINDS:
             _fail(k("kind"), self.kind, " | ".join(KINDS))
         for f in fields(self):
@@ -247,16 +265,20 @@ class Design:
         if not isinstance(table, dict):
             raise InputError("designs", table, "a list of tables [[designs]]")
         name = table.get("name", table.get("kind", "?"))
+        if not isinstance(name, str):
+            raise InputError("designs.name", name, "a design name (a string)")
         kind = table.get("kind")
         if kind not in KINDS:
             raise InputError(f"designs.{name}.kind", kind, " | ".join(KINDS))
-        _check_keys(f"designs.{name}", table, set(_KIND_KEYS[kind]))
+        _check_keys(f"designs.{name}", table, set(KIND_KEYS[kind]))
         t = dict(table)
         t.setdefault("name", kind)
         if kind == "embossed" and t.get("area_rule", False):
             # claims 5/16: pi*ri^2 = f*pi*(ro^2 - ri^2)  ->  ro = ri*sqrt(1 + 1/f), f = PI2 fraction of the ring
-            seg, gap = t.get("ring_segments", 0), t.get("ring_gap_angle", cls.ring_gap_angle)
-            f = 1.0 - seg * gap / 360.0 if isinstance(seg, int) and seg >= 2 else 1.0
+            seg = _num(f"designs.{name}.ring_segments", t.get("ring_segments", 0), positive=False, nonneg=True,
+                       integer=True)
+            gap = _num(f"designs.{name}.ring_gap_angle", t.get("ring_gap_angle", cls.ring_gap_angle), hi=360.0)
+            f = 1.0 - seg * gap / 360.0 if seg >= 2 else 1.0
             f = f if f > 0 else 1.0
             has_i, has_o = "ring_inner_diameter" in t, "ring_outer_diameter" in t
             if has_i and has_o:
@@ -288,7 +310,7 @@ class MeshSizes:
 
     def __post_init__(self):
         for f in ("size_fine", "size_fine_3d", "size_layer", "size_coarse", "grading_distance"):
-            object.__setattr__(self, f, _num(f"mesh.{f}", getattr(self, f)))
+            object.__setattr__(self, f, _num(f"mesh.{f}", getattr(self, f), lo=MIN_MESH_SIZE))
         if self.order not in (1, 2) or isinstance(self.order, bool):
             _fail("mesh.order", self.order, "1 or 2")
         for f in ("size_fine", "size_fine_3d", "size_layer"):
@@ -342,7 +364,7 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
                   f"> ring_outer_diameter + 4 * geometry.cu_thickness = {d.ring_outer_diameter + 4 * tcu} "
                   "(the trench between ring and concave edge must hold the conformal Cu on both walls)")
         if d.pad_diameter / 2 - d.concave_diameter / 2 <= tcu:
-            _fail(k("pad_diameter"), d.pad_diameter, f"> concave_diameter + 2 * cu_thickness")
+            _fail(k("pad_diameter"), d.pad_diameter, "> concave_diameter + 2 * cu_thickness")
         if d.ring_segments >= 2:
             r_mid = (d.ring_inner_diameter + d.ring_outer_diameter) / 4
             gap_arc = math.radians(d.ring_gap_angle) * r_mid
@@ -354,7 +376,7 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
             _fail(k("recess_depth"), d.recess_depth, f"<= geometry.pi1_thickness = {g.pi1_thickness} "
                   "(the recess is an opening in PI1)")
         if d.land_diameter / 2 <= tcu:
-            _fail(k("land_diameter"), d.land_diameter, f"> 2 * geometry.cu_thickness")
+            _fail(k("land_diameter"), d.land_diameter, "> 2 * geometry.cu_thickness")
         if (d.pad_diameter - d.land_diameter) / 2 <= tcu:
             _fail(k("land_diameter"), d.land_diameter,
                   f"< pad_diameter - 2 * geometry.cu_thickness = {d.pad_diameter - 2 * tcu} "
@@ -366,10 +388,22 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         if t < h / MAX_LAYER_ASPECT:
             raise InputError(key, t, f">= {size_key} / {MAX_LAYER_ASPECT:g} = {h / MAX_LAYER_ASPECT:g} "
                              f"(thinner layers cannot be resolved by the mesh; refine {size_key})")
+    if d.kind == "embossed":
+        # the PI2 ring and the trench between ring and concave edge (inside the conformal Cu) must hold an
+        # element across: a coarser mesh leaves degenerate elements there
+        widths = {"the PI2 ring width": (d.ring_outer_diameter - d.ring_inner_diameter) / 2,
+                  "the trench between ring and concave edge": (d.concave_diameter - d.ring_outer_diameter) / 2
+                  - 2 * tcu}
+        what, w = min(widths.items(), key=lambda kv: kv[1])
+        if w < h:
+            raise InputError(size_key, h, f"<= {w:.4g} mm, {what} of design {d.name} (at least one element "
+                             "across it)")
     if g.interface_layer_thickness < h:
         _fail("geometry.interface_layer_thickness", g.interface_layer_thickness,
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
-    # solder shape (imports here to keep design.py free of geometry code at import time)
+    # solder shape. This import makes a wlcsp.design <-> wlcsp.geometry cycle (geometry.mesher imports design);
+    # it stays function-local until the solder check moves out of check_combination (study.preflight.
+    # check_geometry already calls solve_joint itself; tests/test_geometry.py still expects it here)
     from fem_wlp.wlcsp.geometry.solder import solve_joint
     solve_joint(g, d, mesh_size=h)
 
@@ -377,3 +411,32 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
 def with_overrides(obj, **kw):
     """A validated copy with some fields replaced."""
     return replace(obj, **kw)
+
+
+#: one line per key of [geometry], [[designs]] and [mesh] for the generated key reference (docs/study-keys.md)
+FIELD_DOCS = {
+    "pitch": "joint pitch", "array_size": "N x N full array of joints", "die_size": "square die edge",
+    "die_thickness": "die thickness", "passivation_thickness": "SiN/SiO2 passivation",
+    "pi1_thickness": "first polyimide layer", "pi2_thickness": "second polyimide layer (ball-pad opening)",
+    "pi3_thickness": "third dielectric of the embossed design", "cu_thickness": "Cu redistribution layer",
+    "board_thickness": "FR-4 board", "board_pad_diameter": "board Cu pad", "board_pad_thickness": "board Cu pad",
+    "solder_mask_opening": "board solder-mask opening", "solder_mask_thickness": "board solder mask",
+    "pad_definition": "nsmd: mask clear of the pad; smd: mask overlaps the pad edge",
+    "ball_diameter": "as-placed solder ball", "solder_volume": "solder volume of a joint",
+    "interface_layer_thickness": "die-/board-side solder layers ΔW and Δε_in are averaged over",
+    "board_extension": "slice2d: board length beyond the die edge",
+    "name": "design name (required; a folder name)", "kind": "pad design (required)",
+    "pad_diameter": "RDL Cu capture pad", "pi2_opening": "PI2 ball-pad opening", "ubm_diameter": "UBM",
+    "ubm_thickness": "UBM", "concave_diameter": "PI2 removed inside this circle (PI1 exposed)",
+    "ring_outer_diameter": "convex PI2 ring, outer", "ring_inner_diameter": "convex PI2 ring, inner",
+    "area_rule": "derive one ring diameter: disc inside the ring = ring area (claims 5/16)",
+    "ring_segments": "discontinuous ring (joint3d only)", "ring_gap_angle": "angle of each gap between segments",
+    "pi1_open_in_ring": "PI1 and PI2 open inside the ring to the passivation",
+    "connection_hole_diameter": "pi3 connection hole over the embossed portion",
+    "land_diameter": "second opening in PI1 (the sunken land)", "recess_depth": "depth of the recess (<= PI1)",
+    "third_opening_diameter": "PI2 third opening, wider than the land",
+    "size_fine": "2D models: element size in and near the solder", "size_fine_3d": "joint3d: element size in "
+    "the solder, pads and thin layers", "size_layer": "2D models: largest size inside the thin layers",
+    "size_coarse": "die and board far from the joints", "grading_distance": "distance from fine to coarse",
+    "order": "1: triangle/tetra, 2: triangle6/tetra10",
+}

@@ -25,7 +25,7 @@ Source tags [Sx] refer to ../shared/reference/domain.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import ClassVar
 
 import numpy as np
@@ -85,6 +85,12 @@ class LifeModel:
             else:
                 kw[k] = float(v)
         return cls(**kw)
+
+
+def _finite(x, key) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise InputError(key, x, "a finite number")
+    return float(x)
 
 
 def _need(table: dict, key: str, names, why: str):
@@ -192,13 +198,13 @@ class Darveaux(LifeModel):
                 raise InputError(f"{key}.{extra[0]}", table[extra[0]],
                                  f"either {key}.constants or K1-K4 with units and layer_thickness, not both")
             crack = table.get("crack_length")
-            return cls.snpb(None if crack is None else float(crack))
+            return cls.snpb(None if crack is None else _finite(crack, f"{key}.crack_length"))
         _need(table, key, ("K1", "K2", "K3", "K4", "layer_thickness"),
               "Darveaux has no default constants for this solder (SAC constants depend on the averaging layer)")
         units = table.get("units", "MPa-mm")
-        vals = {k: float(table[k]) for k in ("K1", "K2", "K3", "K4")}
-        layer = float(table["layer_thickness"])
-        crack = None if table.get("crack_length") is None else float(table["crack_length"])
+        vals = {k: _finite(table[k], f"{key}.{k}") for k in ("K1", "K2", "K3", "K4")}
+        layer = _finite(table["layer_thickness"], f"{key}.layer_thickness")
+        crack = None if table.get("crack_length") is None else _finite(table["crack_length"], f"{key}.crack_length")
         if units == "psi-inch":
             return cls.from_psi_inch(**vals, layer_thickness_mm=layer, crack_length=crack)
         if units != "MPa-mm":
@@ -324,12 +330,13 @@ class Engelmaier(LifeModel):
             raise InputError(f"{key}.{unknown[0]}", table[unknown[0]], "keys " + ", ".join(cls.spec_keys))
         alloy = table.get("alloy", solder or "SnPb")
         F = table.get("F", 1.0)
-        if isinstance(F, bool) or not isinstance(F, (int, float)) or not F > 0:
+        if isinstance(F, bool) or not isinstance(F, (int, float)) or not 0 < F < math.inf:
             raise InputError(f"{key}.F", F, "a number > 0 (0.5-1.5; 1 typical)")
+        if not isinstance(alloy, str):
+            raise InputError(f"{key}.alloy", alloy, "an alloy name: 'SAC' or 'SnPb'")
         base = cls.for_alloy(alloy, float(F), key=f"{key}.alloy")
-        over = {k: float(table[k]) for k in ("eps_f", "c0", "c1", "c2", "t0") if k in table}
+        over = {k: _finite(table[k], f"{key}.{k}") for k in ("eps_f", "c0", "c1", "c2", "t0") if k in table}
         if over:
-            from dataclasses import replace
             base = replace(base, **over, source=base.source + "; user overrides: " + ", ".join(over))
         return base
 
@@ -396,6 +403,19 @@ LIFE_MODELS: dict[str, type] = {c.name: c for c in (Darveaux, SyedEnergy, SyedSt
 DEFAULT_MODELS = ("syed_energy", "syed_strain", "engelmaier")
 
 
+def model_names(spec: dict | None, key: str = "fatigue") -> list[str]:
+    """The life-model names of a [fatigue] table in order (the first is the headline model): `models`, or the
+    defaults plus every model with a constants table."""
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        raise InputError(key, spec, "a table")
+    models = spec.get("models", list(DEFAULT_MODELS) + [k for k in spec if k not in DEFAULT_MODELS])
+    if not isinstance(models, (list, tuple)) or not models or not all(isinstance(m, str) for m in models):
+        raise InputError(f"{key}.models", models, "a non-empty list of model names (e.g. [\"syed_strain\"]) from "
+                         + ", ".join(LIFE_MODELS))
+    return list(models)
+
+
 def life_models_from_spec(spec: dict | None, solder: str | None = None, key: str = "fatigue") -> dict:
     """Life models from a study's [fatigue] table -> {name: model}, in the order given.
 
@@ -411,13 +431,7 @@ def life_models_from_spec(spec: dict | None, solder: str | None = None, key: str
 
     `solder` (e.g. "SAC305", "SnPb") picks default constant sets (Engelmaier alloy, Darveaux SnPb)."""
     spec = {} if spec is None else spec
-    if not isinstance(spec, dict):
-        raise InputError(key, spec, "a table")
-    models = spec.get("models", list(DEFAULT_MODELS) + [k for k in spec if k not in DEFAULT_MODELS])
-    if isinstance(models, str):
-        models = [models]
-    if not isinstance(models, (list, tuple)) or not models:
-        raise InputError(f"{key}.models", models, "a non-empty list of " + ", ".join(LIFE_MODELS))
+    models = model_names(spec, key)
     for k, v in spec.items():
         if k != "models" and k not in LIFE_MODELS:
             raise InputError(f"{key}.{k}", v, "'models' or a table named after a model: " + ", ".join(LIFE_MODELS))

@@ -46,6 +46,10 @@ from fem_wlp.units import (DURATION_ALLOWED, RATE_ALLOWED, TEMPERATURE_ALLOWED, 
 DEFAULT_RAMP_RATE = 10.0 / 60.0
 #: room temperature where presets with cycle_start = "ambient" start and end a cycle (°C)
 AMBIENT_C = 25.0
+#: largest temperature change of one initial increment on a ramp (°C), the study default of load.max_dT
+DEFAULT_MAX_DT = 5.0
+#: increments of a dwell, the study default of load.min_dwell_steps
+DEFAULT_MIN_DWELL_STEPS = 10
 #: temperatures closer than this are equal (°C)
 T_TOL = 1e-6
 
@@ -394,7 +398,13 @@ class Profile:
         idx = np.searchsorted(self.cycle_bounds[:, 0], t, side="left")
         return int(idx) if np.ndim(t) == 0 else idx.astype(int)
 
-    def steps(self, max_dT: float = 5.0, min_dwell_steps: int = 10, max_dt: float | None = None) -> np.ndarray:
+    def step_count(self, max_dT: float = DEFAULT_MAX_DT, min_dwell_steps: int = DEFAULT_MIN_DWELL_STEPS) -> int:
+        """Number of increments of `steps(max_dT, min_dwell_steps)`, without building the grid."""
+        return sum(max(1, math.ceil(abs(s.T1 - s.T0) / max_dT - 1e-9)) if s.kind == "ramp" else min_dwell_steps
+                   for s in self._segments)
+
+    def steps(self, max_dT: float = DEFAULT_MAX_DT, min_dwell_steps: int = DEFAULT_MIN_DWELL_STEPS,
+              max_dt: float | None = None) -> np.ndarray:
         """Initial time grid (s), from 0 to duration, containing every corner: each segment split uniformly into
         n steps, n >= |ΔT|/max_dT on ramps, n >= min_dwell_steps on dwells, dt <= max_dt (domain.md §7)."""
         if not max_dT > 0:
@@ -467,7 +477,8 @@ class Profile:
 
 
 def _cycles(value, key: str = "load.cycles") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value != int(value) or value < 1):
         raise InputError(key, value, "an integer >= 1")
     return int(value)
 

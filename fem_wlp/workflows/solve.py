@@ -1,6 +1,6 @@
 """Run one model over a time grid and write its results: the consumer of the solver's frames.
 
-`run_case` writes, as frames arrive: history.csv (one row per converged increment), field snapshots (VTU) at
+`run_model` writes, as frames arrive: history.csv (one row per converged increment), field snapshots (VTU) at
 the requested times with a ParaView .pvd series, and at the end summary data (per-region maxima over the whole
 history, with location; model size; solver statistics; wall time per phase). A failure keeps everything written
 so far and is reported in the returned summary (status "failed").
@@ -13,53 +13,24 @@ from pathlib import Path
 import numpy as np
 
 from fem_wlp.errors import ConvergenceError
-from fem_wlp.fe.postprocess import cell_fields, centroids, point_displacements, region_averages, region_summary
-from fem_wlp.io.results import HistoryWriter, write_pvd, write_vtu
+from fem_wlp.fe.postprocess import cell_fields, point_displacements, region_averages, region_summary
 from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.io.results import HistoryWriter, write_pvd, write_vtu
+from fem_wlp.workflows.observers import RunningMax
 
 
-class RunningMax:
-    """Per-region maximum over all frames of element-average von Mises and max principal stress."""
-
-    def __init__(self, disc):
-        self.disc = disc
-        self.best = {}
-
-    def update(self, frame):
-        """Element-average stresses of every region -> running maxima (cheap: no other fields)."""
-        from fem_wlp.materials.base import von_mises
-        from fem_wlp.fe.postprocess import element_average, max_principal
-
-        c = None
-        for name, ops in zip(self.disc.names, self.disc.ops):
-            sig = element_average(ops, frame.states[name]["stress"])
-            for key, vals in (("von_mises", von_mises(sig)), ("max_principal", max_principal(sig))):
-                j = int(np.argmax(vals))
-                v = float(vals[j])
-                b = self.best.setdefault(name, {})
-                if key not in b or v > b[key]["value"]:
-                    if c is None:
-                        c = centroids(self.disc.model.mesh.mesh)
-                    b[key] = {"value": v, "at": c[:, ops.elements[j]].tolist(), "time_s": frame.time}
-
-    def summary(self):
-        return {n: {"max_von_mises_MPa": b["von_mises"]["value"], "max_von_mises_at": b["von_mises"]["at"],
-                    "max_von_mises_time_s": b["von_mises"]["time_s"],
-                    "max_principal_MPa": b["max_principal"]["value"], "max_principal_at": b["max_principal"]["at"],
-                    "max_principal_time_s": b["max_principal"]["time_s"]} for n, b in self.best.items()}
-
-
-def run_case(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
-             output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
-             compression: str = "none") -> dict:
+def run_model(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
+              output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
+              compression: str = "none", disc: Discretization | None = None) -> dict:
     """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
 
     `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
-    solver's frames, e.g. the interface-layer tracker of a reliability study)."""
+    solver's frames, e.g. the interface-layer tracker of a reliability study). `disc`: the model's
+    Discretization when the caller built it already (to check the model before writing anything)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     t_start = _time.perf_counter()
-    disc = Discretization(model, settings)
+    disc = disc or Discretization(model, settings)
     hist = HistoryWriter(outdir / "history.csv")
     out_t = np.asarray(sorted(set(np.round(np.asarray(output_times, float), 9)) | {float(times[-1])}))
     series = []
@@ -100,7 +71,22 @@ def run_case(model, times, outdir, settings: SolverSettings | None = None, outpu
     finally:
         hist.close()
     wall = _time.perf_counter() - t_start
-    summary = {
+    summary = _summary(model, disc, status, error, last, series, wall)
+    if last is not None and last.index > 0:
+        final = region_summary(disc, fields if fields is not None else cell_fields(disc, last))
+        over = tracker.summary()
+        for n in summary["regions"]:
+            summary["regions"][n].update({"final": {k: v for k, v in final[n].items() if k != "volume_mm3"},
+                                          "over_history": over.get(n, {})})
+        summary["ezz_final"] = last.ezz
+    if keep_frames:
+        summary["_frames"] = frames
+        summary["_disc"] = disc
+    return summary
+
+
+def _summary(model, disc, status, error, last, series, wall) -> dict:
+    return {
         "status": status, "error": error,
         "formulation": model.formulation, "order": model.order, "quadrature_order": disc.intorder,
         "dofs": int(disc.ndof + (1 if disc.gps else 0)), "elements": int(model.mesh.nelements),
@@ -113,17 +99,6 @@ def run_case(model, times, outdir, settings: SolverSettings | None = None, outpu
         "last_converged_time_s": last.time if last else None,
         "fields": [f for _, f in series],
     }
-    if last is not None and last.index > 0:
-        final = region_summary(disc, fields if fields is not None else cell_fields(disc, last))
-        over = tracker.summary()
-        for n in summary["regions"]:
-            summary["regions"][n].update({"final": {k: v for k, v in final[n].items() if k != "volume_mm3"},
-                                          "over_history": over.get(n, {})})
-        summary["ezz_final"] = last.ezz
-    if keep_frames:
-        summary["_frames"] = frames
-        summary["_disc"] = disc
-    return summary
 
 
 def _mean_temperature(frame) -> float:

@@ -1,0 +1,191 @@
+"""One case: build its Model (mesh, materials per region, constraints of the model kind, thermal load), run it,
+evaluate it, write cases/<name>/case.json.
+
+Model kinds and their boundary conditions:
+- slice2d: generalized plane strain slice along the package diagonal; symmetry u_x = 0 at the package centre,
+  u_y = 0 at the board-bottom point on the symmetry line; the board is otherwise free (warpage free).
+- axisym: one joint, ball axis = symmetry axis: u_r = 0 on the axis, u_z = 0 at the board-bottom point on the
+  axis; the cut faces of the die and board discs are free. It captures the local expansion mismatch of the
+  build-up, ball and board, not the DNP shear of a joint away from the package centre.
+- joint3d: one joint (the corner joint) in a square cell; the die-side cut faces follow the free in-plane
+  thermal expansion of the die about the package neutral point, the board-side cut faces that of the board
+  (the standard first-order loading of a local joint model); u_z = 0 at one board-bottom point.
+A mesh-file study's model takes its formulation, materials and [[constraints]] from the study.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time as _time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from fem_wlp import __version__
+from fem_wlp.errors import ConvergenceError, InputError
+from fem_wlp.fe.mesh import load as load_mesh
+from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
+from fem_wlp.io.results import HistoryWriter, write_json
+from fem_wlp.materials import material_from_spec
+from fem_wlp.study.cases import Case
+from fem_wlp.study.preflight import prebuilt_mesh
+from fem_wlp.study.spec import Study
+from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
+from fem_wlp.wlcsp.regions import MODEL_KINDS, top_region
+from fem_wlp.workflows.evaluate import evaluate
+from fem_wlp.workflows.observers import LayerTracker
+from fem_wlp.workflows.progress import Progress
+from fem_wlp.workflows.solve import run_model
+
+
+def case_hash(case: Case) -> str:
+    """Hash of a case's inputs (and the fem_wlp version): equal hashes run once; resume keeps equal ones."""
+    blob = json.dumps(case.data, sort_keys=True, default=str)
+    return hashlib.sha256((blob + __version__).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the model of a case
+# ----------------------------------------------------------------------------------------------------------------
+def build_case_model(spec: Study, mesh_path):
+    """Model of a generated-geometry case (`spec`: the case's Study, one design) on the mesh `mesh_path`;
+    returns (model, profile)."""
+    fm = load_mesh(mesh_path)
+    kind, form = spec.kind, MODEL_KINDS[spec.kind]
+    given = spec.data.get("materials", {})
+    unknown = [r for r in given if not fm.leaves_under(r)]
+    if unknown:
+        raise InputError(f"materials.{unknown[0]}", given[unknown[0]], "a region of the model: " + ", ".join(fm.names()))
+    mats = {r: material_from_spec(r, s) for r, s in spec.materials.items() if fm.leaves_under(r)}
+    present = {top_region(n) for n in fm.leaves}
+    missing = sorted(p for p in present if p not in mats and not any(m.startswith(p + "/") for m in mats))
+    if missing:
+        raise InputError("materials", sorted(mats), f"a material for region(s) {', '.join(missing)}")
+    prof = spec.profile
+    T0 = spec.load.stress_free_temperature
+    temp = Temperature(T0, prof.T, corners=tuple(prof.corners))
+    ymin = float(fm.mesh.p[1 if kind != "joint3d" else 2].min())
+    if kind in ("slice2d", "axisym"):
+        axis = "symmetry" if kind == "slice2d" else "axis"
+        cons = [boundary_constraint(fm, axis, ["x"], formulation=form),
+                point_constraint(fm, [0.0, ymin], ["y"], formulation=form)[0]]
+    else:
+        cons = _joint3d_constraints(fm, spec, mats, prof, T0, ymin)
+    model = Model(fm, form, mats, tuple(cons), temp, order=spec.order, intorder=spec.model.quadrature_order,
+                  name=spec.designs[0].name)
+    return model, prof
+
+
+def _joint3d_constraints(fm, spec: Study, mats, prof, T0, ymin) -> list:
+    """Die- and board-side cut faces follow the free thermal expansion about the neutral point."""
+    form = MODEL_KINDS["joint3d"]
+    p = spec.geometry.joint_offsets()[-1]            # corner joint at (p, p) from the neutral point
+    die_mat = mats["die"].oriented(2) if hasattr(mats["die"], "oriented") else mats["die"]
+    board_mat = mats["board"].oriented(2) if hasattr(mats["board"], "oriented") else mats["board"]
+
+    def follower(mat):
+        def value(t, x):
+            e = mat.thermal_strain(np.array([prof.T(t)]), T0)[:, 0]
+            return np.stack([e[0] * (x[0] + p), e[1] * (x[1] + p)])
+        return value
+
+    return [boundary_constraint(fm, "die_side", ["x", "y"], follower(die_mat), formulation=form),
+            boundary_constraint(fm, "board_side", ["x", "y"], follower(board_mat), formulation=form),
+            point_constraint(fm, [0.0, 0.0, ymin], ["z"], formulation=form)[0]]
+
+
+def build_mesh_file_model(spec: Study, fmesh=None):
+    """Model of a mesh-file study; returns (model, constraint report)."""
+    fmesh = fmesh or load_mesh(spec.model.mesh, key="model.mesh")
+    formulation = spec.model.formulation or ("3d" if fmesh.dim == 3 else "plane_strain")
+    mats = {r: material_from_spec(r, s) for r, s in spec.materials.items()}
+    cons, report = [], []
+    for i, c in enumerate(spec.constraints):
+        key = f"constraints[{i}]"
+        items = [(list(c.fix), None, ())] if c.fix else []
+        for comp, val in (c.displacement or {}).items():
+            h = History.of(f"{key}.displacement.{comp}", val)
+            items.append(([comp], (lambda hh: (lambda t, x: hh(t)))(h), h.corners))
+        for fix, fn, corners in items:
+            if c.boundary is not None:
+                con = boundary_constraint(fmesh, c.boundary, fix, fn, key=key, formulation=formulation)
+                report.append({"constraint": con.label, "fix": fix})
+            else:
+                con, rep = point_constraint(fmesh, list(c.point), fix, fn, key=key, formulation=formulation)
+                report.append({"constraint": con.label, "fix": fix, **rep})
+            if corners:
+                con = type(con)(**{**con.__dict__, "corners": corners})
+            cons.append(con)
+    load, prof = spec.load, spec.profile
+    if prof is None:
+        temp = Temperature.uniform_step(load.stress_free_temperature, load.temperature)
+    else:
+        temp = Temperature(load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
+    model = Model(fmesh, formulation, mats, tuple(cons), temp, order=spec.model.order,
+                  intorder=spec.model.quadrature_order, name=spec.name)
+    return model, report
+
+
+def case_mesh(case: Case, cdir: Path) -> MeshResult:
+    """The case's mesh: built with gmsh, or read from `model.meshes` (a folder of prebuilt
+    `<design>_<kind>.msh`, e.g. the committed benchmark geometries) when the study names one."""
+    s = case.spec
+    if s.model.meshes is None:
+        return build_mesh(s.geometry, s.designs[0], s.kind, s.mesh, cdir / "mesh")
+    msh = prebuilt_mesh(case)
+    joint, positions = joints_for(s.geometry, s.designs[0], s.mesh, s.kind)
+    rep = {"source": str(msh), "prebuilt": True, "joint_positions": list(positions), "joint": joint.report()}
+    return MeshResult(msh, msh.with_suffix(".vtu"), rep)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# running a generated-geometry case
+# ----------------------------------------------------------------------------------------------------------------
+def run_case(case: Case, outdir, quiet: bool = True) -> dict:
+    """Mesh, solve and evaluate one case; writes cases/<folder>/ and returns the case summary. Never raises for a
+    case that fails: the failure is recorded with everything converged so far."""
+    t0 = _time.perf_counter()
+    cdir = Path(outdir) / "cases" / case.folder
+    cdir.mkdir(parents=True, exist_ok=True)
+    summary = {"name": case.name, "design": case.design, "kind": case.kind, "sweep": case.sweep,
+               "status": "failed", "hash": case_hash(case)}
+    try:
+        mres = case_mesh(case, cdir)
+        summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
+                           ("joint_positions", "material_sizes", "joint")}
+        model, prof = build_case_model(case.spec, mres.msh)
+        res = _solve_tracked(case, model, prof, cdir, quiet)
+        summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
+        summary["status"] = res["status"]
+        if res["status"] != "ok":
+            summary["error"] = res["error"]
+    except (ConvergenceError, InputError) as exc:
+        summary["error"] = {**getattr(exc, "report", {}), "message": str(exc)}
+    except Exception as exc:                            # a case that breaks must not stop the study
+        summary["error"] = {"message": f"{type(exc).__name__}: {exc}",
+                            "traceback": traceback.format_exc(limit=6)}
+    summary["wall_time_s"] = round(_time.perf_counter() - t0, 3)
+    write_json(cdir / "case.json", summary)
+    return summary
+
+
+def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:
+    """Run the case's model, writing the interface-layer averages of every frame to layers.csv."""
+    spec = case.spec
+    writer = HistoryWriter(cdir / "layers.csv")
+    trackers = {}
+    prog = None if quiet else Progress(case.name, prof.duration, prof.cycle_of)
+
+    def on_frame(disc, frame, T):
+        tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, spec.kind))
+        row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
+        row.update(tr.row(frame))
+        writer.write(row)
+
+    try:
+        return run_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
+                         output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
+                         compression=spec.output.compression)
+    finally:
+        writer.close()

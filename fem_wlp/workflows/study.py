@@ -1,0 +1,226 @@
+"""Run a whole study into a results folder: check everything first, then run the cases (resuming finished
+ones, running identical inputs once), write summary.json after every case, then provenance, plots, report.
+
+A mesh-file study is one case written into the folder itself (history.csv, fields/, summary.json); a
+generated-geometry study writes cases/<case>/ per case and a summary comparing the designs with the baseline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from fem_wlp import __version__
+from fem_wlp.errors import InputError
+from fem_wlp.fe.solver.stepping import Discretization
+from fem_wlp.io.results import now, provenance, write_json, write_text
+from fem_wlp.reporting.report import write_report
+from fem_wlp.study.cases import Case, expand
+from fem_wlp.study.load import load_study
+from fem_wlp.study.preflight import check_cases
+from fem_wlp.study.spec import Study
+from fem_wlp.workflows.case import build_mesh_file_model, case_hash
+from fem_wlp.workflows.console import print_failures, print_mesh_file_summary, print_table
+from fem_wlp.workflows.parallel import check_workers, run_cases
+from fem_wlp.workflows.progress import Progress
+from fem_wlp.workflows.solve import run_model
+
+NOTES = ["Absolute lives from literature constants are order-of-magnitude estimates; the life ratios "
+         "between designs are the trustworthy output.",
+         "dW_per_cycle_MPa and deps_in_per_cycle are the stabilised (last complete cycle) volume "
+         "averages over the critical interface layer of the critical joint."]
+
+
+def run_study_file(path, out, overrides=(), workers=None, scheduler=None, quiet=False) -> int:
+    """`fem-wlp run`: exit code 0 when every case succeeded, 1 when some failed; InputError before anything
+    is written for every problem `fem-wlp check` finds."""
+    return run_study(load_study(path, overrides), out, workers=workers, scheduler=scheduler, quiet=quiet)
+
+
+def check_study(study: Study) -> tuple[list[Case], object]:
+    """Everything that can be checked without solving: the cases and their table combinations, prebuilt
+    meshes; for a mesh-file study the model and its discretization on the mesh. Returns (cases, None) or
+    (cases, (model, constraint report, discretization)) for a mesh-file study."""
+    cases = expand(study)
+    check_cases(cases)
+    if study.generated:
+        return cases, None
+    model, report = build_mesh_file_model(study)
+    return cases, (model, report, Discretization(model, study.solver.settings()))
+
+
+def run_study(study: Study, out, workers=None, scheduler=None, quiet=False) -> int:
+    check_workers(workers, scheduler)
+    cases, built = check_study(study)
+    out = prepare_outdir(out)
+    start = now()
+    record_study(study, out)
+    if not study.generated:
+        summary = run_mesh_file_case(study, built, out, start, quiet)
+        return 0 if summary["status"] == "ok" else 1
+    done = _run_generated(study, cases, out, workers, scheduler, quiet)
+    s = write_summary(study, cases, done, out)
+    write_json(out / "provenance.json", provenance(start, now(), {
+        "study_file": str(study.path), "cases": {n: {k: r.get(k) for k in ("dofs", "increments", "newton_iterations",
+                                                                            "cutbacks", "linear_solver", "timing_s",
+                                                                            "wall_time_s")} for n, r in done.items()},
+        "workers": workers, "scheduler": scheduler}))
+    _plots_and_report(out)
+    if not quiet:
+        print_table(s)
+    failed = [c for c in s["cases"] if c["status"] != "ok"]
+    if failed:
+        print_failures(failed)
+        return 1
+    return 0
+
+
+def prepare_outdir(out) -> Path:
+    """The results folder, created; a path that is a file, under a file, or not writable is one InputError."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("--out", str(out), "a folder (it exists as a file)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError("--out", str(out), "a folder that can be created",
+                         message=f"--out {out}: cannot create the folder: {exc.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError("--out", str(out), "a writable folder", message=f"--out {out}: the folder is not writable")
+    return out
+
+
+def record_study(study: Study, out: Path):
+    """The study as run: the original file text and the parsed data with every override."""
+    try:
+        write_text(out / "study.toml", Path(study.path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeError):
+        pass
+    write_json(out / "study_as_run.json", study.data)
+
+
+def _run_generated(study: Study, cases: list[Case], out: Path, workers, scheduler, quiet) -> dict:
+    """Run the cases that are not finished; returns {case name: case summary}."""
+    done, todo = resume(cases, out)
+    if done and not quiet:
+        print(f"fem-wlp: {len(done)} finished case(s) kept: {', '.join(done)}", file=sys.stderr)
+    # identical inputs (e.g. the flat baseline at every point of a design-parameter sweep) run once
+    first, twins = {}, {}
+    for c in todo:
+        h = case_hash(c)
+        if h in first:
+            twins.setdefault(first[h].name, []).append(c)
+        else:
+            first[h] = c
+    for res in run_cases(list(first.values()), str(out), workers=workers, scheduler=scheduler, quiet=quiet):
+        done[res["name"]] = res
+        for twin in twins.get(res["name"], []):
+            done[twin.name] = {**res, "name": twin.name, "sweep": twin.sweep, "same_as": res["name"]}
+        write_summary(study, cases, done, out)            # a later failure never loses finished cases
+        if not quiet:
+            msg = (f"ΔW = {res['dW_per_cycle_MPa']:.4g} MPa" if res.get("dW_per_cycle_MPa") is not None
+                   else (res.get("error") or {}).get("message", ""))
+            print(f"fem-wlp: case {res['name']}: {res['status']} ({res.get('wall_time_s', 0):.1f} s) {msg}",
+                  file=sys.stderr)
+    return done
+
+
+def resume(cases: list[Case], out: Path) -> tuple[dict, list[Case]]:
+    """Finished cases of the same inputs (status ok, same hash) are kept; the others are to run."""
+    done, todo = {}, []
+    for c in cases:
+        f = out / "cases" / c.folder / "case.json"
+        if f.is_file():
+            try:
+                prev = json.loads(f.read_text(encoding="utf-8"))
+                if prev.get("status") == "ok" and prev.get("hash") == case_hash(c):
+                    done[c.name] = prev
+                    continue
+            except (OSError, ValueError):
+                pass
+        todo.append(c)
+    return done, todo
+
+
+def write_summary(study: Study, cases: list[Case], done: dict, out: Path) -> dict:
+    s = study_summary(study, cases, [done[c.name] for c in cases if c.name in done])
+    write_json(out / "summary.json", s)
+    return s
+
+
+def study_summary(study: Study, cases: list[Case], results: list[dict]) -> dict:
+    base = study.baseline
+    by_name = {r["name"]: r for r in results}
+    primary = study.fatigue.primary
+    out_cases = []
+    for c in cases:
+        r = by_name.get(c.name)
+        if r is None:
+            out_cases.append({"name": c.name, "design": c.design, "status": "pending"})
+            continue
+        bname = base + c.name[len(c.design):] if "@" in c.name else base     # baseline of the same sweep point
+        b = by_name.get(bname)
+        ratios = {}
+        if b and b.get("status") == "ok" and r.get("status") == "ok":
+            for m, n in (r.get("life_cycles") or {}).items():
+                nb = (b.get("life_cycles") or {}).get(m)
+                if n and nb:
+                    ratios[m] = n / nb
+        entry = {k: v for k, v in r.items() if k not in ("joints",)}
+        entry["life_ratio_vs_baseline"] = ratios.get(primary)
+        entry["life_ratios_vs_baseline"] = ratios
+        entry["baseline_case"] = bname
+        entry["joints"] = r.get("joints")
+        out_cases.append(entry)
+    prof = study.profile
+    return {"study": study.name, "fem_wlp_version": __version__, "model": study.kind,
+            "profile": prof.describe() if prof else None, "cycles": prof.cycles,
+            "baseline": base, "primary_life_model": primary, "cases": out_cases, "notes": list(NOTES)}
+
+
+def _plots_and_report(out: Path):
+    from fem_wlp.reporting.plots import make_plots   # matplotlib: loaded only when plots are drawn
+
+    try:
+        make_plots(out)
+        write_report(out)
+    except Exception as exc:                         # plots must never lose results
+        print(f"fem-wlp: warning: plots/report failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> dict:
+    """Run a mesh-file study's one case into `out`; returns the summary written to summary.json."""
+    model, report, disc = built
+    times = study.load.time_grid()
+    prof = study.profile
+    cycle_of = prof.cycle_of if prof is not None else None
+    prog = None if quiet else Progress(study.name, float(times[-1]), cycle_of)
+    settings = study.solver.settings()
+    res = run_model(model, times, out, settings, output=study.output.fields,
+                    output_times=prof.corners if prof is not None else (), cycle_of=cycle_of, progress=prog,
+                    compression=study.output.compression, disc=disc)
+    summary = {"study": study.name, "fem_wlp_version": __version__, "mesh": str(model.mesh.source),
+               "load": study.data["load"], "region_ids": dict(enumerate(res["regions"])), "constraints": report,
+               **res}
+    write_json(out / "summary.json", summary)
+    write_json(out / "provenance.json", provenance(start, now(), {
+        "study_file": str(study.path), "solver_settings": settings.__dict__,
+        "solver_statistics": {k: res[k] for k in ("linear_solver", "linear_solver_stats", "increments",
+                                                   "newton_iterations", "cutbacks", "assemblies", "timing_s")}}))
+    if not quiet:
+        print_mesh_file_summary(summary)
+    if res["status"] != "ok":
+        print(f"fem-wlp run: case failed: {res['error']['message']}", file=sys.stderr)
+    return summary
+
+
+def describe_check(study: Study, cases: list[Case], built) -> str:
+    """The one-paragraph result of `fem-wlp check`."""
+    if built is not None:
+        model, _, disc = built
+        return (f"{study.path}: ok — {model.mesh.nelements} elements, {disc.ndof} dofs, regions "
+                + ", ".join(disc.names) + f", linear solver {disc.linear.name}")
+    prof = study.profile
+    return (f"{study.path}: ok — {len(cases)} case(s) ({', '.join(c.name for c in cases)}), model {study.kind}, "
+            f"profile {prof.describe() if prof else 'one step'}")
