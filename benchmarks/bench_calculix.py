@@ -3,8 +3,8 @@
 (a) the flagship 2D slice `meshes/flat_slice2d.msh` -- solved as PLANE STRAIN by both codes, because ccx has no
     generalized-plane-strain element (the flagship study uses GPS);
 (b) the 3D joint `meshes/flat_joint3d.msh` (die/board cut faces follow the free thermal expansion of die/board
-    about the neutral point, as in `reliability.build_case_model`; exported as separable *BOUNDARY amplitudes).
-Materials: the study defaults (`reliability.DEFAULT_MATERIALS`: Si, FR-4 orthotropic, Cu, PI, ...) with the
+    about the neutral point, as in `fem_wlp.workflows.case.build_case_model`; exported as separable *BOUNDARY amplitudes).
+Materials: the study defaults (`fem_wlp.wlcsp.regions.DEFAULT_MATERIALS`: Si, FR-4 orthotropic, Cu, PI, ...) with the
 solder `SAC305_norton` (Norton creep, Q/R = 8502 K); JESD22-A104 G from the SAC305 solidus (217 C). Both codes take
 the same fixed time grid (profile.steps(max_dT, min_dwell_steps, max_dt)): fem_wlp with its step-size control off
 (max_deps_in huge; no cutbacks happen), ccx with *VISCO DIRECT. Same thread count for both (OMP_NUM_THREADS,
@@ -42,8 +42,9 @@ import numpy as np  # noqa: E402
 
 from fem_wlp.io.calculix.deck import deck_maps, write_deck  # noqa: E402
 from fem_wlp.io.calculix.results import map_to_model, read_dat  # noqa: E402
-from fem_wlp.workflows.reliability import build_case_model  # noqa: E402
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run  # noqa: E402
+from fem_wlp.fe.solver import Discretization, SolverSettings, run  # noqa: E402
+from fem_wlp.study.spec import Study  # noqa: E402
+from fem_wlp.workflows.case import build_case_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +57,7 @@ def case_data(kind: str, cycles: int) -> dict:
 
 def problem(kind: str, cycles: int, max_dt: float):
     msh = ROOT / "meshes" / ("flat_slice2d.msh" if kind == "slice2d" else "flat_joint3d.msh")
-    model, prof = build_case_model(case_data(kind, cycles), msh, kind, {})
+    model, prof = build_case_model(Study.from_dict(case_data(kind, cycles), purpose="case"), msh)
     if model.formulation == "generalized_plane_strain":
         model = dataclasses.replace(model, formulation="plane_strain")     # ccx has no GPS element
     times = prof.steps(max_dT=5.0, min_dwell_steps=10, max_dt=max_dt)

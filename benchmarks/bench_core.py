@@ -81,7 +81,7 @@ def case(spec, with_skfem=False):
     from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
     from fem_wlp.io.results import write_vtu
     from fem_wlp.fe.solver.discretization import Discretization
-    from fem_wlp.fe.solver.stepping import run
+    from fem_wlp.fe.solver import run
 
     dim, el, ndof = spec.split(":")
     dim, order, ndof = int(dim[0]), int(el[1]), int(ndof)

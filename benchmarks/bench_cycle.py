@@ -37,7 +37,7 @@ from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_co
 from fem_wlp.wlcsp.profiles import profile_from_spec
 from fem_wlp.fe.solver.discretization import Discretization
 from fem_wlp.fe.solver.settings import SolverSettings
-from fem_wlp.fe.solver.stepping import run
+from fem_wlp.fe.solver import run
 
 HALF_W, H_BOARD, H_JOINT, H_DIE = 2.0, 0.5, 0.1, 0.3     # mm
 PITCH, JOINT_W = 0.4, 0.2                               # joints centred at 0.2 + 0.4 k, k = 0..4

@@ -31,6 +31,8 @@ class Table:
                 v = tuple(float(r[1]) for r in value)
             except (TypeError, ValueError):
                 raise InputError(key, value, "a number or a table [[T_C, value], ...] of numbers") from None
+            if not np.all(np.isfinite(T)):
+                raise InputError(key, value, "a table with finite temperatures")
             if any(b <= a for a, b in zip(T, T[1:])):
                 raise InputError(key, value, "table temperatures strictly increasing")
         else:

@@ -36,7 +36,7 @@ from fem_wlp.io.calculix.results import element_average, map_to_model, read_dat,
 from fem_wlp.materials import material_from_spec
 from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver import Discretization, SolverSettings, run
 
 pytestmark = pytest.mark.skipif(shutil.which("ccx") is None, reason="CalculiX (ccx) not on PATH")
 

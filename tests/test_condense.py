@@ -14,7 +14,7 @@ from fem_wlp.fe.problem import Constraint, Model, Temperature, boundary_constrai
 from fem_wlp.wlcsp.profiles import profile_from_spec
 from fem_wlp.fe.solver.discretization import Discretization
 from fem_wlp.fe.solver.settings import SolverSettings
-from fem_wlp.fe.solver.stepping import run
+from fem_wlp.fe.solver import run
 
 PROFILE = profile_from_spec({"profile": "JESD22-A104-G", "cycles": 1, "stress_free_temperature": 217.0})
 TIGHT = dict(rtol=1e-10, max_deps_in=1.0)

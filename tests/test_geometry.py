@@ -7,6 +7,7 @@ import math
 import meshio
 import pytest
 
+from fem_wlp.study.preflight import check_geometry
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination
 from fem_wlp.errors import InputError
 from fem_wlp.wlcsp.geometry import build_mesh, solve_joint
@@ -172,9 +173,9 @@ def test_slice_areas_and_ring_segments(meshes):
     (lambda: Design.from_dict({"name": "f", "kind": "flat", "pi2_opening": 0.3}), "designs.f.pi2_opening"),
     (lambda: Geometry.from_dict({"pad_definition": "smd", "solder_mask_opening": 0.25}),
      "geometry.solder_mask_opening"),
-    (lambda: check_combination(Geometry(ball_diameter=0.12), Design(), MeshSizes(), "axisym"),
+    (lambda: check_geometry(Geometry(ball_diameter=0.12), Design(), MeshSizes(), "axisym"),
      "geometry.ball_diameter"),
-    (lambda: check_combination(Geometry(ball_diameter=0.4), Design(), MeshSizes(), "axisym"),
+    (lambda: check_geometry(Geometry(ball_diameter=0.4), Design(), MeshSizes(), "axisym"),
      "geometry.ball_diameter"),
     (lambda: check_combination(G, Design(), MeshSizes(size_fine_3d=0.03), "joint3d"),
      "geometry.passivation_thickness"),

@@ -59,7 +59,7 @@ def test_amg_matches_direct_on_3d_elasticity():
     from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
     from fem_wlp.fe.solver.discretization import Discretization
     from fem_wlp.fe.solver.settings import SolverSettings
-    from fem_wlp.fe.solver.stepping import run
+    from fem_wlp.fe.solver import run
 
     m = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 9),) * 3).with_subdomains(
         {"a": lambda x: x[2] < 0.5, "b": lambda x: x[2] >= 0.5}).with_boundaries(

@@ -10,7 +10,7 @@ from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.postprocess import cell_fields, point_displacements
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint
 from fem_wlp.io.results import write_vtu
-from fem_wlp.fe.solver.stepping import Discretization, run
+from fem_wlp.fe.solver import Discretization, run
 
 
 @pytest.mark.parametrize("dim,order", [(2, 1), (2, 2), (3, 1)])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fem_wlp.errors import InputError
-from fem_wlp.fe.solver.stepping import SolverSettings
+from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.study.cases import case_folder_name, expand
 from fem_wlp.study.keys import SPEC_TABLES, keys_markdown
 from fem_wlp.study.load import apply_override, load_study, parse_value, read_study_file

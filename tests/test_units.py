@@ -1,5 +1,4 @@
 """Quantity parsers: every accepted spelling and every error (table-driven)."""
-import math
 
 import pytest
 

@@ -32,7 +32,7 @@ from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint,
 from fem_wlp.wlcsp.profiles import profile_from_spec
 from fem_wlp.fe.solver.discretization import Discretization
 from fem_wlp.fe.solver.settings import SolverSettings
-from fem_wlp.fe.solver.stepping import run
+from fem_wlp.fe.solver import run
 
 
 def observed_order(e_coarse, e_fine, ratio=2.0):

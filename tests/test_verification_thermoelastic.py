@@ -25,7 +25,7 @@ from fem_wlp.fe.postprocess import cell_fields
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.fe.solver.discretization import Discretization
 from fem_wlp.fe.solver.settings import SolverSettings
-from fem_wlp.fe.solver.stepping import run
+from fem_wlp.fe.solver import run
 
 # ---------------------------------------------------------------------------------------------------------------
 # materials and load of the reference problems (verification.md C.1, C.3, C.4)

@@ -212,11 +212,8 @@ def poisson(key: str, value) -> float:
 
 
 def table(key: str, value, positive: bool = False) -> Table:
-    """A material property table (a number or [[T_C, value], ...]); finite temperature nodes as well as values."""
-    t = Table.of(key, value, positive=positive)
-    if not all(np.isfinite(t.T)):
-        raise InputError(key, value, "finite numbers")
-    return t
+    """A material property table (a number or [[T_C, value], ...]) with finite temperatures and values."""
+    return Table.of(key, value, positive=positive)
 
 
 ISOTROPIC_KEYS = {"E", "nu", "alpha", "T_alpha"}

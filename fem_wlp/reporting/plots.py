@@ -49,6 +49,7 @@ from matplotlib.tri import Triangulation  # noqa: E402
 from fem_wlp.errors import InputError  # noqa: E402
 from fem_wlp.fe.mesh import load as load_mesh  # noqa: E402
 from fem_wlp.io.results import damaged, read_json, read_summary  # noqa: E402
+from fem_wlp.study.cases import case_folder_name  # noqa: E402
 from fem_wlp.wlcsp.profiles import profile_from_spec  # noqa: E402
 
 DPI = 130
@@ -59,11 +60,6 @@ BUILDUP = ("passivation", "pi1", "pi2", "pi3", "cu_wiring", "ubm")
 # ----------------------------------------------------------------------------------------------------------------
 # reading a results folder
 # ----------------------------------------------------------------------------------------------------------------
-def safe_name(name: str) -> str:
-    """Folder name of a case (same rule as fem_wlp.workflows.reliability.safe_name)."""
-    return "".join(c if c.isalnum() or c in "-_@=." else "_" for c in name)
-
-
 def warn(text: str):
     """A plot (or part of one) that cannot be drawn: one line on stderr; the other plots are still drawn."""
     print(f"fem-wlp: warning: {text}", file=sys.stderr)
@@ -86,7 +82,7 @@ def load_profile(outdir):
 
 
 def case_dir(outdir, name: str) -> Path:
-    return Path(outdir) / "cases" / safe_name(name)
+    return Path(outdir) / "cases" / case_folder_name(name)
 
 
 def read_layers(path) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ from fem_wlp.materials.library import LIBRARY
 # Layer violation kept until the merge (reporting must not import workflows): the results folder does not record
 # the default materials, only the study's overrides; the defaults move to fem_wlp.wlcsp.regions (helper h1), and
 # this line becomes `from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS`.
-from fem_wlp.workflows.reliability import DEFAULT_MATERIALS
+from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS
 
 #: regions of the stress table, in build-up order; "pi2/ring" etc. are used when the summary has them
 STRESS_REGIONS = ("pi1", "pi2", "pi2/ring", "pi3", "cu_wiring", "ubm", "solder")

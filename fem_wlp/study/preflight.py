@@ -10,6 +10,7 @@ from pathlib import Path
 from fem_wlp.errors import InputError
 from fem_wlp.study.cases import Case
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination
+from fem_wlp.wlcsp.geometry.solder import solve_joint
 
 #: mesh sizes that do not affect a model kind's mesh
 UNUSED_SIZES = {"slice2d": {"size_fine_3d"}, "axisym": {"size_fine_3d"}, "joint3d": {"size_fine", "size_layer"}}
@@ -32,7 +33,7 @@ def check_case(case: Case) -> None:
 def check_geometry(geometry: Geometry, design: Design, mesh: MeshSizes, kind: str) -> None:
     """The table combination (layers vs mesh size, pad vs pitch) and the solder shape of one design/kind."""
     try:
-        check_combination(geometry, design, mesh, kind)
+        _check_all(geometry, design, mesh, kind)
     except InputError:
         # the solder shape fails with the solder key; if it is fine with the thinnest interface layers, the
         # interface layers are what does not fit, and that key is the one to name
@@ -45,9 +46,15 @@ def check_geometry(geometry: Geometry, design: Design, mesh: MeshSizes, kind: st
         raise
 
 
+def _check_all(geometry, design, mesh, kind) -> None:
+    """The tables together (layers vs mesh size, pad vs pitch), then the solder shape (solder amount vs pads)."""
+    check_combination(geometry, design, mesh, kind)
+    solve_joint(geometry, design, mesh_size=mesh.fine(kind))
+
+
 def _fits(geometry, design, mesh, kind) -> bool:
     try:
-        check_combination(geometry, design, mesh, kind)
+        _check_all(geometry, design, mesh, kind)
     except InputError:
         return False
     return True

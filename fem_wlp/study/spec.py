@@ -21,7 +21,7 @@ import numpy as np
 
 from fem_wlp.errors import InputError
 from fem_wlp.fe.la.linear import CHOICES as LINEAR_SOLVERS
-from fem_wlp.fe.solver.stepping import SolverSettings
+from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature

@@ -8,8 +8,9 @@ Three study-file tables map onto three classes (all lengths in mm, angles in deg
 
 Every constructor validates its table and raises :class:`fem_wlp.errors.InputError` naming the study key
 (``geometry.pi1_thickness``, ``designs.embossed.ring_outer_diameter``, ``mesh.size_fine``) and the
-constraint broken.  :func:`check_combination` validates what needs all three together (solder amount,
-layers vs mesh size, pad vs pitch) and is called by the mesh builder BEFORE any gmsh call.
+constraint broken.  :func:`check_combination` validates what needs all three together (layers vs mesh size, pad vs pitch) and
+is called by the mesh builder BEFORE any gmsh call; the solder amount is checked by
+:func:`fem_wlp.wlcsp.geometry.solder.solve_joint` (the builder and ``fem_wlp.study.preflight`` call both).
 
 The designs (see the patents in shared/patents):
 
@@ -401,11 +402,6 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
     if g.interface_layer_thickness < h:
         _fail("geometry.interface_layer_thickness", g.interface_layer_thickness,
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
-    # solder shape. This import makes a wlcsp.design <-> wlcsp.geometry cycle (geometry.mesher imports design);
-    # it stays function-local until the solder check moves out of check_combination (study.preflight.
-    # check_geometry already calls solve_joint itself; tests/test_geometry.py still expects it here)
-    from fem_wlp.wlcsp.geometry.solder import solve_joint
-    solve_joint(g, d, mesh_size=h)
 
 
 def with_overrides(obj, **kw):

@@ -408,9 +408,9 @@ class Profile:
         """Initial time grid (s), from 0 to duration, containing every corner: each segment split uniformly into
         n steps, n >= |ΔT|/max_dT on ramps, n >= min_dwell_steps on dwells, dt <= max_dt (domain.md §7)."""
         if not max_dT > 0:
-            raise InputError("solver.max_dT", max_dT, "a temperature step > 0 °C")
+            raise InputError("load.max_dT", max_dT, "a temperature step > 0 °C")
         if not (isinstance(min_dwell_steps, int) and min_dwell_steps >= 1):
-            raise InputError("solver.min_dwell_steps", min_dwell_steps, "an integer >= 1")
+            raise InputError("load.min_dwell_steps", min_dwell_steps, "an integer >= 1")
         if max_dt is not None and not max_dt > 0:
             raise InputError("solver.max_dt", max_dt, "a time step > 0 s")
         parts = [self._t[:1]]

@@ -14,7 +14,7 @@ import numpy as np
 
 from fem_wlp.errors import ConvergenceError
 from fem_wlp.fe.postprocess import cell_fields, point_displacements, region_averages, region_summary
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings, run
+from fem_wlp.fe.solver import Discretization, SolverSettings, run
 from fem_wlp.io.results import HistoryWriter, write_pvd, write_vtu
 from fem_wlp.workflows.observers import RunningMax
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fem_wlp import __version__
 from fem_wlp.errors import InputError
-from fem_wlp.fe.solver.stepping import Discretization
+from fem_wlp.fe.solver import Discretization
 from fem_wlp.io.results import now, provenance, write_json, write_text
 from fem_wlp.reporting.report import write_report
 from fem_wlp.study.cases import Case, expand

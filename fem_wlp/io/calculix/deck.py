@@ -35,7 +35,7 @@ from scipy.optimize import brentq
 
 from fem_wlp.errors import InputError
 from fem_wlp.fe.kinematics import mesh_kind
-from fem_wlp.fe.solver.stepping import Discretization, SolverSettings
+from fem_wlp.fe.solver import Discretization, SolverSettings
 from fem_wlp.materials.elastic import AnisotropicElastic
 from fem_wlp.materials.norton import Norton
 from fem_wlp.materials.plasticity import J2Plastic
