@@ -35,11 +35,11 @@ def check_geometry(geometry: Geometry, design: Design, mesh: MeshSizes, kind: st
     try:
         _check_all(geometry, design, mesh, kind)
     except InputError:
-        # the solder shape fails with the solder key; if it is fine with the thinnest interface layers, the
-        # interface layers are what does not fit, and that key is the one to name
-        h = mesh.fine(kind)
-        thin = replace(geometry, interface_layer_thickness=h)
-        if geometry.interface_layer_thickness > h and _fits(thin, design, mesh, kind):
+        # the solder shape fails with the solder key; if the study changed the interface-layer thickness and the
+        # default one fits, the interface layers are what does not fit, and that key is the one to name
+        default = Geometry().interface_layer_thickness
+        usual = replace(geometry, interface_layer_thickness=default)
+        if geometry.interface_layer_thickness > default and _fits(usual, design, mesh, kind):
             raise InputError("geometry.interface_layer_thickness", geometry.interface_layer_thickness,
                              f"interface layers that leave a solder bulk between them (design {design.name}: "
                              "the die- and board-side layers of this thickness overlap)") from None
