@@ -457,3 +457,50 @@ def test_sweep_workers_end_when_parent_is_killed(tmp_path):
             parent.kill()
         parent.wait(10)
         shutil.rmtree(tmp_path / "out", ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the CLI's top level (fem_wlp/cli/main.py): what becomes one message, and what must keep its traceback
+# ----------------------------------------------------------------------------------------------------------------
+def test_cli_usage_errors_exit_2_with_usage(capsys):
+    for argv in (["run", str(FLAGSHIP)], ["no-such-command"], ["check"]):
+        code, out, err = cli(capsys, *argv)
+        assert code == 2 and "usage:" in err and "Traceback" not in err, (argv, code, err)
+
+
+def test_cli_oserror_on_a_user_path_is_one_message(capsys, monkeypatch):
+    """The last resort for file-system problems the commands do not name themselves: the path and the reason."""
+    import fem_wlp.cli.check
+
+    def denied(args):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/data/someone/study.toml")
+
+    monkeypatch.setattr(fem_wlp.cli.check, "run", denied)
+    assert_input_error(check(capsys, FLAGSHIP), "check", "/data/someone/study.toml", os.strerror(errno.EACCES))
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("a bug"), KeyError("a bug"), ZeroDivisionError("a bug"),
+                                 OSError(errno.EIO, "I/O error"),      # no path: not the user's input
+                                 FileNotFoundError(errno.ENOENT, "missing", str(ROOT / "fem_wlp" / "data.json"))])
+def test_cli_unexpected_errors_keep_their_traceback(capsys, monkeypatch, exc):
+    """A bug (or a file missing from the installed package) is not bad input: it must not become exit 2."""
+    import fem_wlp.cli.check
+
+    def broken(args):
+        raise exc
+
+    monkeypatch.setattr(fem_wlp.cli.check, "run", broken)
+    with pytest.raises(type(exc)):
+        main(["check", str(FLAGSHIP)])
+
+
+def test_cli_closed_stdout_pipe_is_quiet():
+    """`fem-wlp check STUDY | head -c0`: the reader closes the pipe; no traceback, no 'Exception ignored'."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.Popen([sys.executable, "-m", "fem_wlp.cli.main", "check", str(FLAGSHIP)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                               # before the interpreter has even started: every write fails
+    err = p.stderr.read().decode()
+    code = p.wait(60)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert code == 128 + 13, (code, err)
