@@ -33,7 +33,7 @@ from fem_wlp.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = sorted((ROOT / "studies").glob("*.toml"))
-EXAMPLES_PER_STUDY = 25                   # x 6 shipped studies = 150 examples
+EXAMPLES_PER_STUDY = 25                   # x 6 shipped studies = 150 mutated files, + 75 --set examples
 TIME_BOUND_S = 10.0                       # per `check`
 MEMORY_HEADROOM = 4 << 30                 # address space a `check` may add to the test process
 
@@ -247,6 +247,53 @@ def test_check_answers_0_or_2_without_traceback(study, workdir, data):
             code, timed_out = None, True
     stdout, stderr = out.getvalue(), err.getvalue()
     context = f"mutations: {done}\nstudy:\n{text}\nstdout: {stdout[-500:]}\nstderr: {stderr[-1000:]}"
+    assert not timed_out, f"fem-wlp check did not finish within {TIME_BOUND_S} s\n{context}"
+    assert "Traceback" not in stdout + stderr, context
+    assert code in (0, 2), context
+    if code == 2:
+        lines = [ln for ln in stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("fem-wlp check: error:"), context
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the same property for --set overrides (the other way a user changes a study)
+# ----------------------------------------------------------------------------------------------------------------
+SET_TEXTS = st.one_of(
+    st.sampled_from(["1", "-1", "0", "1e300", "-1e300", "1e-300", "nan", "inf", "-inf", "99999999999999999999",
+                     '"x"', '""', "[1, 2]", "[]", "{}", "{a = 1}", "true", "", "=", "[", '"', "{", "1979-05-27",
+                     "[[25.0, nan]]", '{library = "SAC305"}', '["slice2d"]', "'single'", "x" * 300]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10))
+SET_STUDIES = [s for s in STUDIES if s.stem in ("flat_vs_embossed_vs_recessed", "bimaterial_strip",
+                                                 "sweep_ring_and_recess")]
+
+
+@pytest.mark.parametrize("study", SET_STUDIES, ids=[s.stem for s in SET_STUDIES])
+@settings(max_examples=EXAMPLES_PER_STUDY, derandomize=True, database=None, deadline=None, print_blob=False,
+          phases=[Phase.explicit, Phase.generate, Phase.shrink],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_check_with_set_answers_0_or_2_without_traceback(study, workdir, data):
+    doc = tomllib.loads(study.read_text())
+    keys = [".".join(map(str, p + (k,))) for p, k in _paths(doc)]
+    key = st.one_of(st.sampled_from(keys), st.sampled_from(keys).map(lambda k: k + ".x"),
+                    st.sampled_from(keys).map(lambda k: k.rsplit(".", 1)[0] + ".new_key"),
+                    st.text(alphabet=string.ascii_lowercase + "._019", max_size=12))
+    n = data.draw(st.integers(1, 3), label="overrides")
+    overrides = [f"{data.draw(key)}={data.draw(SET_TEXTS)}" for _ in range(n)]
+    path = workdir / study.name
+    shutil.copy(study, path)
+    out, err = io.StringIO(), io.StringIO()
+    timed_out = False
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            with bounded(TIME_BOUND_S):
+                code = main(["check", str(path)] + [f"--set={o}" for o in overrides])
+        except SystemExit as exc:
+            code = exc.code
+        except CheckTimedOut:
+            code, timed_out = None, True
+    stdout, stderr = out.getvalue(), err.getvalue()
+    context = f"overrides: {overrides}\nstdout: {stdout[-500:]}\nstderr: {stderr[-1000:]}"
     assert not timed_out, f"fem-wlp check did not finish within {TIME_BOUND_S} s\n{context}"
     assert "Traceback" not in stdout + stderr, context
     assert code in (0, 2), context
