@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
+from pathlib import Path
 
 from fem_wlp import __version__
 from fem_wlp.errors import InputError
@@ -45,13 +47,47 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()               # a closed pipe shows here, not as a warning at interpreter exit
+        return code
     except InputError as exc:
-        print(f"fem-wlp {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(args.command, str(exc))
     except KeyboardInterrupt:
         print("fem-wlp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:              # the reader went away (`fem-wlp check x.toml | head -c1`): stop quietly
+        _discard_stdout()
+        return 128 + 13                  # what a shell reports for a producer killed by SIGPIPE
+    except OSError as exc:
+        # a file-system problem with a path the user gave (a study file, --out, a mesh folder: missing, not a
+        # folder, read-only, name too long, disk full) is one message; the commands name their keys where they
+        # can, this is the last resort. A path inside the package is an installation bug: keep its traceback.
+        if exc.filename is None or _inside_package(exc.filename):
+            raise
+        return _error(args.command, f"{exc.filename}: {exc.strerror or exc}")
+
+
+def _error(command: str, message: str) -> int:
+    """The one-line message of bad input (exit code 2)."""
+    message = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"fem-wlp {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _inside_package(path) -> bool:
+    package = Path(__file__).resolve().parent.parent
+    try:
+        return Path(os.fsdecode(path)).resolve().is_relative_to(package)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _discard_stdout():
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):   # stdout without a file descriptor (captured, closed)
+        pass
 
 
 if __name__ == "__main__":
