@@ -46,10 +46,10 @@ def test_cli_entry_limits_openblas_before_numpy_loads():
         assert "numpy" not in sys.modules, "cli/main.py imports numpy at module level"
         seen = {}
         real = m.build_parser
-        def spy():
+        def spy(argv=None):
             seen["numpy"] = "numpy" in sys.modules
             seen["env"] = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-            return real()
+            return real(argv)
         m.build_parser = spy
         try:
             m.main(["--version"])
@@ -71,3 +71,17 @@ def test_limit_threads(monkeypatch):
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="limit_threads"):
             runtime.limit_threads(bad)
+
+
+def test_cli_imports_only_the_chosen_command():
+    """`fem-wlp materials` and `--help` do not load the engine (numpy, numba, the workflows)."""
+    r = _python("""
+        import sys
+        import fem_wlp.cli.main as m
+        m.build_parser(["--help"])
+        assert "numpy" not in sys.modules
+        parser = m.build_parser(["materials"])
+        assert "fem_wlp.workflows.study" not in sys.modules and "numba" not in sys.modules, sorted(sys.modules)
+        assert parser.parse_args(["materials"])._run is not None
+    """)
+    assert r.returncode == 0, r.stderr

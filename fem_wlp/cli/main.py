@@ -22,26 +22,26 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (the others would load the engine for nothing:
+    `fem-wlp materials` and `--help` stay fast)."""
     parser = argparse.ArgumentParser(prog="fem-wlp", description="WLCSP solder-joint reliability analyzer")
     parser.add_argument("--version", action="version", version=f"fem-wlp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    args = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in args if not a.startswith("-")), None)
     for name, (module, help_) in COMMANDS.items():
-        try:
-            mod = import_module(module)
-        except ModuleNotFoundError as exc:            # a subcommand not built yet
-            if exc.name != module:
-                raise
-            continue
         p = sub.add_parser(name, help=help_, description=help_)
-        mod.add_args(p)
-        p.set_defaults(_run=mod.run)
+        if name == chosen:
+            mod = import_module(module)
+            mod.add_args(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    limit_threads()                 # before build_parser imports the subcommands (and numpy)
-    parser = build_parser()
+    limit_threads()                 # before build_parser imports the chosen subcommand (and numpy)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -216,6 +216,19 @@ def table(key: str, value, positive: bool = False) -> Table:
     return Table.of(key, value, positive=positive)
 
 
+#: |alpha| bound (1/K): 1000 ppm/K is above the CTE of any solid in a package (elastomers and polymers above Tg
+#: stay below ~300 ppm/K); it catches a CTE typed in ppm/K or percent instead of 1/K
+ALPHA_BOUND = 1e-3
+
+
+def expansion_table(key: str, value) -> Table:
+    """A secant-CTE table (1/K), |alpha| < ALPHA_BOUND."""
+    t = Table.of(key, value)
+    if np.any(np.abs(t.v) >= ALPHA_BOUND):
+        raise InputError(key, value, f"a CTE in 1/K with |alpha| < {ALPHA_BOUND:g} (17 ppm/K is 17e-6)")
+    return t
+
+
 ISOTROPIC_KEYS = {"E", "nu", "alpha", "T_alpha"}
 
 
@@ -226,7 +239,7 @@ def isotropic_common(name: str, spec: dict) -> dict:
         name=name,
         E=table(f"{p}.E", spec["E"], positive=True),
         nu=poisson(f"{p}.nu", spec["nu"]),
-        expansion=Expansion((table(f"{p}.alpha", spec["alpha"]),),
+        expansion=Expansion((expansion_table(f"{p}.alpha", spec["alpha"]),),
                             number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)),
         source=describe_sources(spec),
     )

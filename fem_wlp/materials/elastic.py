@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from fem_wlp.errors import InputError
-from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources,
+from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources, expansion_table,
                                     from_tensor, matvec, number, positive, table, to_tensor)
 
 W6 = np.array([1.0, 1.0, 1.0, SQ2, SQ2, SQ2])   # Voigt (engineering shear) -> Mandel scaling
@@ -98,7 +98,7 @@ class Orthotropic(AnisotropicElastic):
             raise InputError(p, {k: spec[k] for k in ("nu12", "nu13", "nu23")},
                              "engineering constants with a positive-definite compliance")
         C = np.linalg.inv(S) * np.outer(W6, W6)
-        alphas = tuple(table(f"{p}.{k}", spec[k]) for k in ("alpha1", "alpha2", "alpha3"))
+        alphas = tuple(expansion_table(f"{p}.{k}", spec[k]) for k in ("alpha1", "alpha2", "alpha3"))
         T_alpha = number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)
         return cls(name=name, E=table(f"{p}.E1", E1), nu=n12,
                    expansion=Expansion(alphas, T_alpha), source=describe_sources(spec),
@@ -133,7 +133,7 @@ class Cubic(AnisotropicElastic):
         C[:3, :3] = C12
         C[0, 0] = C[1, 1] = C[2, 2] = C11
         C[3, 3] = C[4, 4] = C[5, 5] = 2 * C44      # Mandel shear
-        a = table(f"{p}.alpha", spec["alpha"])
+        a = expansion_table(f"{p}.alpha", spec["alpha"])
         T_alpha = number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)
         E100 = (C11 - C12) * (C11 + 2 * C12) / (C11 + C12)
         return cls(name=name, E=table(f"{p}.C11", E100), nu=C12 / (C11 + C12),

@@ -566,6 +566,8 @@ def _check_materials(mats: dict):
             raise InputError(k, spec, "a library name or an inline table with model, E, nu, alpha, ...")
         try:
             material_from_spec(region, spec)
+        except InputError:
+            raise
         except (TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
             raise InputError(k, spec, "a valid material table", message=f"{k}: invalid material: "
                              f"{type(exc).__name__}: {exc}") from None
