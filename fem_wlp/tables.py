@@ -58,9 +58,6 @@ class Table:
             return self.v[0] if np.ndim(T) == 0 else np.full(np.shape(T), self.v[0])
         return np.interp(T, self.T, self.v)
 
-    def to_spec(self):
-        return self.v[0] if self.constant else [[t, x] for t, x in zip(self.T, self.v)]
-
     def describe(self, unit: str = "", scale: float = 1.0) -> str:
         if self.constant:
             return f"{self.v[0] * scale:g}{unit}"

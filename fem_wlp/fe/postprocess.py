@@ -78,9 +78,7 @@ def region_summary(disc, fields) -> dict:
         ip = e[np.argmax(fields["max_principal"][e])]
         out[name] = {"volume_mm3": ops.volume,
                      "max_von_mises_MPa": float(fields["von_mises"][iv]), "max_von_mises_at": c[:, iv].tolist(),
-                     "max_principal_MPa": float(fields["max_principal"][ip]), "max_principal_at": c[:, ip].tolist(),
-                     "material": disc.materials[disc.names.index(name)].name if False else None}
-        out[name].pop("material")
+                     "max_principal_MPa": float(fields["max_principal"][ip]), "max_principal_at": c[:, ip].tolist()}
     return out
 
 
