@@ -553,8 +553,9 @@ def _warnings(cases) -> list[str]:
         if not ws:
             continue
         crit = f"solder/joint{c.get('critical_joint')}/{c.get('critical_layer')}:"
-        main = [w for w in ws if w.startswith(crit)]
-        rest = [w for w in ws if not w.startswith(crit)]
+        pre = (crit, "life ratio", "hotspot:")                     # the headline's own warnings
+        main = [w for w in ws if w.startswith(pre)]
+        rest = [w for w in ws if not w.startswith(pre)]
         for w in main:
             lines.append(f"`{c['name']}` (critical): {w}")
         if rest:
