@@ -111,7 +111,7 @@ class _Results:
 def _load(outdir: Path) -> _Results:
     s = read_summary(outdir)
     cases = s.get("cases", [])
-    ok = [c for c in cases if c.get("status") == "ok"]
+    ok = _shown([c for c in cases if c.get("status") == "ok"])      # a twin of a sweep point: once
     models = []
     for c in ok:
         for m in c.get("life_cycles") or {}:
