@@ -114,6 +114,9 @@ def damage_metrics(spec: Study, per_joint: list[dict], cycles_file: Path) -> dic
     out["hotspot"] = hotspot_metrics(spec, cycles_file)
     if out["hotspot"].get("available") and out["conformal"].get("available"):
         out["hotspot"]["side"] = _side(out["conformal"]["critical_layer"])
+    for m in out.values():                       # the results contract: the same keys when unavailable
+        if not m.get("available"):
+            m.update({"dW_per_cycle_MPa": None, "deps_in_per_cycle": None, "per_cycle": []})
     return out
 
 
