@@ -293,7 +293,7 @@ class Engelmaier(LifeModel):
 
     @classmethod
     def for_alloy(cls, alloy: str, F: float = 1.0, key: str = "fatigue.engelmaier.alloy") -> "Engelmaier":
-        name = "SnPb" if _is_snpb(alloy) else "SAC" if alloy.upper().startswith(("SAC", "SNAG")) else None
+        name = solder_family(alloy)             # SnPb, SAC (library names with suffixes too) or None
         if name is None:
             raise InputError(key, alloy, "'SnPb' or 'SAC' (SAC305, SAC405, SnAg...)")
         s = ENGELMAIER_SETS[name]
