@@ -250,3 +250,42 @@ def test_serial_and_two_process_plots_write_the_same_files(results, tmp_path):
     two = make_plots(d2, workers=2)
     assert [p.name for p in one] == [p.name for p in two]
     assert [p.name for p in two] == [p.name for p in results[1]]
+
+
+def test_sweep_report_shows_a_twin_baseline_once_and_plots_against_the_parameter(results, tmp_path):
+    results, _ = results
+    base = json.loads((results / "summary.json").read_text())
+    cases = []
+    for p, dWf, dWe in ((0.11, 0.16, 0.19), (0.13, 0.16, 0.18), (0.15, 0.16, 0.17)):
+        sw = {"design.ring_outer_diameter": p}
+        f = {**_case(f"flat@ring_outer_diameter={p}", dWf, 1.0), "design": "flat", "sweep": sw,
+             "baseline_case": f"flat@ring_outer_diameter={p}"}
+        if p != 0.11:
+            f["same_as"] = "flat@ring_outer_diameter=0.11"
+        e = {**_case(f"embossed@ring_outer_diameter={p}", dWe, dWf / dWe), "design": "embossed", "sweep": sw,
+             "baseline_case": f"flat@ring_outer_diameter={p}"}
+        cases += [f, e]
+    d = tmp_path / "sweep"
+    d.mkdir()
+    (d / "summary.json").write_text(json.dumps({**base, "model": "axisym", "cases": cases}))
+    (d / "study_as_run.json").write_text((results / "study_as_run.json").read_text())
+    written = {p.name for p in make_plots(d)}
+    assert "sweep.png" in written and "dW_vs_dnp.png" not in written      # axisym: one joint, no DNP axis
+    text = write_report(d).read_text()
+    for section in ("## Comparison", "## Stresses", "## Provenance"):       # the baseline once in every table
+        part = text.split(section)[1].split("\n## ")[0]
+        tables = [b for b in part.split("\n\n") if b.startswith("| design")]
+        assert tables, section
+        for t in tables:
+            assert t.count("| flat@ring_outer_diameter=") == 1, (section, t)
+            assert t.count("| embossed@ring_outer_diameter=") == 3, (section, t)
+    assert "flat@ring_outer_diameter=0.11 is shown once" in text
+    assert "](plots/sweep.png)" in text
+
+
+def test_map_axes_fit_the_model_kind():
+    from fem_wlp.reporting.plots import _map_axes
+
+    assert _map_axes("axisym", False) == ("r (mm, from the joint axis)", "z (mm)")
+    assert "neutral point" in _map_axes("slice2d", False)[0]
+    assert "joint cell" in _map_axes("joint3d", True)[0]

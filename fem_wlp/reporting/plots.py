@@ -13,7 +13,8 @@
   of the critical joint, one colour per design, last cycle bold, earlier cycles faint;
 - ``dW_per_cycle.png``: ΔW and Δε_in per cycle per design (bars), life ratio vs the baseline on the bars;
 - ``temperature_profile.png``: the thermal profile with the cycle boundaries and the snapshot times used;
-- ``dW_vs_dnp.png``: ΔW per joint vs distance to the neutral point, per design and interface layer.
+- ``dW_vs_dnp.png``: ΔW per joint vs distance to the neutral point, per design and interface layer (slice2d).
+- ``sweep.png``: ΔW and the life ratio against every swept parameter (studies with a [sweep]).
 
 Mesh regions: the VTU ``region`` cell ids index ``list(case["max_stress_MPa"])`` (the order of the case's
 material regions); the joint-level leaves (``solder/joint3/die_layer``, ``board_pad/joint3`` ...) come from the
@@ -132,6 +133,16 @@ def read_mesh_file(path):
         raise damaged(path, "is not a readable mesh/VTU file") from None
     except Exception as exc:
         raise damaged(path, f"is not a readable mesh/VTU file ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _critical_layer(case: dict) -> tuple[int, str]:
+    """(joint, layer) of the headline's critical layer; for the hot-spot rule (no layer history) the conformal
+    rule's critical layer."""
+    k, layer = int(case.get("critical_joint") or 0), case.get("critical_layer") or "die_layer"
+    if layer == "hotspot":
+        m = (case.get("metrics") or {}).get("conformal") or {}
+        k, layer = int(m.get("critical_joint") or k), m.get("critical_layer") or "die_layer"
+    return k, layer
 
 
 def layer_key(joint: int, layer: str) -> str:
@@ -259,8 +270,7 @@ def _label_regions(outdir, cf: CaseFields):
     region = s.data.get("region")
     cf.region_names = names
     cf.region = np.asarray(region, int) if region is not None else np.zeros(nc, int)
-    k = int(cf.case.get("critical_joint") or 0)
-    layer = cf.case.get("critical_layer") or "die_layer"
+    k, layer = _critical_layer(cf.case)
     leaves = None
     msh = sorted((case_dir(outdir, cf.name) / "mesh").glob("*.msh"))
     if msh:
@@ -546,6 +556,7 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
     nd, ns = len(fields), len(snaps)
     s0 = fields[0].cold or fields[0].hot
     is3d = _is3d(s0)
+    kind = fields[0].case.get("kind")
     aspect = (win[3] - win[2]) / (win[1] - win[0])
     nr, nc = (nd, ns) if transpose else (ns, nd)
     pw = 5.6 if transpose else 3.4
@@ -576,8 +587,7 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
             mappable = _map_panel(ax, cf, g, cmap, norm, win, scale, unit,
                                   f"{cf.name}, {label}" if transpose else cf.name, solder_only, transpose) \
                 or mappable
-            yl = "z (mm)" if is3d else "y (mm)"
-            xl = "x (mm, joint cell, axis at 0)" if is3d else "x (mm, from the neutral point)"
+            xl, yl = _map_axes(kind, is3d)
             if transpose:
                 if si == 0:
                     ax.set_ylabel(yl, fontsize=8)
@@ -592,11 +602,21 @@ def _maps_figure(fields, snaps, labels, *, values, title, unit, win, mag, path, 
             _map_colorbar(fig, mappable, panel_axes, norm, extend, scale, transpose,
                           f"{title}, {short_labels[si] if short_labels else label.split(':')[0]}", unit)
     k = fields[0].case.get("critical_joint")
-    where = ("slab |y − y_axis| < 1.5 cell sizes through the joint axis, projected on x–z" if is3d else "2D slice")
+    where = ("slab |y − y_axis| < 1.5 cell sizes through the joint axis, projected on x–z" if is3d else
+             "axisymmetric model, r–z section" if kind == "axisym" else "2D slice along the package diagonal")
     fig.suptitle(f"{title} — {what.format(k=k)} ({where})\n"
                  f"deformed shape, displacement × {mag:g} (relative to the joint's mean translation, from the "
                  f"stress-free state){note}", fontsize=9.5)
     return _save(fig, path)
+
+
+def _map_axes(kind: str | None, is3d: bool) -> tuple[str, str]:
+    """(x label, y label) of the map panels for the model kind."""
+    if is3d:
+        return "x (mm, joint cell, axis at 0)", "z (mm)"
+    if kind == "axisym":
+        return "r (mm, from the joint axis)", "z (mm)"
+    return "x (mm, from the neutral point)", "y (mm)"
 
 
 def _map_panel(ax, cf: CaseFields, g, cmap, norm, win, scale: str, unit: str, name: str, solder_only: bool,
@@ -721,7 +741,7 @@ def plot_hysteresis(summary, layers: dict, plots: Path) -> Path | None:
         L = layers.get(c["name"])
         if not L:
             continue
-        k, layer = int(c.get("critical_joint") or 0), c.get("critical_layer") or "die_layer"
+        k, layer = _critical_layer(c)
         key = layer_key(k, layer)
         if key + ".tau" not in L:
             continue
@@ -798,8 +818,10 @@ def plot_dW_bars(summary, plots: Path) -> Path | None:
         ax.set_ylabel(lab)
         ax.set_ylim(0, top * 1.25)
         ax.grid(axis="y", alpha=0.3)
-    ax1.set_title(f"ΔW, critical joint and layer (last cycle)\nlife ratio vs {base} ({primary})", fontsize=9)
-    ax2.set_title("Δε_in, critical joint and layer (last cycle)", fontsize=9)
+    rule = summary.get("averaging") or "conformal"
+    ax1.set_title(f"ΔW, critical joint, {rule} averaging (last cycle)\nlife ratio vs {base} ({primary})",
+                  fontsize=9)
+    ax2.set_title(f"Δε_in, critical joint, {rule} averaging (last cycle)", fontsize=9)
     if any(len(c.get("per_cycle") or []) > 1 for c in cases):
         fig.text(0.5, -0.02, "thin black lines: earlier cycles (stabilisation check)", ha="center", fontsize=8)
     fig.tight_layout()
@@ -807,6 +829,8 @@ def plot_dW_bars(summary, plots: Path) -> Path | None:
 
 
 def plot_dW_vs_dnp(summary, plots: Path) -> Path | None:
+    if summary.get("model") in ("axisym", "joint3d"):       # one joint: no DNP axis to plot against
+        return None
     col = _colors(summary)
     fig = _fig(7, 4.6)
     ax = fig.subplots()
@@ -839,6 +863,40 @@ def plot_dW_vs_dnp(summary, plots: Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5, ncol=2)
     return _save(fig, plots / "dW_vs_dnp.png")
+
+
+def plot_sweep(summary, plots: Path) -> Path | None:
+    """ΔW and the life ratio vs the baseline against every swept parameter (one column per sweep key)."""
+    cases = [c for c in _ok_cases(summary) if c.get("sweep")]
+    keys = list(dict.fromkeys(k for c in cases for k in c["sweep"]))
+    num = [k for k in keys if all(isinstance(c["sweep"].get(k), (int, float)) and not isinstance(
+        c["sweep"].get(k), bool) for c in cases)]
+    if not cases or not num:
+        return None
+    col = _colors(summary)
+    fig = _fig(4.2 * len(num) + 0.8, 6.4)
+    axes = fig.subplots(2, len(num), squeeze=False)
+    designs = list(dict.fromkeys(c["design"] for c in cases))
+    for j, k in enumerate(num):
+        for d in designs:
+            cs = sorted((c for c in cases if c["design"] == d), key=lambda c: c["sweep"][k])
+            x = [c["sweep"][k] for c in cs]
+            col_d = col.get(cs[0]["name"], None) if cs else None
+            axes[0, j].plot(x, [c.get("dW_per_cycle_MPa") for c in cs], "o-", color=col_d, label=d)
+            r = [c.get("life_ratio_vs_baseline") for c in cs]
+            if any(v is not None for v in r):
+                axes[1, j].plot(x, [np.nan if v is None else v for v in r], "o-", color=col_d, label=d)
+        axes[1, j].set_xlabel(k.split(".")[-1].replace("_", " ") + (" (mm)" if k.startswith("design.") else ""))
+        axes[0, j].set_ylabel("ΔW per cycle (MPa)")
+        axes[1, j].set_ylabel(f"life ratio vs {summary.get('baseline')} ({summary.get('primary_life_model')})")
+        axes[1, j].axhline(1.0, color="0.5", lw=0.8, ls=":")
+        for ax in axes[:, j]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Sweep: ΔW ({summary.get('averaging') or 'conformal'} averaging, critical joint, last cycle) "
+                 "and life ratio against each swept parameter", fontsize=9.5)
+    fig.tight_layout()
+    return _save(fig, plots / "sweep.png")
 
 
 def plot_profile(summary, prof, fields, layers: dict, plots: Path) -> Path | None:
@@ -996,6 +1054,7 @@ class _PlotData:
             self._attempt(written, "hysteresis", plot_hysteresis, s, self.layers, plots)
             self._attempt(written, "ΔW bars", plot_dW_bars, s, plots)
             self._attempt(written, "ΔW vs DNP", plot_dW_vs_dnp, s, plots)
+            self._attempt(written, "sweep", plot_sweep, s, plots)
             self._attempt(written, "temperature profile", plot_profile, s, self.prof, self.fields, self.layers,
                           plots)
         return written

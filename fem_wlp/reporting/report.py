@@ -13,6 +13,7 @@ from pathlib import Path
 from fem_wlp.errors import InputError
 from fem_wlp.io.results import read_json, read_summary
 from fem_wlp.materials.library import LIBRARY
+from fem_wlp.wlcsp.fatigue import relative_change
 # Layer violation kept until the merge (reporting must not import workflows): the results folder does not record
 # the default materials, only the study's overrides; the defaults move to fem_wlp.wlcsp.regions (helper h1), and
 # this line becomes `from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS`.
@@ -110,7 +111,7 @@ class _Results:
 def _load(outdir: Path) -> _Results:
     s = read_summary(outdir)
     cases = s.get("cases", [])
-    ok = [c for c in cases if c.get("status") == "ok"]
+    ok = _shown([c for c in cases if c.get("status") == "ok"])      # a twin of a sweep point: once
     models = []
     for c in ok:
         for m in c.get("life_cycles") or {}:
@@ -127,8 +128,8 @@ def write_report(outdir) -> Path:
     outdir = Path(outdir)
     r = _load(outdir)
     L: list[str] = []
-    for section in (_question, _result, _comparison, _stresses, _per_cycle, _life_models, _model, _failed,
-                    _pictures, _provenance):
+    for section in (_question, _result, _comparison, _metrics, _stresses, _per_cycle, _life_models, _model,
+                    _failed, _pictures, _provenance):
         L += section(r)
     out = outdir / "report.md"
     out.write_text("\n".join(L))
@@ -145,9 +146,11 @@ def _question(r: _Results) -> list[str]:
              f"thermal-cycling life, relative to the baseline **{base}**?\n")
     L.append(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
     L.append(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
+    rule = s.get("averaging") or "conformal"
     L.append("- Metric: inelastic work density ΔW (and equivalent inelastic strain Δε_in) per cycle, volume-averaged "
-             "over the die-side and board-side interface layers of every joint; the critical joint and layer are the "
-             "ones with the largest ΔW; values are from the last complete cycle.")
+             f"by the **{rule}** rule ({RULE_TEXT.get(rule, rule)}); the critical joint and layer are the ones with "
+             "the largest ΔW; values are from the last complete cycle. The other averaging rules are in *Damage "
+             "metrics under three averaging rules*.")
     L.append(f"- Headline: life ratio against `{base}` with the primary life model `{r.primary}`.\n")
     for d in study.get("designs") or []:
         params = ", ".join(f"{k} = {v}" for k, v in d.items() if k not in ("name", "kind"))
@@ -169,7 +172,12 @@ def _result(r: _Results) -> list[str]:
             x = c.get("life_ratio_vs_baseline")
             parts.append(f"**{c['name']}** ×{_f(x, '.2f')}" if x is not None else f"**{c['name']}** (no ratio)")
         best = ranked[0]
-        L.append(f"Life relative to `{base}` ({r.primary}): " + ", ".join(parts) + ".")
+        used = sorted({(c.get("averaging") or {}).get("used") for c in ok} - {None})
+        rule = r.summary.get("averaging")
+        how = (f", ΔW averaged by the {'/'.join(used)} rule" if used else "") + (
+            f" (`fatigue.averaging = \"{rule}\"` is not available for every case: see *Damage metrics*)"
+            if rule and used and used != [rule] else "")
+        L.append(f"Life relative to `{base}` ({r.primary}{how}): " + ", ".join(parts) + ".")
         if best.get("life_ratio_vs_baseline") is not None:
             if best["name"] == base or abs(best["life_ratio_vs_baseline"] - 1.0) < 1e-9:
                 L.append(f"No design beats the baseline `{base}` in this model: the alternatives dissipate more "
@@ -198,7 +206,8 @@ def _comparison(r: _Results) -> list[str]:
     head = ["design", "status", "critical joint", "layer", "ΔW/cycle (MPa)", "Δε_in/cycle"]
     head += [f"N_f {m} (cycles)" for m in models] + [f"life ratio vs {base}"]
     rows = []
-    for c in r.cases:
+    shown = _shown(r.cases)
+    for c in shown:
         lc = c.get("life_cycles") or {}
         ratio = c.get("life_ratio_vs_baseline")
         rows.append([c["name"], c.get("status", "?"), _f(c.get("critical_joint"), "d") if c.get("critical_joint")
@@ -209,6 +218,12 @@ def _comparison(r: _Results) -> list[str]:
                        else _f(ratio, ".3f")])
     L.append(_table(head, rows, "ll" + "r" * (len(head) - 2)))
     L.append("")
+    twins = [c for c in r.cases if c not in shown]
+    if twins:
+        L.append(f"{len(twins)} case(s) have the same inputs as a case above (the baseline at every sweep point "
+                 "whose swept keys it does not have) and were run once: " + ", ".join(sorted(
+                     {c['same_as'] for c in twins})) + " is shown once.\n")
+    ok = [c for c in ok if c in shown]
     if ok and len(models) > 1:
         L.append("Life ratio vs the baseline per life model (the ratios are the trustworthy part):\n")
         L.append(_table(["design"] + models,
@@ -221,6 +236,72 @@ def _comparison(r: _Results) -> list[str]:
         L.append("Joint positions (distance of the joint axis from the neutral point, mm): "
                  + ", ".join(f"joint {i}: {p:.3f}" for i, p in enumerate(pos)) + ".\n")
     return L
+
+
+RULE_TEXT = {
+    "planar": "a solder layer of thickness t below the plane of the die-side (board-side) wetted face — the pad "
+              "mouth or the UBM face — the same geometric definition for every design",
+    "conformal": "the solder within t of the solder boundary (the layer follows the relief)",
+    "hotspot": "a fixed volume of solder around the element with the largest ΔW",
+}
+METRICS_PARAGRAPH = (
+    "How the averaging volume is chosen changes the numbers, and for pads with a relief it changes them "
+    "differently for each design. The **conformal** layer follows the solder boundary: where the solder fills a "
+    "polymer opening or wraps a ring, part of the layer lies inside the opening, so it reaches less deep below the "
+    "pad mouth than the flat design's layer does below its UBM — the designs are averaged over different volumes. "
+    "The **planar** layer is cut by a plane parallel to the wetted face at the same distance for every design, so "
+    "it compares the same solder volume below the interface where the crack runs; it is the default headline. "
+    "The **hot spot** averages a small fixed volume around the worst element: it sees the local concentration at "
+    "the re-entrant corner or pad edge, is the most mesh-sensitive of the three and exaggerates differences. "
+    "When the three rules rank the designs the same way, the ranking is robust; the size of the difference "
+    "is set by the rule.")
+
+
+def _metrics(r: _Results) -> list[str]:
+    """ΔW and the life ratio of every design under the three averaging rules, and what the rules mean."""
+    ok = _shown(r.ok)
+    if not any(c.get("metrics") for c in ok):
+        return []
+    rules = ("planar", "conformal", "hotspot")
+    L = ["## Damage metrics under three averaging rules\n", METRICS_PARAGRAPH + "\n"]
+    rows = []
+    for c in ok:
+        ms = c.get("metrics") or {}
+        row = [c["name"]]
+        for rule in rules:
+            m = ms.get(rule) or {}
+            if not m.get("available"):
+                row += ["n/a", "—"]
+                continue
+            x = m.get("life_ratio_vs_baseline")
+            row += [_f(m.get("dW_per_cycle_MPa")), "baseline" if c["name"] == c.get("baseline_case") else _f(x, ".3f")]
+        rows.append(row)
+    head = ["design"] + [h for rule in rules for h in (f"ΔW {rule} (MPa)", f"ratio {rule}")]
+    L.append(_table(head, rows, "l" + "r" * (len(head) - 1)))
+    L.append("")
+    used = {(c.get("averaging") or {}).get("used") for c in ok} - {None}
+    L.append(f"Headline rule: `{r.summary.get('averaging', '?')}`" + (f" (used: {', '.join(sorted(used))})"
+                                                                     if used else "") + f"; ratios with `{r.primary}`.")
+    notes = sorted({(c.get("averaging") or {}).get("note") for c in ok} - {None})
+    L += [f"- {n}" for n in notes]
+    missing = sorted({(c.get("metrics") or {}).get(rule, {}).get("reason") for c in ok for rule in rules
+                      if not ((c.get("metrics") or {}).get(rule) or {}).get("available")} - {None})
+    L += [f"- not available: {m}" for m in missing if not any(m in n for n in notes)]
+    hot = [(c["name"], (c.get("metrics") or {}).get("hotspot") or {}) for c in ok]
+    hot = [(n, h) for n, h in hot if h.get("available")]
+    if hot:
+        L.append("- hot spot: " + "; ".join(f"{n}: {h['elements']} elements, {h['volume_mm3']:.3g} (target "
+                                            f"{h['target_volume_mm3']:.3g}) around {_xy(h.get('at'))}"
+                                            for n, h in hot)
+                 + (" (slice2d: mm² per mm of depth)" if r.summary.get("model") == "slice2d" else " (mm³)"))
+    L.append("")
+    return L
+
+
+def _shown(cases: list) -> list:
+    """The cases to list: a case run once for several sweep points (same_as) is shown once."""
+    names = {c["name"] for c in cases}
+    return [c for c in cases if not (c.get("same_as") and c["same_as"] in names)]
 
 
 def _stresses(r: _Results) -> list[str]:
@@ -269,19 +350,25 @@ def _stresses(r: _Results) -> list[str]:
 
 def _per_cycle(r: _Results) -> list[str]:
     """ΔW and Δε_in per cycle (stabilisation) and the warnings recorded with the cases."""
+    rt = r.summary.get("ratio_rtol")
     L = ["## Per cycle and stabilisation\n",
-         "ΔW and Δε_in of the critical joint and layer in every cycle; the reported value is the last complete "
-         "cycle, with a warning when the last two cycles differ by more than 5 %.\n"]
+         "ΔW and Δε_in of the critical joint and layer (headline rule) in every cycle, and the life ratio vs the "
+         "baseline that each cycle's values would give; the reported value is the last complete cycle. The "
+         "change is that of a cycle relative to the one before — the same percentage the warnings quote; a "
+         "warning is written when ΔW or Δε_in changes by more than 5 % in the last cycle"
+         + (f", or the life ratio by more than {100 * rt:g} %" if rt else "") + ".\n"]
     rows = []
-    for c in r.ok:
-        prev = None
+    for c in _shown(r.ok):
+        prev = prev_r = None
         for p in c.get("per_cycle") or []:
-            d = p.get("dW_MPa")
-            ch = f"{100 * (d - prev) / prev:+.1f} %" if (prev and d is not None) else "—"
-            rows.append([c["name"], p.get("cycle"), _f(d), _f(p.get("deps_in")), ch])
-            prev = d
+            d, x = p.get("dW_MPa"), p.get("life_ratio_vs_baseline")
+            ch = f"{100 * float(relative_change(prev, d)):+.1f} %" if (prev and d is not None) else "—"
+            chr_ = f"{100 * float(relative_change(prev_r, x)):+.1f} %" if (prev_r and x is not None) else "—"
+            rows.append([c["name"], p.get("cycle"), _f(d), _f(p.get("deps_in")), ch, _f(x, ".3f"), chr_])
+            prev, prev_r = d, x
     if rows:
-        L.append(_table(["design", "cycle", "ΔW (MPa)", "Δε_in", "ΔW change vs previous cycle"], rows, "lrrrr"))
+        L.append(_table(["design", "cycle", "ΔW (MPa)", "Δε_in", "ΔW change vs previous cycle", "life ratio",
+                         "ratio change"], rows, "lrrrrrr"))
         L.append("")
     warn_rows = _warnings(r.ok)
     if warn_rows:
@@ -303,8 +390,15 @@ def _life_models(r: _Results) -> list[str]:
          "- **Engelmaier**: a closed-form estimate from DNP, Δα, ΔT and standoff — a **sanity envelope** for the "
          "finite-element metrics, not a verification of them. It does not see the pad design (except through the "
          "standoff), so it barely separates the designs.",
-         "- **Darveaux** constants are tied to the averaging-layer thickness they were fitted with; "
-         "Coffin–Manson and Morrow need user constants."]
+         "- **Engelmaier** takes ΔT and the mean joint temperature T_sj from the cycles (the cycle swing and "
+         "its mid-point), not from the stress-free start of the initial cooling.",
+         "- **Darveaux** constants are tied to the averaging-layer thickness they were fitted with (the study "
+         "gives them with `layer_thickness`; a mismatch with `geometry.interface_layer_thickness` is stated "
+         "below). `darveaux` uses the projected wetted diameter as the crack length at failure; `darveaux_path` "
+         "(when the geometry gives the path) the length of the path the crack would follow through the critical "
+         "layer along the relief. The constants were fitted for the first, so the second assumes the same growth "
+         "rate per unit path length — a bound, not a calibrated life. Coffin–Manson and Morrow need user "
+         "constants."]
     caveats = {}
     for c in r.ok:
         for m, t in (c.get("life_caveats") or {}).items():
@@ -379,6 +473,7 @@ CAPTIONS = {
                       "loop area of a stabilised cycle relates to ΔW.",
     "dW_per_cycle.png": "ΔW and Δε_in per cycle of the critical joint and layer, with the life ratios.",
     "dW_vs_dnp.png": "ΔW of every joint vs its distance from the neutral point.",
+    "sweep.png": "ΔW and the life ratio vs the baseline against every swept parameter.",
     "temperature_profile.png": "The thermal profile, cycle boundaries and the times of the map snapshots.",
 }
 PLOT_FILES = tuple(CAPTIONS)
@@ -458,8 +553,9 @@ def _warnings(cases) -> list[str]:
         if not ws:
             continue
         crit = f"solder/joint{c.get('critical_joint')}/{c.get('critical_layer')}:"
-        main = [w for w in ws if w.startswith(crit)]
-        rest = [w for w in ws if not w.startswith(crit)]
+        pre = (crit, "life ratio", "hotspot:")                     # the headline's own warnings
+        main = [w for w in ws if w.startswith(pre)]
+        rest = [w for w in ws if not w.startswith(pre)]
         for w in main:
             lines.append(f"`{c['name']}` (critical): {w}")
         if rest:

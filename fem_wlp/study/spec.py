@@ -34,6 +34,8 @@ FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d"
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
 COMPRESSIONS = ("none", "zlib")
 PURPOSES = ("run", "mesh", "case")
+#: [fatigue] averaging: the rules of the headline damage metric
+AVERAGING = ("planar", "conformal", "hotspot")
 #: sections of a generated-geometry study only
 GENERATED_SECTIONS = ("geometry", "designs", "mesh", "sweep")
 
@@ -294,13 +296,31 @@ class FatigueSpec:
                                   "syed_strain, engelmaier, darveaux, coffin_manson, morrow",
                                   doc="life models; the first is the headline (default syed_energy, syed_strain, "
                                       "engelmaier + every model with a table)")
+    averaging: str = key("planar", type="string", allowed=" | ".join(AVERAGING),
+                         doc="headline damage metric: planar (solder layer of thickness "
+                             "geometry.interface_layer_thickness below the plane of the die/board-side wetted "
+                             "face, the same definition for every design; falls back to conformal with a warning "
+                             "when the mesh has no planar layers), conformal (the layer following the solder "
+                             "boundary) or hotspot (fixed volume around the element of largest ΔW); all three "
+                             "are reported")
+    hotspot_volume: float | None = key(None, type="number", allowed="a number > 0, at most the interface "
+                                       "layer's volume", unit="mm^3 (slice2d: mm^2, per mm of depth)",
+                                       doc="volume of the hot spot (default: a cube of edge t = "
+                                           "geometry.interface_layer_thickness -- t^3; slice2d a t x t square, "
+                                           "t^2; axisym the ring of a t x t section through the hottest "
+                                           "element, 2 pi r t^2)")
     table: dict = field(default_factory=dict, compare=False)   # [fatigue.<model>] constants, as given
 
     @classmethod
     def from_table(cls, t, solder) -> "FatigueSpec":
         t = v.table("fatigue", {} if t is None else t)
         life_models_from_spec(t, solder=solder)                    # validates every key and constant
-        return cls(tuple(model_names(t)), t)
+        avg = v.choice("fatigue.averaging", t.get("averaging", "planar"), AVERAGING)
+        hv = t.get("hotspot_volume")
+        if hv is not None:
+            hv = v.number("fatigue.hotspot_volume", hv, 0, None, lo_open=True, unit="mm^3")
+        models = {k: x for k, x in t.items() if k not in ("averaging", "hotspot_volume")}
+        return cls(tuple(model_names(models, solder=solder)), avg, hv, models)
 
     @property
     def primary(self) -> str:

@@ -293,7 +293,7 @@ class Engelmaier(LifeModel):
 
     @classmethod
     def for_alloy(cls, alloy: str, F: float = 1.0, key: str = "fatigue.engelmaier.alloy") -> "Engelmaier":
-        name = "SnPb" if _is_snpb(alloy) else "SAC" if alloy.upper().startswith(("SAC", "SNAG")) else None
+        name = solder_family(alloy)             # SnPb, SAC (library names with suffixes too) or None
         if name is None:
             raise InputError(key, alloy, "'SnPb' or 'SAC' (SAC305, SAC405, SnAg...)")
         s = ENGELMAIER_SETS[name]
@@ -399,17 +399,54 @@ class Morrow(LifeModel):
 #: model name -> class
 LIFE_MODELS: dict[str, type] = {c.name: c for c in (Darveaux, SyedEnergy, SyedStrain, Engelmaier, CoffinManson,
                                                     Morrow)}
-#: models reported when a study does not say
+#: models reported when a study does not say (SAC and other solders): Syed's SAC constants first
 DEFAULT_MODELS = ("syed_energy", "syed_strain", "engelmaier")
+#: ... and for a SnPb solder: the primary model follows the solder -- Darveaux with its SnPb constants (domain.md
+#: §2.1, [S8]) first, Engelmaier's SnPb set, then Syed (SAC constants, reported with a caveat)
+DEFAULT_MODELS_SNPB = ("darveaux", "engelmaier", "syed_energy", "syed_strain")
+#: study keys of [fatigue] that are not life models (metric choice, read by study.spec.FatigueSpec)
+METRIC_KEYS = ("averaging", "hotspot_volume")
 
 
-def model_names(spec: dict | None, key: str = "fatigue") -> list[str]:
+def solder_family(solder: str | None) -> str | None:
+    """'SnPb', 'SAC' or None (unknown, or an inline material table) for a solder library name."""
+    if not isinstance(solder, str):
+        return None
+    s = solder.replace(" ", "").lower()
+    if _is_snpb(s) or s.startswith(("sn63pb", "snpb", "pbsn", "63sn37pb", "sn62pb")):
+        return "SnPb"
+    if s.startswith(("sac", "snag", "snagcu")):
+        return "SAC"
+    return None
+
+
+def default_model_names(solder: str | None) -> tuple[str, ...]:
+    return DEFAULT_MODELS_SNPB if solder_family(solder) == "SnPb" else DEFAULT_MODELS
+
+
+def solder_caveat(model: str, solder: str | None) -> str:
+    """Extra caveat when a life model's constants are not for the study's solder ('' when they are)."""
+    fam = solder_family(solder)
+    if model in ("syed_energy", "syed_strain") and fam != "SAC":
+        what = "a SnPb solder" if fam == "SnPb" else f"the solder {solder!r}" if solder else "an inline solder"
+        return (f"Syed's constants were fitted to SAC joints; applied here to {what} they have no published "
+                "basis (no constants of this form were found for it, domain.md §2.2): read only the ratios, "
+                "with care.")
+    if model == "engelmaier" and fam is None:
+        return (f"no Engelmaier constants for {solder or 'an inline solder'!s} (domain.md §2.3 has SnPb and a "
+                "transcribed SAC set); the SnPb set is used.")
+    return ""
+
+
+def model_names(spec: dict | None, key: str = "fatigue", solder: str | None = None) -> list[str]:
     """The life-model names of a [fatigue] table in order (the first is the headline model): `models`, or the
-    defaults plus every model with a constants table."""
+    defaults of the solder (default_model_names) plus every model with a constants table."""
     spec = {} if spec is None else spec
     if not isinstance(spec, dict):
         raise InputError(key, spec, "a table")
-    models = spec.get("models", list(DEFAULT_MODELS) + [k for k in spec if k not in DEFAULT_MODELS])
+    spec = {k: v for k, v in spec.items() if k not in METRIC_KEYS}
+    defaults = default_model_names(solder)
+    models = spec.get("models", list(defaults) + [k for k in spec if k not in defaults])
     if not isinstance(models, (list, tuple)) or not models or not all(isinstance(m, str) for m in models):
         raise InputError(f"{key}.models", models, "a non-empty list of model names (e.g. [\"syed_strain\"]) from "
                          + ", ".join(LIFE_MODELS))
@@ -431,7 +468,8 @@ def life_models_from_spec(spec: dict | None, solder: str | None = None, key: str
 
     `solder` (e.g. "SAC305", "SnPb") picks default constant sets (Engelmaier alloy, Darveaux SnPb)."""
     spec = {} if spec is None else spec
-    models = model_names(spec, key)
+    models = model_names(spec, key, solder)
+    spec = {k: v for k, v in spec.items() if k not in METRIC_KEYS}
     for k, v in spec.items():
         if k != "models" and k not in LIFE_MODELS:
             raise InputError(f"{key}.{k}", v, "'models' or a table named after a model: " + ", ".join(LIFE_MODELS))
@@ -492,18 +530,24 @@ def per_cycle_increments(cycle, values, time_s=None, cycle_bounds=None, atol_t: 
 
 
 def stabilisation_warning(values, label: str = "ΔW", rtol: float = STABILISATION_RTOL) -> str | None:
-    """Warning text when the last two per-cycle values differ by more than rtol (relative to the last);
+    """Warning text when the last two per-cycle values differ by more than rtol (relative to the one before);
     also when fewer than two cycles are available."""
     x = np.asarray(values, float)
     if x.shape[0] < 2:
         return f"{label}: only {x.shape[0]} complete cycle(s); stabilisation not checked (simulate >= 2, usually 3)"
-    a, b = x[-2], x[-1]
-    rel = np.abs(b - a) / np.maximum(np.abs(b), 1e-300)
-    if np.any(rel > rtol):
-        r = float(np.max(rel))
-        return (f"{label} not stabilised: last two cycles differ by {100 * r:.1f} % (> {100 * rtol:g} %); "
-                "simulate more cycles")
+    rel = relative_change(x[-2], x[-1])
+    if np.any(np.abs(rel) > rtol):
+        r = float(np.max(np.abs(rel)))
+        return (f"{label} not stabilised: last two cycles differ by {100 * r:.1f} % (> {100 * rtol:g} %, relative "
+                "to the cycle before); simulate more cycles")
     return None
+
+
+def relative_change(previous, value):
+    """(value - previous) / |previous|: the cycle-to-cycle change used by the stabilisation warnings and the
+    per-cycle tables (one definition, so that they quote the same percentage)."""
+    a = np.asarray(previous, float)
+    return (np.asarray(value, float) - a) / np.maximum(np.abs(a), 1e-300)
 
 
 @dataclass(frozen=True)
@@ -571,3 +615,33 @@ def inelastic_strain_range(cycle, eps_in, ks=None) -> tuple[np.ndarray, np.ndarr
         sq = np.diag(gram)[:, None] + np.diag(gram)[None, :] - 2.0 * gram
         out[i] = math.sqrt(max(float(sq.max()), 0.0) * 2.0 / 3.0)
     return ks, out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hot-spot volume: a fixed amount of solder around the element with the largest ΔW
+# ---------------------------------------------------------------------------------------------------------------
+def hotspot_set(centroids, volumes, dW, target: float) -> np.ndarray:
+    """Indices of the elements nearest (centroid distance) to the element with the largest `dW`, the max
+    first, taken in order of distance until their volume reaches `target`.
+
+    centroids (d, n), volumes (n,) > 0, dW (n,). The selected volume V satisfies target <= V < target +
+    (volume of the last element taken), or V = the whole set when target exceeds it. Vectorised: one argsort
+    and one cumulative sum."""
+    c = np.asarray(centroids, float)
+    vol = np.asarray(volumes, float)
+    w = np.asarray(dW, float)
+    if c.ndim != 2 or c.shape[1] != vol.shape[0] or w.shape != vol.shape or vol.size == 0:
+        raise ValueError(f"centroids (d, n), volumes (n,) and dW (n,) expected, got {c.shape}, {vol.shape}, "
+                         f"{w.shape}")
+    i = int(np.argmax(w))
+    d = np.linalg.norm(c - c[:, i:i + 1], axis=0)
+    d[i] = -1.0                                             # the max comes first even with coincident centroids
+    order = np.argsort(d, kind="stable")
+    n = int(np.searchsorted(np.cumsum(vol[order]), target, side="left")) + 1
+    return order[:min(n, order.size)]
+
+
+def set_average(values, volumes, index) -> np.ndarray:
+    """Volume average of `values` (..., n) over the elements `index`."""
+    v = np.asarray(volumes, float)[index]
+    return (np.asarray(values, float)[..., index] * v).sum(axis=-1) / v.sum()

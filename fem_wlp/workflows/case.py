@@ -34,7 +34,7 @@ from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.regions import MODEL_KINDS, top_region
 from fem_wlp.workflows.evaluate import evaluate
-from fem_wlp.workflows.observers import LayerTracker
+from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
 
@@ -178,7 +178,8 @@ def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:
     prog = None if quiet else Progress(case.name, prof.duration, prof.cycle_of)
 
     def on_frame(disc, frame, T):
-        tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, spec.kind))
+        tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, spec.kind,
+                                                                         cycle_bounds=prof.cycle_bounds))
         row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
         row.update(tr.row(frame))
         writer.write(row)
@@ -189,3 +190,5 @@ def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:
                          compression=spec.output.compression)
     finally:
         writer.close()
+        if "t" in trackers:                      # per-element solder values at the cycle bounds (hot spot)
+            trackers["t"].save(cdir / ELEMENT_CYCLES_FILE)

@@ -6,6 +6,10 @@ import sys
 
 def print_table(s: dict):
     print(f"\n{s['study']}: {s['model']}, {s['profile']}")
+    used = sorted({(c.get("averaging") or {}).get("used") for c in s["cases"]} - {None})
+    if used:
+        print(f"ΔW averaging: {'/'.join(used)}" + (f" (fatigue.averaging = {s.get('averaging')!r} not available: "
+                                                    "see report.md)" if s.get("averaging") not in used else ""))
     print(f"{'case':<28}{'status':<8}{'joint':>6}{'layer':>13}{'ΔW MPa':>10}{'Δε_in':>10}"
           f"{'N_f (' + s['primary_life_model'] + ')':>24}{'ratio':>8}{'time s':>8}")
     for c in s["cases"]:

@@ -1,5 +1,6 @@
-"""Consumers of the solver's frames: running stress maxima per region, and the solder interface-layer averages
-of every joint (the histories ΔW and Δε_in are evaluated from)."""
+"""Consumers of the solver's frames: running stress maxima per region, the solder interface-layer averages
+of every joint (the histories ΔW and Δε_in are evaluated from), and the per-element accumulated inelastic work
+and strain of the solder at the cycle bounds only (the hot-spot metric)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,14 @@ import numpy as np
 from fem_wlp.fe.kinematics import strain
 from fem_wlp.fe.postprocess import centroids, element_average, max_principal
 from fem_wlp.materials.base import von_mises
-from fem_wlp.wlcsp.regions import LAYERS, joint_region, joints_of
+from fem_wlp.wlcsp.regions import LAYERS, joint_index, joint_region, joints_of
+
+#: the planar damage layers of a joint (mesh regions solder/joint<N>/<name>, written by the geometry builder when
+#: it has them): the solder between the plane of the die-/board-side wetted face and a parallel plane at the
+#: interface-layer thickness. Defined here, in ONE place, until wlcsp.regions has `planar_layer(joint, side)`.
+PLANAR_LAYERS = ("die_planar_layer", "board_planar_layer")
+#: file of a case folder with the per-element solder values at the cycle bounds (LayerTracker.save)
+ELEMENT_CYCLES_FILE = "solder_cycles.npz"
 
 
 class RunningMax:
@@ -42,17 +50,76 @@ class LayerTracker:
     """Volume averages over named element sets (the solder interface layers of every joint) per frame:
     w_in, eps_in_eq, von Mises, and the shear stress/strain pair of the hysteresis loop."""
 
-    def __init__(self, disc, kind: str, joint_dirs: dict | None = None):
+    def __init__(self, disc, kind: str, joint_dirs: dict | None = None, cycle_bounds=None):
         self.disc, self.kind = disc, kind
         fm = disc.model.mesh
         joints = joints_of(fm.leaves)
         self.sets = {}
         for j in joints:
-            for name in [joint_region(j, layer) for layer in LAYERS] + [joint_region(j)]:
+            for name in [joint_region(j, layer) for layer in LAYERS + PLANAR_LAYERS] + [joint_region(j)]:
                 if fm.leaves_under(name):
                     self.sets[name] = self._locate(fm.region(name))
         self.joints = joints
         self.joint_dirs = joint_dirs or {}
+        # per-element solder values at the cycle bounds (start of cycle 1, end of every cycle): the hot spot
+        self.bound_times = (np.unique(np.asarray(cycle_bounds, float).ravel()) if cycle_bounds is not None
+                            and np.size(cycle_bounds) else np.zeros(0))
+        self.recorded = {"time_s": [], "w_in": [], "eps_in_eq": []}
+        self.solder = self._solder_elements(fm, joints) if self.bound_times.size else None
+
+    def _solder_elements(self, fm, joints):
+        """Solder elements of the joints: (element ids, joint index, parts to locate them in disc.ops)."""
+        ids, jidx = [], []
+        for j in joints:
+            e = fm.region(joint_region(j))
+            ids.append(e)
+            jidx.append(np.full(e.size, joint_index(j)))
+        if not ids:
+            return None
+        ids, jidx = np.concatenate(ids), np.concatenate(jidx)
+        order = np.argsort(ids)
+        ids, jidx = ids[order], jidx[order]
+        parts = self._locate(ids)
+        return {"element": ids, "joint": jidx, "parts": parts}
+
+    def _record_bounds(self, frame):
+        """Per-element averages of w_in and eps_in_eq of the solder, when the frame is at a cycle bound."""
+        t = frame.time
+        if self.solder is None or not np.any(np.abs(self.bound_times - t) <= 1e-6 * max(1.0, abs(t))):
+            return
+        w_in, eps = [], []
+        for i, loc in self.solder["parts"]:
+            ops = self.disc.ops[i]
+            st = frame.states[self.disc.names[i]]
+            nel, nqp = ops.w.shape
+            w = ops.w[loc]
+            w_in.append((st["w_in"].reshape(nel, nqp)[loc] * w).sum(1) / w.sum(1))
+            eps.append((st["eps_in_eq"].reshape(nel, nqp)[loc] * w).sum(1) / w.sum(1))
+        self.recorded["time_s"].append(float(t))
+        self.recorded["w_in"].append(np.concatenate(w_in))
+        self.recorded["eps_in_eq"].append(np.concatenate(eps))
+
+    def save(self, path) -> bool:
+        """Write the per-element values at the cycle bounds (npz); False when nothing was recorded."""
+        if self.solder is None or not self.recorded["time_s"]:
+            return False
+        vol, cen = [], []
+        c = centroids(self.disc.model.mesh.mesh)
+        for i, loc in self.solder["parts"]:
+            ops = self.disc.ops[i]
+            vol.append(ops.w[loc].sum(1))
+            cen.append(c[:, ops.elements[loc]])
+        np.savez_compressed(path, time_s=np.asarray(self.recorded["time_s"]),
+                            w_in=np.vstack(self.recorded["w_in"]), eps_in_eq=np.vstack(self.recorded["eps_in_eq"]),
+                            volume=np.concatenate(vol), centroid=np.hstack(cen),
+                            element=np.concatenate([self.disc.ops[i].elements[loc] for i, loc in self.solder["parts"]]),
+                            joint=self._joint_of_parts())
+        return True
+
+    def _joint_of_parts(self):
+        ids, jidx = self.solder["element"], self.solder["joint"]
+        el = np.concatenate([self.disc.ops[i].elements[loc] for i, loc in self.solder["parts"]])
+        return jidx[np.searchsorted(ids, el)]
 
     def _locate(self, elems):
         parts = []
@@ -65,6 +132,7 @@ class LayerTracker:
         return parts
 
     def row(self, frame) -> dict:
+        self._record_bounds(frame)
         out = {}
         cache = {}
         for name, parts in self.sets.items():

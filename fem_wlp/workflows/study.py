@@ -7,6 +7,7 @@ generated-geometry study writes cases/<case>/ per case and a summary comparing t
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -20,16 +21,21 @@ from fem_wlp.study.cases import Case, expand
 from fem_wlp.study.load import load_study
 from fem_wlp.study.preflight import check_cases
 from fem_wlp.study.spec import Study
+from fem_wlp.wlcsp.geometry import joints_for
 from fem_wlp.workflows.case import build_mesh_file_model, case_hash
 from fem_wlp.workflows.console import print_failures, print_mesh_file_summary, print_table
 from fem_wlp.workflows.parallel import check_workers, run_cases
 from fem_wlp.workflows.progress import Progress
+from fem_wlp.wlcsp.fatigue import relative_change
 from fem_wlp.workflows.solve import run_model
 
+#: stabilisation of the headline life ratio: warn when the last two cycles differ by more than this
+RATIO_RTOL = 0.01
 NOTES = ["Absolute lives from literature constants are order-of-magnitude estimates; the life ratios "
          "between designs are the trustworthy output.",
          "dW_per_cycle_MPa and deps_in_per_cycle are the stabilised (last complete cycle) volume "
-         "averages over the critical interface layer of the critical joint."]
+         "averages of the critical joint under the headline averaging rule ('averaging'; metrics.<rule> has "
+         "all three: planar layer below the wetted face, conformal layer along the solder boundary, hot spot)."]
 
 
 def run_study_file(path, out, overrides=(), workers=None, scheduler=None, quiet=False) -> int:
@@ -45,9 +51,30 @@ def check_study(study: Study) -> tuple[list[Case], object]:
     cases = expand(study)
     check_cases(cases)
     if study.generated:
+        check_hotspot_volume(cases)
         return cases, None
     model, report = build_mesh_file_model(study)
     return cases, (model, report, Discretization(model, study.solver.settings()))
+
+
+def check_hotspot_volume(cases: list[Case]):
+    """fatigue.hotspot_volume must fit in the interface layer: at most the planar layer's volume of the
+    smaller wetted face of every case (slice2d 2 a t per mm of depth, axisym and joint3d pi a^2 t; a = wetted
+    radius, t = geometry.interface_layer_thickness)."""
+    for c in cases:
+        s = c.spec
+        V = s.fatigue.hotspot_volume if s.fatigue is not None else None
+        if V is None:
+            continue
+        joint, _ = joints_for(s.geometry, s.designs[0], s.mesh, s.kind)
+        a = min(joint.a_t, joint.a_b)
+        t = s.geometry.interface_layer_thickness
+        layer = 2.0 * a * t if s.kind == "slice2d" else math.pi * a * a * t
+        if V > layer:
+            unit = "mm^2 per mm of depth" if s.kind == "slice2d" else "mm^3"
+            raise InputError("fatigue.hotspot_volume", V, f"at most the interface layer's volume, {layer:.4g} "
+                             f"{unit} for design {c.design} (wetted radius {a:.4g} mm x "
+                             f"geometry.interface_layer_thickness {t:g} mm)")
 
 
 def run_study(study: Study, out, workers=None, scheduler=None, quiet=False) -> int:
@@ -171,12 +198,41 @@ def study_summary(study: Study, cases: list[Case], results: list[dict]) -> dict:
         entry["life_ratio_vs_baseline"] = ratios.get(primary)
         entry["life_ratios_vs_baseline"] = ratios
         entry["baseline_case"] = bname
+        if b and b.get("status") == "ok" and r.get("status") == "ok":
+            _rule_ratios(entry, b, primary)
         entry["joints"] = r.get("joints")
         out_cases.append(entry)
     prof = study.profile
     return {"study": study.name, "fem_wlp_version": __version__, "model": study.kind,
             "profile": prof.describe() if prof else None, "cycles": prof.cycles,
-            "baseline": base, "primary_life_model": primary, "cases": out_cases, "notes": list(NOTES)}
+            "baseline": base, "primary_life_model": primary, "averaging": study.fatigue.averaging,
+            "ratio_rtol": RATIO_RTOL, "cases": out_cases, "notes": list(NOTES)}
+
+
+def _rule_ratios(entry: dict, b: dict, primary: str):
+    """The primary model's life ratio vs the baseline under every averaging rule (metrics.<rule>.
+    life_ratio_vs_baseline) and per cycle of the headline (per_cycle[i].life_ratio_vs_baseline), with a warning
+    when the ratio of the last two cycles differs by more than RATIO_RTOL: stabilisation judged on the ratio."""
+    metrics = entry.get("metrics") or {}
+    for rule, m in metrics.items():
+        mb = (b.get("metrics") or {}).get(rule) or {}
+        n, nb = (m.get("life_cycles") or {}).get(primary), (mb.get("life_cycles") or {}).get(primary)
+        if m.get("available") and n and nb:
+            m = metrics[rule] = {**m, "life_ratio_vs_baseline": n / nb}
+    by_cycle = {p["cycle"]: p.get("life_primary") for p in b.get("per_cycle") or []}
+    rows = []
+    for p in entry.get("per_cycle") or []:
+        nb = by_cycle.get(p["cycle"])
+        rows.append({**p, "life_ratio_vs_baseline": p["life_primary"] / nb if p.get("life_primary") and nb
+                     else None})
+    entry["per_cycle"] = rows
+    ratios = [x["life_ratio_vs_baseline"] for x in rows if x["life_ratio_vs_baseline"] is not None]
+    if entry["name"] != entry["baseline_case"] and len(ratios) >= 2:
+        ch = relative_change(ratios[-2], ratios[-1])
+        if abs(ch) > RATIO_RTOL:
+            entry["warnings"] = list(entry.get("warnings") or []) + [
+                f"life ratio vs {entry['baseline_case']} ({primary}) not stabilised: {100 * ch:+.1f} % in the last "
+                f"cycle (> {100 * RATIO_RTOL:g} %; {ratios[-2]:.3f} -> {ratios[-1]:.3f}); simulate more cycles"]
 
 
 def _plots_and_report(out: Path):
