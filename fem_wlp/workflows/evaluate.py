@@ -40,7 +40,15 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
                 "warnings": [w for e in per_joint for k in LAYERS + (WHOLE,) if (w := (e.get(k) or {}).get("warning"))]})
     out.update(lives(spec, mesh_report, cj, cl, m))
     out["max_stress_MPa"] = max_stresses(res)
+    out["geometry"] = geometry_facts(mesh_report)
     return out
+
+
+def geometry_facts(mesh_report: dict) -> dict | None:
+    """The case's geometry facts (wlcsp.geometry.solder.Joint.facts: wetted diameters, pad edge, standoff,
+    solder volume and height, relief, crack paths) from its mesh report; None for a mesh-file study."""
+    facts = (mesh_report.get("joint") or {}).get("facts")
+    return dict(facts) if facts else None
 
 
 def joint_metrics(h: dict, prof) -> list[dict]:
