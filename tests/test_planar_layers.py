@@ -158,6 +158,10 @@ def test_match_derives_the_wetted_diameter():
     # the baseline sets it, wherever it is in the list
     s = _study([EMB, UBM], baseline="flat")
     assert s.designs[0].connection_hole_diameter == 0.215
+    # the derived value is what is validated (the recessed default third opening 0.2 is not > this land)
+    s = _study([{"name": "flat", "kind": "flat", "pad_diameter": 0.28, "pi2_opening": 0.26},
+                {**REC, "pad_diameter": 0.28, "land_diameter": 0.2}])
+    assert s.designs[1].third_opening_diameter == 0.26
     # a sweep of the baseline's wetted key moves every design
     cases = expand(_study([{"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2}, REC],
                           sweep={"designs.flat.pi2_opening": [0.18, 0.2]}))

@@ -104,7 +104,7 @@ def _common(summary, n_cases, model):
 def test_flagship_slice(tmp_path):
     code, s = _run("flat_vs_embossed_vs_recessed", tmp_path / "flag", PREBUILT)
     assert code == 0
-    _common(s, 3, "slice2d")
+    _common(s, 4, "slice2d")
     # the outermost joint (largest distance from the neutral point) is the critical one
     assert all(c["critical_joint"] == len(c["joints"]) - 1 for c in s["cases"])
     for f in ("summary.json", "provenance.json", "report.md", "study.toml", "study_as_run.json"):

@@ -528,9 +528,10 @@ def _generated(data, path, info, model, purpose) -> Study:
         raise InputError("constraints", data["constraints"],
                          "only in a mesh-file study (model.mesh); model.kind sets the boundary conditions")
     geometry = Geometry.from_dict(data.get("geometry"))
-    designs = _designs(data.get("designs"))
+    tables = data.get("designs")
     if purpose != "case":      # equal conditions (a case has one design: study.cases derived it already)
-        designs = _designs(match_tables(data["designs"], info.baseline, info.match))
+        tables = match_tables(tables, info.baseline, info.match)
+    designs = _designs(tables)
     mesh = MeshSizes.from_dict(data.get("mesh"))
     names = [d.name for d in designs]
     if purpose != "case" and info.baseline is not None and info.baseline not in names:

@@ -500,9 +500,16 @@ def match_tables(tables: list, baseline: str | None, match) -> list:
     pad), raises one InputError naming the keys and the constraint.  ``solder_volume`` needs no derivation:
     the solder volume is a [geometry] key, one for all designs of a case point.  ``match`` without
     ``wetted_diameter`` (or a single design) returns the tables unchanged."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                                               and t.get("kind") in KINDS for t in tables):
+        return tables          # malformed: the design validation names the key
     tables = [dict(t) for t in tables]
     if "wetted_diameter" not in tuple(match) or len(tables) < 2:
         return tables
+    try:
+        probes = [_wetted_probe(t) for t in tables]
+    except InputError:
+        return tables          # a bad name or pad_edge: the design validation names the key
     names = [t.get("name") for t in tables]
     bi = names.index(baseline) if baseline in names else 0
     base = Design.from_dict(tables[bi])
@@ -511,9 +518,9 @@ def match_tables(tables: list, baseline: str | None, match) -> list:
     for i, t in enumerate(tables):
         if i == bi:
             continue
-        d = Design.from_dict(t)
+        d = probes[i]
         k = d.wetted_key
-        if k in t and abs(float(t[k]) - D) > 1e-12:
+        if k in t and (not isinstance(t[k], (int, float)) or abs(float(t[k]) - D) > 1e-12):
             raise InputError(f"designs.{d.name}.{k}", t[k],
                              f"= {D:g}, the baseline's wetted diameter ({src}), because study.match includes "
                              "'wetted_diameter' (remove the key to derive it, or set study.match = [])")
@@ -527,3 +534,15 @@ def match_tables(tables: list, baseline: str | None, match) -> list:
                              "study.match = [])") from None
         tables[i] = t
     return tables
+
+
+def _wetted_probe(table: dict) -> Design:
+    """A default Design of the table's name, kind and pad edge: enough to know its wetted key before its other
+    values are validated (they are, once the wetted diameter is set)."""
+    kw = {k: table[k] for k in ("name", "kind") if k in table}
+    if table.get("kind") == "flat":
+        edge = table.get("pad_edge")
+        if edge is None and ("ubm_diameter" in table or table.get("ubm_thickness", 0) != 0):
+            edge = "metal"
+        kw["pad_edge"] = edge if edge in ("metal", "polymer") else "polymer"
+    return Design(**kw)
