@@ -233,8 +233,11 @@ def solve_joint(geometry, design, mesh_size: float = 0.005, segmented: bool = Fa
     V_cap = V - vfd - vfb + vpd + vpb
     a_t, a_b = die.contact_radius, board.contact_radius
     if V_cap <= 0:
+        relief = {"flat": ("pi2_opening",), "embossed": ("connection_hole_diameter", "concave_diameter"),
+                  "recessed": ("recess_depth", "third_opening_diameter")}[design.kind]
         raise InputError(vkey, vval, f"a solder volume larger than {V - V_cap:.4g} mm^3 (too little solder to fill "
-                         f"the pad openings and wet both pads, design {design.name})")
+                         f"the pad openings and wet both pads, design {design.name}; or a shallower/narrower "
+                         "relief: " + ", ".join(f"designs.{design.name}.{k}" for k in relief) + ")")
     H = cap_height(V_cap, a_t, a_b)
     R, u = sphere(H, a_t, a_b)
     y_b = board.base
