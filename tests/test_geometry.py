@@ -15,7 +15,7 @@ from fem_wlp.wlcsp.geometry.solder import cap_height, cap_volume, segment_area, 
 
 G = Geometry()
 COARSE = MeshSizes(size_fine=0.008, size_layer=0.006, size_fine_3d=0.016, size_coarse=0.2, grading_distance=0.2)
-DESIGNS = {"flat": Design(), "embossed": Design(name="embossed", kind="embossed"),
+DESIGNS = {"flat": Design(pad_edge="metal", pi2_opening=0.17), "embossed": Design(name="embossed", kind="embossed"),
            "recessed": Design(name="recessed", kind="recessed")}
 MATERIALS = {"flat": {"die", "passivation", "pi1", "pi2", "cu_wiring", "ubm", "solder", "board_pad",
                       "solder_mask", "board"},

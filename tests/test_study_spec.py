@@ -68,7 +68,7 @@ def test_study_is_frozen_and_typed():
     s = load_study(FLAGSHIP)
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.info = None
-    assert s.kind == "slice2d" and [d.name for d in s.designs] == ["flat", "embossed", "recessed"]
+    assert s.kind == "slice2d" and [d.name for d in s.designs] == ["flat", "embossed", "recessed", "flat_ubm"]
     assert s.load.max_dT == 5.0 and s.profile.cycles == 3 and s.mesh.size_fine == 0.008
 
 
@@ -146,7 +146,8 @@ def test_sweep_cases_and_labels():
     assert len(cases) == 9
     assert cases[1].name == "embossed@ring_outer_diameter=0.11,recess_depth=0.002"
     assert cases[1].spec.designs[0].ring_outer_diameter == 0.11
-    assert cases[0].data["designs"] == [{"name": "flat", "kind": "flat"}]        # flat has no ring: unchanged
+    assert cases[0].data["designs"] == [{"name": "flat", "kind": "flat", "pad_edge": "polymer",
+                                         "pi2_opening": 0.2}]        # flat has no ring: unchanged
     assert cases[2].spec.designs[0].recess_depth == 0.002
 
 

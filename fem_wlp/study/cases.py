@@ -9,6 +9,11 @@ A mesh-file study is a study with one case. Sweep keys address the study:
     "geometry.pitch" = [0.35, 0.4]                              # any key of geometry, mesh, materials, load, ...
 
 A key that names no parameter of any design or section is an error (it would run identical cases).
+
+Equal conditions: at every sweep point, ``[study] match`` (default ["wetted_diameter", "solder_volume"]) gives
+every design the baseline's die-side wetted diameter (wlcsp.design.match_tables), before the case is
+validated; so a sweep of the baseline's UBM or opening diameter moves all designs' openings with it, and a
+sweep of another design's wetted key is an error unless match = [].
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 
 from fem_wlp.errors import InputError
 from fem_wlp.study.spec import Study
-from fem_wlp.wlcsp.design import KIND_KEYS
+from fem_wlp.wlcsp.design import KIND_KEYS, match_tables
 
 #: sections a sweep key may address besides design./designs.
 SWEEP_SECTIONS = ("geometry", "mesh", "materials", "load", "solver", "output", "fatigue")
@@ -58,11 +63,17 @@ def expand(study: Study) -> list[Case]:
     tables = study.data["designs"]
     cases = []
     for label, values in sweep_points(study):
+        datas = []
         for t in tables:
             data = copy.deepcopy(study.data)
             data["designs"] = [copy.deepcopy(t)]
             for k, val in values.items():
                 _set_path(data, k, val, t["name"])
+            datas.append(data)
+        # equal conditions at this sweep point: the baseline's wetted diameter for every design
+        matched = match_tables([dt["designs"][0] for dt in datas], study.baseline, study.info.match)
+        for data, t in zip(datas, matched):
+            data["designs"] = [t]
             spec = Study.from_dict(data, study.path, purpose="case")
             d = spec.designs[0]
             cases.append(Case(d.name + (f"@{label}" if label else ""), d.name, d.kind, dict(values), spec))

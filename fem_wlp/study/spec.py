@@ -25,7 +25,7 @@ from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature
-from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, match_tables
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.wlcsp.profiles import DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, Profile, profile_from_spec
 from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
@@ -36,6 +36,9 @@ COMPRESSIONS = ("none", "zlib")
 PURPOSES = ("run", "mesh", "case")
 #: [fatigue] averaging: the rules of the headline damage metric
 AVERAGING = ("planar", "conformal", "hotspot")
+#: [study] match: the conditions all designs of a study share (study.cases derives them)
+MATCH_CHOICES = ("wetted_diameter", "solder_volume")
+MATCH_DEFAULT = ("wetted_diameter", "solder_volume")
 #: sections of a generated-geometry study only
 GENERATED_SECTIONS = ("geometry", "designs", "mesh", "sweep")
 
@@ -54,6 +57,11 @@ class StudyInfo:
     description: str = key("", type="string", allowed="any text", doc="free text, echoed in report.md")
     baseline: str | None = key(None, type="string", allowed="a design name",
                                doc="design the life ratios refer to (default: the first design)")
+    match: tuple[str, ...] = key(MATCH_DEFAULT, type="list of strings", allowed="a subset of "
+                                 + ", ".join(MATCH_CHOICES) + " ([] = off)",
+                                 doc="equal conditions: every design gets the baseline's die-side wetted "
+                                 "diameter (its opening/UBM diameter is derived; giving a different one is an "
+                                 "error) and the study's one solder volume (study.cases)")
 
     @classmethod
     def from_table(cls, t: dict, default_name: str) -> "StudyInfo":
@@ -65,7 +73,11 @@ class StudyInfo:
         base = t.get("baseline")
         if base is not None:
             v.string("study.baseline", base, v.MAX_NAME)
-        return cls(name, desc, base)
+        match = t.get("match", list(MATCH_DEFAULT))
+        if not isinstance(match, list) or any(m not in MATCH_CHOICES for m in match) or len(set(match)) < len(match):
+            raise InputError("study.match", match, "a list of distinct names out of " + ", ".join(MATCH_CHOICES)
+                             + " ([] = designs keep their own dimensions)")
+        return cls(name, desc, base, tuple(match))
 
 
 @dataclass(frozen=True)
@@ -536,7 +548,10 @@ def _generated(data, path, info, model, purpose) -> Study:
         raise InputError("constraints", data["constraints"],
                          "only in a mesh-file study (model.mesh); model.kind sets the boundary conditions")
     geometry = Geometry.from_dict(data.get("geometry"))
-    designs = _designs(data.get("designs"))
+    tables = data.get("designs")
+    if purpose != "case":      # equal conditions (a case has one design: study.cases derived it already)
+        tables = match_tables(tables, info.baseline, info.match)
+    designs = _designs(tables)
     mesh = MeshSizes.from_dict(data.get("mesh"))
     names = [d.name for d in designs]
     if purpose != "case" and info.baseline is not None and info.baseline not in names:

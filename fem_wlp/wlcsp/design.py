@@ -14,8 +14,9 @@ is called by the mesh builder BEFORE any gmsh call; the solder amount is checked
 
 The designs (see the patents in shared/patents):
 
-* ``flat`` (baseline): passivation, PI1, Cu RDL capture pad, PI2 with the ball-pad opening, optional UBM
-  (``ubm_thickness = 0`` -> the ball wets the Cu through the PI2 opening).
+* ``flat`` (baseline): passivation, PI1, Cu RDL capture pad, PI2 with the ball-pad opening, and
+  ``pad_edge = "polymer"`` (the default: no UBM, the ball wets the Cu through the PI2 opening, whose edge is
+  the contact line, like the embossed and recessed pads) or ``"metal"`` (a UBM; its edge is the contact line).
 * ``embossed`` (patent 000): PI2 under the pad is removed inside a concave circle (PI1 exposed) except for a
   convex PI2 ring (claims 2-3); optional discontinuous ring (claims 4/15, 3D model only); ``area_rule``
   makes the disc inside the ring equal in area to the ring (claims 5/16); ``pi1_open_in_ring`` opens PI1
@@ -169,11 +170,15 @@ class Geometry:
 # --------------------------------------------------------------------------------------------------
 _COMMON = ("name", "kind", "pad_diameter")
 KIND_KEYS = {
-    "flat": _COMMON + ("pi2_opening", "ubm_diameter", "ubm_thickness"),
+    "flat": _COMMON + ("pad_edge", "pi2_opening", "ubm_diameter", "ubm_thickness"),
     "embossed": _COMMON + ("concave_diameter", "ring_outer_diameter", "ring_inner_diameter", "area_rule",
                            "ring_segments", "ring_gap_angle", "pi1_open_in_ring", "connection_hole_diameter"),
     "recessed": _COMMON + ("land_diameter", "recess_depth", "third_opening_diameter"),
 }
+
+
+#: the parameter of a (non-flat) kind that sets the die-side wetted diameter (flat: Design.wetted_key)
+WETTED_KEYS = {"embossed": "connection_hole_diameter", "recessed": "third_opening_diameter"}
 
 
 @dataclass(frozen=True)
@@ -183,22 +188,39 @@ class Design:
     kind: str = "flat"
     pad_diameter: float = 0.235            # RDL Cu capture pad: [S19] Deca >= 235 um; Amkor RDL encloses UBM by 10 um
     # flat
-    pi2_opening: float = 0.17              # [S19] Amkor polymer-2 via >= 170 um at 0.4 mm
+    pad_edge: str = "polymer"              # "polymer" (no UBM: the ball wets the Cu through the PI2 opening,
+                                           # like the embossed and recessed pads) | "metal" (a UBM; given
+                                           # ubm_diameter/ubm_thickness > 0 alone also select it)
+    pi2_opening: float = 0.2               # polymer: the wetted diameter, chosen = the embossed/recessed openings
+                                           # (equal conditions); metal: the via under the UBM ([S19] Amkor
+                                           # polymer-2 via >= 170 um at 0.4 mm)
     ubm_diameter: float = 0.215            # [S19] Amkor UBM >= 215 um at 0.4 mm
     ubm_thickness: float = 0.008           # plated Cu UBM: textbook 5-10 um (unsourced); 0 = no UBM
-    # embossed (patent 000): no dimensions in the patent -> all NOT FOUND, chosen to fit the 0.235 pad
-    concave_diameter: float = 0.19         # NOT FOUND (chosen)
-    ring_outer_diameter: float = 0.13      # NOT FOUND (chosen)
+    # embossed (patent 000): the patent gives no dimensions -> all NOT FOUND, chosen to fit the 0.235 pad; the
+    # features follow the claims: a concave circle in PI2 (claim 2) holding a convex PI2 ring of smaller
+    # diameter (claim 3), Cu wiring over the relief and a third dielectric with a connection hole over the
+    # embossed portion through which the ball wets the Cu (claim 6)
+    concave_diameter: float = 0.19         # claim 2 concave circle: NOT FOUND (chosen; < the connection hole, so
+                                           # the whole relief lies inside the wetted area)
+    ring_outer_diameter: float = 0.13      # claim 3 ring, smaller than the concave circle: NOT FOUND (chosen)
     ring_inner_diameter: float = 0.09      # NOT FOUND (chosen; area rule would give 0.0919)
-    area_rule: bool = False                # claims 5/16: disc inside the ring has the ring's area
+    area_rule: bool = False                # claims 5/16 (available): disc inside the ring has the ring's area
     ring_segments: int = 0                 # 0 = continuous ring; N >= 2 segments (claims 4/15; joint3d only)
     ring_gap_angle: float = 20.0           # degrees per gap between segments: NOT FOUND (chosen)
-    pi1_open_in_ring: bool = False         # claims 8/9: PI1 (and PI2) open inside the ring to the passivation
-    connection_hole_diameter: float = 0.2  # pi3 connection hole over the embossed portion: NOT FOUND (chosen)
-    # recessed (patent 004): no dimensions in the patent -> NOT FOUND, chosen
+    pi1_open_in_ring: bool = False         # claims 8/9 (available): PI1 (and PI2) open inside the ring
+    connection_hole_diameter: float = 0.2  # claim 6 connection hole in pi3 = the wetted diameter: NOT FOUND
+                                           # (chosen; [study] match sets it to the baseline's wetted diameter)
+    # recessed (patent 004): the patent gives no dimensions -> NOT FOUND, chosen; the features follow the claims:
+    # a second opening in PI1 sinks the ball land (claims 1/12/20), the Cu lines it, PI2 has the third opening,
+    # wider than the second (claims 17/24), and the ball touches the side walls of the third opening (claims
+    # 12/20: the contact line is pinned at the third opening's edge, the solder fills recess and opening).
+    # Claims 3/18/25 prefer the third (18) or second (25) opening about as wide as the ball (~0.26 mm): that
+    # needs a pad wider than the ball and conflicts with an equal wetted diameter, so it is its own design
+    # variant (studies/recessed_ball_width.toml, with a flat baseline of the same wetted diameter).
     land_diameter: float = 0.17            # second opening in PI1 (the sunken land): NOT FOUND (chosen = PI2 via)
     recess_depth: float = 0.006            # <= PI1 thickness: NOT FOUND (chosen)
-    third_opening_diameter: float = 0.2    # PI2 third opening, wider than the land (claim 17): NOT FOUND (chosen)
+    third_opening_diameter: float = 0.2    # PI2 third opening > land (claims 17/24) = the wetted diameter: NOT
+                                           # FOUND (chosen; [study] match sets it to the baseline's wetted diameter)
 
     def __post_init__(self):
         k = lambda name: f"designs.{self.name}.{name}"
@@ -208,6 +230,8 @@ class Design:
                              f"a non-empty name of at most {MAX_NAME} characters without '/', '.', or spaces")
         if self.kind not in KINDS:
             _fail(k("kind"), self.kind, " | ".join(KINDS))
+        if not isinstance(self.pad_edge, str):
+            _fail(k("pad_edge"), self.pad_edge, "'metal' or 'polymer'")
         for f in fields(self):
             v = getattr(self, f.name)
             if f.type in ("float",) or isinstance(f.default, float):
@@ -219,6 +243,12 @@ class Design:
         object.__setattr__(self, "ring_segments", _num(k("ring_segments"), self.ring_segments, positive=False,
                                                        nonneg=True, integer=True))
         if self.kind == "flat":
+            if self.pad_edge not in ("metal", "polymer"):
+                _fail(k("pad_edge"), self.pad_edge, "'metal' (UBM) or 'polymer' (no UBM)")
+            if self.pad_edge == "metal" and self.ubm_thickness == 0:
+                _fail(k("ubm_thickness"), 0.0, "> 0 for pad_edge = 'metal' (a metal-defined pad has a UBM)")
+            if self.pad_edge == "polymer":
+                object.__setattr__(self, "ubm_thickness", 0.0)
             if self.pi2_opening >= self.pad_diameter:
                 _fail(k("pi2_opening"), self.pi2_opening, f"< pad_diameter = {self.pad_diameter} "
                       "(an opening larger than the pad)")
@@ -229,6 +259,7 @@ class Design:
                 if self.ubm_diameter > self.pad_diameter:
                     _fail(k("ubm_diameter"), self.ubm_diameter, f"<= pad_diameter = {self.pad_diameter}")
         elif self.kind == "embossed":
+            object.__setattr__(self, "pad_edge", "polymer")
             ri, ro, dc = self.ring_inner_diameter, self.ring_outer_diameter, self.concave_diameter
             if ri >= ro:
                 _fail(k("ring_inner_diameter"), ri, f"< ring_outer_diameter = {ro}")
@@ -247,13 +278,31 @@ class Design:
                     _fail(k("ring_gap_angle"), self.ring_gap_angle,
                           f"> 0 and ring_segments * ring_gap_angle < 360 (ring_segments = {self.ring_segments})")
         elif self.kind == "recessed":
+            object.__setattr__(self, "pad_edge", "polymer")
             if self.land_diameter >= self.pad_diameter:
                 _fail(k("land_diameter"), self.land_diameter, f"< pad_diameter = {self.pad_diameter}")
+            if self.third_opening_diameter <= self.land_diameter:
+                _fail(k("third_opening_diameter"), self.third_opening_diameter,
+                      f"> land_diameter = {self.land_diameter} (the third opening is wider than the second, "
+                      "claims 17/24: the ball fills the recess)")
             if self.third_opening_diameter > self.pad_diameter:
                 _fail(k("third_opening_diameter"), self.third_opening_diameter,
                       f"<= pad_diameter = {self.pad_diameter} (an opening larger than the pad)")
 
     # ---------------------------------------------------------------- derived
+    @property
+    def wetted_key(self) -> str:
+        """The parameter that sets the die-side wetted (solder-contact) diameter of this design."""
+        if self.kind == "flat":
+            return "ubm_diameter" if self.pad_edge == "metal" else "pi2_opening"
+        return WETTED_KEYS[self.kind]
+
+    @property
+    def wetted_diameter(self) -> float:
+        """Die-side wetted diameter: UBM (metal-defined flat), PI2 opening (polymer-defined flat), PI3
+        connection hole (embossed), third opening (recessed)."""
+        return getattr(self, self.wetted_key)
+
     @property
     def ring_fraction(self) -> float:
         """Fraction of the ring circumference that is PI2 (1 for a continuous ring)."""
@@ -274,6 +323,8 @@ class Design:
         _check_keys(f"designs.{name}", table, set(KIND_KEYS[kind]))
         t = dict(table)
         t.setdefault("name", kind)
+        if kind == "flat" and "pad_edge" not in t and ("ubm_diameter" in t or t.get("ubm_thickness", 0) != 0):
+            t["pad_edge"] = "metal"       # UBM keys without pad_edge: a metal-defined pad (as before pad_edge)
         if kind == "embossed" and t.get("area_rule", False):
             # claims 5/16: pi*ri^2 = f*pi*(ro^2 - ri^2)  ->  ro = ri*sqrt(1 + 1/f), f = PI2 fraction of the ring
             seg = _num(f"designs.{name}.ring_segments", t.get("ring_segments", 0), positive=False, nonneg=True,
@@ -422,7 +473,9 @@ FIELD_DOCS = {
     "interface_layer_thickness": "die-/board-side solder layers ΔW and Δε_in are averaged over",
     "board_extension": "slice2d: board length beyond the die edge",
     "name": "design name (required; a folder name)", "kind": "pad design (required)",
-    "pad_diameter": "RDL Cu capture pad", "pi2_opening": "PI2 ball-pad opening", "ubm_diameter": "UBM",
+    "pad_diameter": "RDL Cu capture pad", "pi2_opening": "PI2 ball-pad opening",
+    "pad_edge": "flat: polymer (no UBM: the ball wets the Cu through the PI2 opening, whose edge is the contact "
+    "line) | metal (a UBM, whose edge is the contact line; ubm keys alone select it)", "ubm_diameter": "UBM",
     "ubm_thickness": "UBM", "concave_diameter": "PI2 removed inside this circle (PI1 exposed)",
     "ring_outer_diameter": "convex PI2 ring, outer", "ring_inner_diameter": "convex PI2 ring, inner",
     "area_rule": "derive one ring diameter: disc inside the ring = ring area (claims 5/16)",
@@ -436,3 +489,60 @@ FIELD_DOCS = {
     "size_coarse": "die and board far from the joints", "grading_distance": "distance from fine to coarse",
     "order": "1: triangle/tetra, 2: triangle6/tetra10",
 }
+
+
+# --------------------------------------------------------------------------------------------------
+def match_tables(tables: list, baseline: str | None, match) -> list:
+    """Equal conditions (``[study] match``): copies of the ``[[designs]]`` tables in which every design gets the
+    baseline's die-side wetted diameter -- its wetted key (Design.wetted_key: the UBM or PI2 opening of a flat
+    pad, the PI3 connection hole of an embossed one, the third opening of a recessed one) is set to it.  A
+    design that gives its wetted key with another value, or that cannot take the diameter (e.g. larger than its
+    pad), raises one InputError naming the keys and the constraint.  ``solder_volume`` needs no derivation:
+    the solder volume is a [geometry] key, one for all designs of a case point.  ``match`` without
+    ``wetted_diameter`` (or a single design) returns the tables unchanged."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                                               and t.get("kind") in KINDS for t in tables):
+        return tables          # malformed: the design validation names the key
+    tables = [dict(t) for t in tables]
+    if "wetted_diameter" not in tuple(match) or len(tables) < 2:
+        return tables
+    try:
+        probes = [_wetted_probe(t) for t in tables]
+    except InputError:
+        return tables          # a bad name or pad_edge: the design validation names the key
+    names = [t.get("name") for t in tables]
+    bi = names.index(baseline) if baseline in names else 0
+    base = Design.from_dict(tables[bi])
+    D = base.wetted_diameter
+    src = f"designs.{base.name}.{base.wetted_key}"
+    for i, t in enumerate(tables):
+        if i == bi:
+            continue
+        d = probes[i]
+        k = d.wetted_key
+        if k in t and (not isinstance(t[k], (int, float)) or abs(float(t[k]) - D) > 1e-12):
+            raise InputError(f"designs.{d.name}.{k}", t[k],
+                             f"= {D:g}, the baseline's wetted diameter ({src}), because study.match includes "
+                             "'wetted_diameter' (remove the key to derive it, or set study.match = [])")
+        t[k] = D
+        try:
+            Design.from_dict(t)
+        except InputError as exc:
+            raise InputError(f"designs.{d.name}.{k}", D, message=f"study.match = 'wetted_diameter' sets "
+                             f"designs.{d.name}.{k} = {D:g} from {src}, which design {d.name} cannot take: "
+                             f"{exc} (change {src} or this design's other dimensions, or set "
+                             "study.match = [])") from None
+        tables[i] = t
+    return tables
+
+
+def _wetted_probe(table: dict) -> Design:
+    """A default Design of the table's name, kind and pad edge: enough to know its wetted key before its other
+    values are validated (they are, once the wetted diameter is set)."""
+    kw = {k: table[k] for k in ("name", "kind") if k in table}
+    if table.get("kind") == "flat":
+        edge = table.get("pad_edge")
+        if edge is None and ("ubm_diameter" in table or table.get("ubm_thickness", 0) != 0):
+            edge = "metal"
+        kw["pad_edge"] = edge if edge in ("metal", "polymer") else "polymer"
+    return Design(**kw)

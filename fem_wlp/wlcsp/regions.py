@@ -3,6 +3,28 @@
 The geometry builder names every cell group `<material region>` or, for the solder, `solder/joint<k>` with the
 averaging layers `solder/joint<k>/die_layer` and `solder/joint<k>/board_layer` (k = 0 nearest the package
 centre). Every place that builds or parses these strings uses the helpers below.
+
+Two layer systems per side share the solder of a joint (t = geometry.interface_layer_thickness):
+
+* conformal: `die_layer` / `board_layer`, the solder within a (Chebyshev) distance t of the solder's die-/board-
+  side boundary -- it follows the relief, into the opening of a polymer-defined pad;
+* planar: `die_planar_layer` / `board_planar_layer`, the solder between the wetted-face plane (the UBM face of
+  a metal-defined pad, the mouth of the PI2/PI3 opening of a polymer-defined one; the board-pad face, NSMD, or
+  the mask surface, SMD) and the parallel plane at t toward the other side -- one definition for every design.
+
+They overlap, so the mesh leaves (every element in exactly one) are
+
+    solder/joint<k>/die_layer                      conformal, not planar
+    solder/joint<k>/die_layer/die_planar_layer     conformal and planar
+    solder/joint<k>/bulk/die_planar_layer          planar, not conformal
+    solder/joint<k>/bulk                           neither (likewise board_layer / board_planar_layer)
+
+A path prefix (`solder/joint3/die_layer`, what fe.mesh.FEMesh.region takes) is the conformal layer, unchanged;
+the planar layer `solder/joint3/die_planar_layer` (:func:`planar_layer`) is NOT a path prefix: its elements are
+the union of the leaves that carry its name as a path component -- use :func:`layer_leaves` for any
+layer name (it also gives a path prefix its usual meaning): the elements are
+`np.concatenate([fm.leaves[n] for n in layer_leaves(fm.leaves, name)])`.  Meshes written
+before the planar layers existed have none: layer_leaves returns [] for them.
 """
 from __future__ import annotations
 
@@ -20,6 +42,11 @@ DEFAULT_MATERIALS = {
 SOLDER = "solder"
 #: the solder interface layers (die side, board side) over which ΔW and Δε_in are averaged
 LAYERS = ("die_layer", "board_layer")
+#: the planar damage layers (die side, board side): same thickness as LAYERS, planar, below the wetted face
+PLANAR_LAYERS = ("die_planar_layer", "board_planar_layer")
+#: the solder of a joint in no conformal layer
+BULK = "bulk"
+SIDES = ("die", "board")
 #: the key of the whole-joint average next to the layers in case.json
 WHOLE = "whole"
 _JOINT = "joint"
@@ -61,3 +88,26 @@ def joints_of(names) -> list[str]:
         if len(parts) >= 2 and parts[0] == SOLDER and is_joint_name(parts[1]):
             found.add(parts[1])
     return sorted(found, key=joint_index)
+
+
+def planar_layer(joint: int | str, side: str) -> str:
+    """'solder/joint3/die_planar_layer' for (3, 'die'); side = 'die' | 'board'."""
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, not {side!r}")
+    return joint_region(joint, PLANAR_LAYERS[SIDES.index(side)])
+
+
+def layer_leaves(leaves, name: str) -> list[str]:
+    """The leaf names (of `leaves`, an iterable of leaf names or a {leaf: elements} dict) whose union is region
+    `name`: the leaves under the path `name`, and for a planar layer 'solder/joint<k>/<planar>' the leaves under
+    'solder/joint<k>' that carry <planar> as a path component. [] if the mesh has no such region."""
+    parts = name.split("/")
+    out = []
+    for leaf in leaves:
+        if leaf == name or leaf.startswith(name + "/"):
+            out.append(leaf)
+        elif parts[-1] in PLANAR_LAYERS and leaf.startswith("/".join(parts[:-1]) + "/") \
+                and parts[-1] in leaf.split("/")[len(parts) - 1:]:
+            out.append(leaf)
+    return sorted(out)
+

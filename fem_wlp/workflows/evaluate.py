@@ -58,7 +58,15 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
             m["life_cycles"] = lives(spec, mesh_report, m["critical_joint"], m.get("side") or
                                      _side(m["critical_layer"]), m)["life_cycles"]
     out["max_stress_MPa"] = max_stresses(res)
+    out["geometry"] = geometry_facts(mesh_report)
     return out
+
+
+def geometry_facts(mesh_report: dict) -> dict | None:
+    """The case's geometry facts (wlcsp.geometry.solder.Joint.facts: wetted diameters, pad edge, standoff,
+    solder volume and height, relief, crack paths) from its mesh report; None for a mesh-file study."""
+    facts = (mesh_report.get("joint") or {}).get("facts")
+    return dict(facts) if facts else None
 
 
 def joint_metrics(h: dict, prof) -> list[dict]:

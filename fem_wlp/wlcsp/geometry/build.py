@@ -6,7 +6,8 @@ every interface conforming; each fragment is given to the first of its parent sh
 3. air around an NSMD board pad (removed),
 4. far-field layers (die, build-up, solder mask, board);
 
-the interface-layer *zones* only split the solder (die_layer / bulk / board_layer) and own nothing.  Fragments
+the interface-layer *zones* only split the solder and own nothing: the conformal zones (die_layer / bulk /
+board_layer) and the planar slabs (die_planar_layer, board_planar_layer; see wlcsp.regions for the leaves).  Fragments
 owned by air or by nothing are removed.
 
 Coordinates: 2D models in x-y, y up, board at the bottom (laminate surface y = 0), die on top, face down;
@@ -15,7 +16,7 @@ x = 0); joint3d: z up, joint axis at x = y = 0, cell [-pitch/2, pitch/2]^2.
 
 Cell groups (disjoint leaves): ``die``, ``passivation``, ``pi1``, ``pi2`` (embossed: ``pi2/field`` and
 ``pi2/ring/joint{k}``), ``pi3``, ``cu_wiring/joint{k}``, ``ubm/joint{k}``, ``solder/joint{k}/die_layer|bulk|
-board_layer``, ``board_pad/joint{k}``, ``solder_mask``, ``board``.  Joint numbering in slice2d: k = 0 nearest the
+board_layer[/die_planar_layer|board_planar_layer]``, ``board_pad/joint{k}``, ``solder_mask``, ``board``.  Joint numbering in slice2d: k = 0 nearest the
 package centre, increasing along the half-diagonal (the last one is the corner joint).
 
 Facet groups: slice2d ``symmetry``, ``board_bottom``, ``die_top``, ``board_end``, ``die_end``; axisym ``axis``,
@@ -28,7 +29,11 @@ import math
 
 import gmsh
 
+from fem_wlp.wlcsp.regions import BULK, LAYERS, PLANAR_LAYERS
+
 PER_JOINT = ("cu_wiring", "ubm", "board_pad", "pi2/ring")
+#: zone label of a planar-layer slab -> its leaf name component
+PLANAR_ZONES = {"die_planar": PLANAR_LAYERS[0], "board_planar": PLANAR_LAYERS[1]}
 _PRIO = {"joint": 0, "cap": 1, "void": 2, "far": 3}
 
 
@@ -58,14 +63,16 @@ class Assembly:
         owners_in = [lab for _, _, lab, tags in items for _ in tags] + [None for _, tags in self.zones for _ in tags]
         zones_in = [None for _, _, _, tags in items for _ in tags] + [lab for lab, tags in self.zones for _ in tags]
         _, out_map = occ.fragment(inputs[:1], inputs[1:])
-        owner, zone = {}, {}
+        owner, zone, planar = {}, {}, {}
         for lab, z, children in zip(owners_in, zones_in, out_map):
             for d, t in children:
                 if d != self.dim:
                     continue
                 if lab is not None and t not in owner:
                     owner[t] = lab
-                if z is not None:
+                if z in PLANAR_ZONES:
+                    planar.setdefault(t, z)
+                elif z is not None:
                     zone.setdefault(t, z)
         all_out = {t for ch in out_map for d, t in ch if d == self.dim}
         remove = [(self.dim, t) for t in all_out if owner.get(t, "void") == "void"]
@@ -77,9 +84,16 @@ class Assembly:
             if lab == "void":
                 continue
             if lab.startswith("solder/"):
-                lab = lab + "/" + {"die": "die_layer", "board": "board_layer"}.get(zone.get(t), "bulk")
+                lab = solder_leaf(lab, zone.get(t), planar.get(t))
             groups.setdefault(lab, []).append(t)
         return groups
+
+
+def solder_leaf(joint: str, conformal: str | None, planar: str | None) -> str:
+    """The leaf of a solder fragment from its conformal zone ('die' | 'board' | None) and planar zone
+    (PLANAR_ZONES or None): see wlcsp.regions for the region tree."""
+    lab = joint + "/" + {"die": LAYERS[0], "board": LAYERS[1]}.get(conformal, BULK)
+    return lab + "/" + PLANAR_ZONES[planar] if planar else lab
 
 
 def leaf(label: str, k: int, design) -> str:
@@ -153,6 +167,9 @@ def joint_shapes_2d(asm: Assembly, joint, design, k: int, xk: float, xmin: float
     for r0, r1, lo, hi in _zone_rects(j.board.solder_boundary, j.board_zone, min(rb, r_lim)):
         for a, b in _mirrored(xk, r0, r1, xmin, xmax, axisym):
             asm.zone("board", [(2, _rect2d(a, b, lo, hi))])
+    for z, (lo, hi) in (("die_planar", j.die_planar), ("board_planar", j.board_planar)):
+        for a, b in _mirrored(xk, 0.0, r_lim, xmin, xmax, axisym):
+            asm.zone(z, [(2, _rect2d(a, b, lo, hi))])
 
 
 def far_field_2d(asm: Assembly, joint, geometry, x_die: float, x_board: float):
@@ -220,6 +237,8 @@ def joint_shapes_3d(asm: Assembly, joint, design, geometry):
     rb = j.board.voids[0].r1 if j.board.voids else r_lim
     for r0, r1, lo, hi in _zone_rects(j.board.solder_boundary, j.board_zone, min(rb, r_lim)):
         asm.zone("board", _revolve(r0, r1, lo, hi))
+    for z, (lo, hi) in (("die_planar", j.die_planar), ("board_planar", j.board_planar)):
+        asm.zone(z, _revolve(0.0, r_lim, lo, hi))
 
 
 def far_field_3d(asm: Assembly, joint, geometry):

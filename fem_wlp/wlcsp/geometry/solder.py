@@ -22,6 +22,13 @@ board-side contact lines are pinned at the edges of the wettable areas (UBM / ho
 The interface layers (``die_layer``, ``board_layer``) are the solder within a Chebyshev distance
 ``interface_layer_thickness`` of the solder's die-side / board-side boundary (so they follow a non-planar pad),
 simplified where a step of that offset would cut the free surface at a grazing angle (sliver-free).
+
+The *planar* layers (``die_planar_layer``, ``board_planar_layer``) have one definition for every design: the
+solder between the wetted-face plane and the parallel plane at distance t = ``interface_layer_thickness``
+toward the other side.  The die-side wetted-face plane is the plane of the die-side solder boundary nearest the
+board: the UBM face of a metal-defined pad, the outer surface of the dielectric that holds the opening (PI2,
+or PI3 over an embossed pad) -- the pad mouth -- of a polymer-defined one.  Board side: the pad face (NSMD) or
+the solder-mask surface (SMD).  Solder inside the opening (above the mouth) is never in a planar layer.
 """
 from __future__ import annotations
 
@@ -78,6 +85,9 @@ class Joint:
     die_zone: Profile     # depth of the die-layer boundary, per r
     board_zone: Profile   # height of the board-layer boundary, per r
     die_ring: DieStack | None = None   # the continuous-ring stack (= die unless segmented)
+    die_planar: tuple[float, float] = (0.0, 0.0)    # (y_lo, y_hi) of the die-side planar layer
+    board_planar: tuple[float, float] = (0.0, 0.0)  # (y_lo, y_hi) of the board-side planar layer
+    pad_edge: str = "polymer"                       # die-side contact line on metal (UBM) or polymer
 
     @property
     def y_face(self) -> float:
@@ -86,6 +96,19 @@ class Joint:
 
     def y_of_depth(self, d: float) -> float:
         return self.y_face - d
+
+    @property
+    def die_mouth_depth(self) -> float:
+        """Depth below the silicon face of the die-side *wetted-face plane*: the plane of the die-side solder
+        boundary nearest the board (the UBM face of a metal-defined pad; the outer surface of PI2/PI3 -- the
+        mouth of the opening -- of a polymer-defined one)."""
+        return max(self.die_ring.solder_boundary.vals)
+
+    @property
+    def board_mouth_height(self) -> float:
+        """Height above the laminate of the board-side wetted-face plane: the board-pad face (NSMD) or the
+        solder-mask surface (SMD: the mouth of the mask opening)."""
+        return max(self.board.solder_boundary.vals)
 
     @property
     def standoff(self) -> float:
@@ -110,8 +133,54 @@ class Joint:
             return self.board.contact_radius if y > 0 else 0.0
         return self.rho(y)
 
+    def zone_volume(self, y0: float, y1: float) -> float:
+        """Volume of the solder sphere between heights y0 < y1 (inside the cap)."""
+        F = lambda y: self.R ** 2 * (y - self.yc) - (y - self.yc) ** 3 / 3
+        return math.pi * (F(y1) - F(y0))
+
+    def zone_area(self, y0: float, y1: float) -> float:
+        """Axial-section area of the solder sphere between heights y0 < y1 (inside the cap)."""
+        return segment_area(self.R, y0 - self.yc, y1 - self.yc)
+
+    def facts(self) -> dict:
+        """What differs between designs, from the geometry (mm, mm^3; the nominal axisymmetric joint):
+
+        * wetted_diameter_die/board: diameter of the solder contact line (UBM or opening edge; board pad or
+          SMD mask opening);
+        * crack_path_die/board: length of the solder's wetted boundary in the axial section from contact line
+          to contact line -- the path along the relief (pad faces plus every step: relief walls, opening walls,
+          the UBM / board-pad side walls the solder wets); for a discontinuous ring, that of the continuous
+          ring's section;
+        * solder_height: on the joint axis, between the die-side and the board-side metal faces;
+        * relief_height: from the die-side wetted-face plane to the wetted metal face farthest from it (0 for
+          a UBM); relief_solder_volume: the solder on the die side of that plane (in the opening/relief, and
+          beside a UBM's side wall)."""
+        sb, bb = self.die_ring.solder_boundary, self.board.solder_boundary
+        a, ab = self.a_t, self.a_b
+
+        def path(prof: Profile, radius: float) -> float:
+            vals = [prof(0.0)] + [prof(b) for b in prof.brk[1:] if b <= radius + 1e-12]
+            return 2.0 * (radius + sum(abs(v1 - v0) for v0, v1 in zip(vals, vals[1:])))
+
+        inside = [v for b, v in zip(sb.brk, sb.vals) if b < a - 1e-12]
+        y_mouth = self.y_of_depth(self.die_mouth_depth)
+        return {"wetted_diameter_die_mm": 2 * a, "wetted_diameter_board_mm": 2 * ab,
+                "standoff_mm": self.standoff, "solder_volume_mm3": self.V_requested, "pad_edge": self.pad_edge,
+                "crack_path_die_mm": path(sb, a), "crack_path_board_mm": path(bb, ab),
+                "solder_height_mm": self.y_of_depth(sb(0.0)) - bb(0.0),
+                "relief_height_mm": self.die_mouth_depth - min(inside),
+                "relief_solder_volume_mm3": self.V_fill_die + self.zone_volume(y_mouth, self.y_t) - self.V_prot_die}
+
+    def planar_layers(self) -> dict:
+        """The planar layers' planes and analytic sizes: volume (axisym/joint3d) and axial-section area
+        (slice2d) of the solder sphere between the two planes."""
+        return {side: {"y_lo": lo, "y_hi": hi, "thickness": hi - lo, "volume": self.zone_volume(lo, hi),
+                       "section_area": self.zone_area(lo, hi)}
+                for side, (lo, hi) in (("die", self.die_planar), ("board", self.board_planar))}
+
     def report(self) -> dict:
-        return {"solder_volume_requested": self.V_requested, "cap_volume": self.V_cap,
+        return {"facts": self.facts(), "planar_layers": self.planar_layers(),
+                "solder_volume_requested": self.V_requested, "cap_volume": self.V_cap,
                 "fill_volume_die_side": self.V_fill_die, "fill_volume_board_side": self.V_fill_board,
                 "protrusion_volume_die_side": self.V_prot_die, "protrusion_volume_board_side": self.V_prot_board,
                 "cap_height": self.H, "standoff": self.standoff, "sphere_radius": self.R,
@@ -164,8 +233,11 @@ def solve_joint(geometry, design, mesh_size: float = 0.005, segmented: bool = Fa
     V_cap = V - vfd - vfb + vpd + vpb
     a_t, a_b = die.contact_radius, board.contact_radius
     if V_cap <= 0:
+        relief = {"flat": ("pi2_opening",), "embossed": ("connection_hole_diameter", "concave_diameter"),
+                  "recessed": ("recess_depth", "third_opening_diameter")}[design.kind]
         raise InputError(vkey, vval, f"a solder volume larger than {V - V_cap:.4g} mm^3 (too little solder to fill "
-                         f"the pad openings and wet both pads, design {design.name})")
+                         f"the pad openings and wet both pads, design {design.name}; or a shallower/narrower "
+                         "relief: " + ", ".join(f"designs.{design.name}.{k}" for k in relief) + ")")
     H = cap_height(V_cap, a_t, a_b)
     R, u = sphere(H, a_t, a_b)
     y_b = board.base
@@ -185,7 +257,16 @@ def solve_joint(geometry, design, mesh_size: float = 0.005, segmented: bool = Fa
     j.die_ring = ring_stack
     j.die_zone = _clean(ring_stack.solder_boundary.offset(delta), j.y_of_depth, j.extent, eps, True)
     j.board_zone = _clean(board.solder_boundary.offset(delta), lambda y: y, j.extent, eps, False)
+    # planar layers: the solder between the wetted-face plane and the parallel plane at delta toward the
+    # other side (the same geometric definition for every design)
+    y_m = j.y_of_depth(j.die_mouth_depth)
+    j.die_planar = (y_m - delta, y_m)
+    j.pad_edge = design.pad_edge
+    j.board_planar = (j.board_mouth_height, j.board_mouth_height + delta)
     # ---- checks
+    if j.die_planar[0] - j.board_planar[1] < mesh_size:
+        raise InputError(vkey, vval, f"enough solder for a bulk between the die-side and board-side planar "
+                         f"layers (design {design.name}: cap height {H:.4f} mm, layers 2 x {delta} mm)")
     y_die_layer = min(j.y_of_depth(v) for v in j.die_zone.vals)
     y_board_layer = max(j.board_zone.vals)
     if y_die_layer - y_board_layer < mesh_size:
