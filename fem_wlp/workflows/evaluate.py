@@ -17,8 +17,8 @@ from fem_wlp.materials import material_from_spec
 from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.fatigue import (cycle_metrics, evaluate_lives, hotspot_set, set_average, solder_caveat,
                                    stabilisation_warning)
-from fem_wlp.wlcsp.regions import LAYERS, WHOLE, joint_index, joint_region, joints_of
-from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, PLANAR_LAYERS
+from fem_wlp.wlcsp.regions import LAYERS, PLANAR_LAYERS, WHOLE, joint_index, joint_region, joints_of
+from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE
 
 #: half-cycle dwell (min) assumed by Engelmaier when the profile has no dwell
 DEFAULT_DWELL_MIN = 15.0

@@ -8,12 +8,8 @@ import numpy as np
 from fem_wlp.fe.kinematics import strain
 from fem_wlp.fe.postprocess import centroids, element_average, max_principal
 from fem_wlp.materials.base import von_mises
-from fem_wlp.wlcsp.regions import LAYERS, joint_index, joint_region, joints_of
+from fem_wlp.wlcsp.regions import LAYERS, PLANAR_LAYERS, joint_index, joint_region, joints_of, layer_leaves
 
-#: the planar damage layers of a joint (mesh regions solder/joint<N>/<name>, written by the geometry builder when
-#: it has them): the solder between the plane of the die-/board-side wetted face and a parallel plane at the
-#: interface-layer thickness. Defined here, in ONE place, until wlcsp.regions has `planar_layer(joint, side)`.
-PLANAR_LAYERS = ("die_planar_layer", "board_planar_layer")
 #: file of a case folder with the per-element solder values at the cycle bounds (LayerTracker.save)
 ELEMENT_CYCLES_FILE = "solder_cycles.npz"
 
@@ -56,9 +52,14 @@ class LayerTracker:
         joints = joints_of(fm.leaves)
         self.sets = {}
         for j in joints:
-            for name in [joint_region(j, layer) for layer in LAYERS + PLANAR_LAYERS] + [joint_region(j)]:
+            for name in [joint_region(j, layer) for layer in LAYERS] + [joint_region(j)]:
                 if fm.leaves_under(name):
                     self.sets[name] = self._locate(fm.region(name))
+            for name in [joint_region(j, layer) for layer in PLANAR_LAYERS]:
+                # a planar layer is a union of leaves across the conformal/bulk split (wlcsp.regions.layer_leaves)
+                leaves = layer_leaves(fm.leaves, name)
+                if leaves:
+                    self.sets[name] = self._locate(np.unique(np.concatenate([fm.leaves[n] for n in leaves])))
         self.joints = joints
         self.joint_dirs = joint_dirs or {}
         # per-element solder values at the cycle bounds (start of cycle 1, end of every cycle): the hot spot
