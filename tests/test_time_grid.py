@@ -67,11 +67,11 @@ def test_displacement_corners_split_the_profile_and_extend_it():
 
 
 def _bar_study(tmp_path, dwell=30.0, **load):
-    """A mesh-file study: the strip pulled by a displacement ramp that ends at 1e-4 s, then held."""
+    """A mesh-file study: the strip's left edge moved by a displacement ramp that ends at 1e-4 s, then held."""
     data = {"study": {"name": "bar"}, "model": {"mesh": str(STUDIES / "strip.msh"), "formulation": "plane_strain"},
             "materials": {"top": "Si", "bottom": "Si"},
-            "constraints": [{"boundary": "left", "fix": ["x"]}, {"boundary": "bottom", "fix": ["y"]},
-                            {"boundary": "top", "displacement": {"y": [[0.0, 0.0], [1e-4, 1e-3], [dwell, 1e-3]]}}],
+            "constraints": [{"boundary": "left", "fix": ["x"],
+                             "displacement": {"y": [[0.0, 0.0], [1e-4, 1e-3], [dwell, 1e-3]]}}],
             "load": {"stress_free_temperature": 25.0, "steps": [f"Dwell for {dwell:g} s"], **load}}
     return Study.from_dict(data, tmp_path / "bar.toml")
 
@@ -98,10 +98,10 @@ def test_bad_ladder_keys(tmp_path, load, key):
 
 def test_bad_displacement_table_is_named_at_load(tmp_path):
     data = _bar_study(tmp_path).data
-    data["constraints"][2]["displacement"]["y"] = [[0.0, 0.0], [0.0, 1e-3]]
+    data["constraints"][0]["displacement"]["y"] = [[0.0, 0.0], [0.0, 1e-3]]
     with pytest.raises(InputError) as e:
         Study.from_dict(data, tmp_path / "bar.toml")
-    assert e.value.key == "constraints[2].displacement.y"
+    assert e.value.key == "constraints[0].displacement.y"
 
 
 def test_norton_bar_relaxation_on_the_corner_grid():
@@ -139,3 +139,13 @@ def test_norton_bar_relaxation_on_the_corner_grid():
             # every state after the ramp within 6 % (measured 5.96 % at 8.1 s, the first full 2.7 s step)
             assert np.all(np.abs(sx[ts >= 1e-4] / closed(ts[ts >= 1e-4]) - 1) < 0.06)
     assert errors["old"] > 0.08 and 0 < errors["new"] < 0.05
+
+
+def test_mesh_file_model_corners_are_in_the_study_grid(tmp_path):
+    """The model built from the study carries the same corners (Temperature + constraints) that the grid holds."""
+    from fem_wlp.workflows.case import build_mesh_file_model
+
+    s = _bar_study(tmp_path, dwell=100.0)
+    model, _ = build_mesh_file_model(s)
+    assert set(model.corners) == {0.0, 1e-4, 100.0}
+    assert _is_in(np.array(model.corners), s.load.time_grid())
