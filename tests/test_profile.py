@@ -206,22 +206,23 @@ def test_time_grid_errors(g3, kw, key):
 
 
 # ---- custom steps -----------------------------------------------------------------------------------------------
-def test_custom_steps_cycle_start_is_where_steps_end():
+def test_custom_steps_run_as_written_then_repeat_from_where_they_end():
     steps = ["Ramp to 125 oC at 10 oC/min", "Dwell for 15 min", "Ramp to -40 oC in 16.5 min", "Dwell for 15 min"]
     p = Profile.from_steps(steps, cycles=2, stress_free_temperature=217.0)
-    assert p.cycle_start_temperature == -40.0
-    assert p.initial_duration == pytest.approx(257 / DEFAULT_RAMP_RATE)
+    assert p.initial == () and p.cycle_start_temperature == -40.0
     assert p.cycle_duration == pytest.approx(63 * 60)
-    assert [s.T1 for s in p.segments] == [-40.0] + 2 * [125.0, 125.0, -40.0, -40.0]
+    assert [s.T1 for s in p.segments] == 2 * [125.0, 125.0, -40.0, -40.0]
+    assert p.segments[0].T0 == 217.0 and p.segments[0].t1 == pytest.approx(92 / DEFAULT_RAMP_RATE)
 
 
-def test_cold_start_preset_equals_custom_steps():
-    a = Profile.preset("JESD22-A104-G", cycles=2, stress_free_temperature=217.0, cycle_start="cold")
+def test_cold_start_preset_equals_custom_steps_from_the_cold_extreme():
+    # a preset starting at its cycle start has no initial ramp: the same history as the steps written from there
+    a = Profile.preset("JESD22-A104-G", cycles=2, stress_free_temperature=-40.0, cycle_start="cold")
     b = Profile.from_steps(["Dwell for 15 min", "Ramp to 125 oC at 10 oC/min", "Dwell for 15 min",
-                            "Ramp to -40 oC at 10 oC/min"], cycles=2, stress_free_temperature="217 oC")
+                            "Ramp to -40 oC at 10 oC/min"], cycles=2, stress_free_temperature="-40 oC")
     ta, Ta = a.knots
     tb, Tb = b.knots
-    assert np.allclose(ta, tb, rtol=1e-14) and np.array_equal(Ta, Tb)
+    assert a.initial == () and np.allclose(ta, tb, rtol=1e-14) and np.array_equal(Ta, Tb)
 
 
 def test_isothermal_hold():
@@ -229,9 +230,12 @@ def test_isothermal_hold():
     assert p.duration == 100.0 and p.T_min == p.T_max == 25.0 and p.cycles == 1
     assert [s.kind for s in p.segments] == ["dwell"]
     assert len(p.steps()) == 11 and np.all(p.T(p.steps()) == 25.0)
-    assert "isothermal 25 °C" in p.describe()
-    p2 = profile_from_spec({"steps": ["Hold at 25 oC for 100 s"], "stress_free_temperature": 217.0})
-    assert p2.initial_duration == pytest.approx(192 * 6) and p2.cycle_duration == 100.0
+    assert "isothermal 25 °C (the stress-free temperature: no thermal load)" in p.describe()
+    with pytest.raises(InputError, match="a hold at the current temperature \\(217 °C"):
+        profile_from_spec({"steps": ["Hold at 25 oC for 100 s"], "stress_free_temperature": 217.0})
+    p2 = profile_from_spec({"steps": ["Ramp to 25 oC at 10 oC/min", "Hold at 25 oC for 100 s"],
+                            "stress_free_temperature": 217.0})
+    assert p2.initial == () and p2.duration == pytest.approx(192 * 6 + 100)
 
 
 def test_ramp_to_current_temperature():
@@ -292,6 +296,10 @@ def test_profile_from_spec_preset():
      "a temperature such as"),
     ({"profile": "JESD22-A104-G", "cycle_start": "middle"}, "load.cycle_start", "'ambient'"),
     ({"steps": ["Dwell for 1 s"], "cycle_start": "cold"}, "load.cycle_start", "only with load.profile"),
+    ({"steps": ["Dwell for 1 s"], "initial_ramp_rate": 1.0}, "load.initial_ramp_rate", "write the first ramp"),
+    ({"steps": ["Ramp to 0 oC at 100 oC/min"], "stress_free_temperature": 125.0, "cycles": 2}, "load.cycles",
+     "repeated from 0 °C (where they end) have no duration"),
+    ({"steps": ["Ramp to 25 oC at 10 oC/min"]}, "load.steps", "steps that change the temperature from 25 °C"),
     ({"steps": ["Dwell for 1 s", "Wait 5 s"]}, "load.steps[1]", "allowed: a step"),
     ("JESD22-A104-G", "load", "a table"),
 ])
@@ -299,3 +307,58 @@ def test_profile_from_spec_errors(load, key, fragment):
     with pytest.raises(InputError) as e:
         profile_from_spec(load)
     assert e.value.key == key and fragment in str(e.value)
+
+
+# ---- steps run as written (issue 15 item 2) ---------------------------------------------------------------------
+# (steps, stress-free °C, cycles, [(kind, t0 s, t1 s, T0 °C, T1 °C, cycle)], rates °C/min in describe())
+WRITTEN = [
+    (["Ramp to 0 oC at 100 oC/min"], 125.0, 1, [("ramp", 0, 75, 125, 0, 1)], "100"),
+    (["Ramp to 25 oC at 100 oC/min", "Dwell for 60 s"], 125.0, 1,
+     [("ramp", 0, 60, 125, 25, 1), ("dwell", 60, 120, 25, 25, 1)], "100"),
+    (["Dwell for 60 s"], 125.0, 1, [("dwell", 0, 60, 125, 125, 1)], None),
+    (["Cool to -40 oC in 5 min", "Heat to 85 oC at 25 oC/min"], 25.0, 1,
+     [("ramp", 0, 300, 25, -40, 1), ("ramp", 300, 600, -40, 85, 1)], "13/25"),
+    (["Ramp to 125 oC at 20 oC/min", "Dwell for 5 min", "Ramp to 25 oC at 20 oC/min"], 25.0, 2,
+     [("ramp", 0, 300, 25, 125, 1), ("dwell", 300, 600, 125, 125, 1), ("ramp", 600, 900, 125, 25, 1),
+      ("ramp", 900, 1200, 25, 125, 2), ("dwell", 1200, 1500, 125, 125, 2), ("ramp", 1500, 1800, 125, 25, 2)],
+     "20"),
+    # cycle 1 starts at the stress-free temperature; the repeat starts where the steps end (-40 °C)
+    (["Ramp to 125 oC at 10 oC/min", "Dwell for 15 min", "Ramp to -40 oC at 10 oC/min", "Dwell for 15 min"],
+     217.0, 2,
+     [("ramp", 0, 552, 217, 125, 1), ("dwell", 552, 1452, 125, 125, 1), ("ramp", 1452, 2442, 125, -40, 1),
+      ("dwell", 2442, 3342, -40, -40, 1), ("ramp", 3342, 4332, -40, 125, 2), ("dwell", 4332, 5232, 125, 125, 2),
+      ("ramp", 5232, 6222, 125, -40, 2), ("dwell", 6222, 7122, -40, -40, 2)], "10"),
+]
+
+
+@pytest.mark.parametrize("steps, T_sf, cycles, segments, rates", WRITTEN)
+def test_steps_run_as_written(steps, T_sf, cycles, segments, rates):
+    p = profile_from_spec({"steps": steps, "stress_free_temperature": T_sf, "cycles": cycles})
+    got = [(s.kind, s.t0, s.t1, s.T0, s.T1, s.cycle) for s in p.segments]
+    assert len(got) == len(segments)
+    for g, e in zip(got, segments):
+        assert g[0] == e[0] and g[5] == e[5] and np.allclose(g[1:5], e[1:5], rtol=1e-12, atol=1e-9), (g, e)
+    assert p.initial == () and p.T(0.0) == T_sf                    # no implicit ramp, no cycle 0
+    assert all(p.cycle_of(0.5 * (s.t0 + s.t1)) == s.cycle for s in p.segments)
+    assert np.allclose(p.cycle_bounds, [[min(s.t0 for s in p.segments if s.cycle == k),
+                                         max(s.t1 for s in p.segments if s.cycle == k)]
+                                        for k in range(1, cycles + 1)])
+    d = p.describe()
+    assert f"from {T_sf:g} °C" in d and "initial ramp" not in d
+    assert (f"ramps {rates} °C/min" in d) if rates else ("ramps" not in d)
+    assert Profile.from_dict(p.to_dict()) == p
+
+
+def test_preset_initial_ramp_is_explicit_and_unchanged():
+    p = profile_from_spec({"profile": "JESD22-A104-G", "stress_free_temperature": 217.0})
+    assert p.initial_ramp_rate == pytest.approx(10 / 60)
+    assert "from 217 °C (initial ramp 19.2 min at 10 °C/min to 25 °C, cycle 0)" in p.describe()
+    # the default preset history: 217 -> 25 °C at 10 °C/min, then 25 -> -40 -> dwell -> 125 -> dwell -> 25
+    t, T = p.knots
+    c = [0, 1152, 390, 900, 990, 900, 600]
+    assert np.allclose(t[:7], np.cumsum(c), rtol=1e-14) and T[:7].tolist() == [217, 25, -40, -40, 125, 125, 25]
+    q = profile_from_spec({"profile": "JESD22-A104-G", "stress_free_temperature": 217.0,
+                           "initial_ramp_rate": "5 oC/min"})
+    assert q.initial_duration == pytest.approx(192 / 5 * 60) and q.cycle == p.cycle
+    assert "initial ramp 38.4 min at 5 °C/min to 25 °C, cycle 0" in q.describe()
+    assert profile_from_spec({"profile": "JESD22-A104-G"}).initial_ramp_rate is None

@@ -43,6 +43,8 @@ class History:
 
     @property
     def corners(self) -> tuple[float, ...]:
+        """Times (s) where the rate of the value changes: every table time (none for a constant). The study's
+        time grid contains them (LoadSpec.time_grid), with small steps after each."""
         return self.t if len(self.t) > 1 else ()
 
 
@@ -107,6 +109,11 @@ class Model:
     @property
     def ncomp(self) -> int:
         return ncomp(self.formulation)
+
+    @property
+    def corners(self) -> tuple[float, ...]:
+        """Every corner time (s) of the model's prescribed histories: the temperature's and the constraints'."""
+        return tuple(sorted(set(self.temperature.corners).union(*[set(c.corners) for c in self.constraints])))
 
     @property
     def thickness_axis(self) -> int:

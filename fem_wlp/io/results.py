@@ -12,9 +12,11 @@ import os
 import platform
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
+import skfem
 
 from fem_wlp import __version__
 from fem_wlp.errors import InputError
@@ -163,22 +165,90 @@ def read_history(path) -> dict:
     return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
 
 
-#: VTK cell types and corner counts of the linear cells written (vertices of quadratic elements)
+#: VTK cell types and corner counts of the linear cells written (P1/Q1 runs, and hexahedra of any order)
 VTK_CELLS = {"MeshTri": (5, 3), "MeshQuad": (9, 4), "MeshTet": (10, 4), "MeshHex": (12, 8)}
 
+#: quadratic VTK cells of P2/Q2 runs: (VTK type, meshio name, per VTK node the local mesh vertices whose mean is
+#: its position on a straight-sided element). VTK's node order (vtkQuadraticTriangle, vtkQuadraticTetra,
+#: vtkBiQuadraticQuad): the vertices, then the edge midpoints of (0,1), (1,2), (2,0) [triangle]; (0,1), (1,2),
+#: (2,0), (0,3), (1,3), (2,3) [tetrahedron]; (0,1), (1,2), (2,3), (3,0) and the centre [quadrilateral].
+#: scikit-fem numbers the vertices of these cells as VTK does. Hexahedra (27 nodes) are not written quadratic:
+#: their VTK face order is not verified here, and their vertices are written as for P1.
+VTK_QUADRATIC = {
+    "MeshTri": (22, "triangle6", ((0,), (1,), (2,), (0, 1), (1, 2), (2, 0))),
+    "MeshTet": (24, "tetra10", ((0,), (1,), (2,), (3,), (0, 1), (1, 2), (2, 0), (0, 3), (1, 3), (2, 3))),
+    "MeshQuad": (28, "quad9", ((0,), (1,), (2,), (3,), (0, 1), (1, 2), (2, 3), (3, 0), (0, 1, 2, 3))),
+}
+_MESHIO_LINEAR = {5: "triangle", 9: "quad", 10: "tetra", 12: "hexahedron"}
+_CELLS_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
-def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: str = "none"):
-    """One VTU with linear cells (vertices of quadratic elements), point and cell data (3x3 tensors as 9
-    components). Uncompressed by default, written as raw appended binary (`_write_vtu_raw`); with
-    `[output] compression = "zlib"` (smaller files, but zlib dominates the writing time: benchmarks/README.md)
-    meshio writes it. The file appears under its name only when complete."""
+
+def vtk_cells(disc) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """(points (N, 3), cells (nel, nodes), VTK type, meshio type) of a discretization's VTU output.
+
+    P1/Q1 (and hexahedra): the mesh vertices and linear cells. P2/Q2 triangles, tetrahedra and quadrilaterals: every
+    node of the discretization (vertices first, then scikit-fem's edge/face/interior nodes, i.e. the displacement
+    vector's node order) and quadratic cells whose node order is VTK's: each VTK node is matched, per element, to
+    the element's own node nearest to the VTK position (vertex, edge midpoint, centre) -- on straight-sided elements
+    they coincide; on curved (second-order geometry) elements the midside node is the nearest."""
+    hit = _CELLS_CACHE.get(disc)
+    if hit is not None:
+        return hit
     mesh = disc.model.mesh.mesh
     kind = type(mesh).__name__.rstrip("12")
     vtk_type, nv = VTK_CELLS[kind]
-    pts = mesh.p[:, : mesh.nvertices].T
+    nodes = np.asarray(disc.dof_x)
+    if kind not in VTK_QUADRATIC or nodes.shape[1] == mesh.nvertices:
+        pts, cells, ctype = mesh.p[:, : mesh.nvertices].T, mesh.t[:nv].T, _MESHIO_LINEAR[vtk_type]
+    else:
+        vtk_type, ctype, spec = VTK_QUADRATIC[kind]
+        # the scalar basis's element-node map: the node numbering of Discretization's dofs (fe.kinematics.scalar_dofs)
+        edofs = skfem.Basis(mesh, disc.elem, intorder=1).element_dofs          # (nloc, nel)
+        if edofs.shape[0] != len(spec):
+            raise ValueError(f"{kind} with {edofs.shape[0]} nodes per element: no quadratic VTK cell")
+        X = nodes[:, edofs]                                                     # (dim, nloc, nel)
+        V = mesh.p[:, mesh.t[:nv]]                                              # (dim, nv, nel)
+        Y = np.stack([V[:, list(vs)].mean(axis=1) for vs in spec], axis=1)     # (dim, nvtk, nel)
+        d2 = ((Y[:, :, None, :] - X[:, None, :, :]) ** 2).sum(axis=0)          # (nvtk, nloc, nel)
+        loc = np.argmin(d2, axis=1)                                             # (nvtk, nel)
+        cells = np.take_along_axis(edofs, loc, axis=0).T
+        if np.any(np.sort(loc, axis=0) != np.arange(len(spec))[:, None]):
+            raise ValueError(f"{kind}: the quadratic nodes of some elements could not be matched to VTK's order")
+        pts = nodes.T
+    pts = np.asarray(pts, np.float64)
     if pts.shape[1] == 2:
         pts = np.column_stack([pts, np.zeros(len(pts))])
-    t = mesh.t[:nv].T     # scikit-fem and VTK share the corner ordering of these cells
+    out = (pts, np.ascontiguousarray(cells), vtk_type, ctype)
+    _CELLS_CACHE[disc] = out
+    return out
+
+
+def node_displacements(disc, frame) -> np.ndarray:
+    """Displacement at every point of `vtk_cells` as (N, 3): all nodes of a P2/Q2 run, the vertices otherwise."""
+    n = len(vtk_cells(disc)[0])
+    u = frame.u.reshape(-1, disc.nc)[:n]
+    return u.copy() if disc.nc == 3 else np.column_stack([u, np.zeros(n)])
+
+
+def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: str = "none"):
+    """One VTU with cell data (3x3 tensors as 9 components) and point data: linear cells on the vertices for P1/Q1,
+    quadratic cells (triangle6, tetra10, quad9; `vtk_cells`) on every node for P2/Q2 -- there a vertex-only
+    "displacement" array is replaced by the displacement of every node (`node_displacements`), and any other point
+    array must have one row per point. Uncompressed by default, written as raw appended binary (`_write_vtu_raw`);
+    with `[output] compression = "zlib"` (smaller files, but zlib dominates the writing time: benchmarks/README.md)
+    meshio writes it. The file appears under its name only when complete."""
+    pts, t, vtk_type, ctype = vtk_cells(disc)
+    nv = disc.model.mesh.mesh.nvertices
+    if len(pts) != nv:
+        pd = {}
+        for k, v in point_data.items():
+            v = np.asarray(v)
+            if k == "displacement" and len(v) == nv:
+                v = node_displacements(disc, frame)
+            elif len(v) != len(pts):
+                raise ValueError(f"point data {k!r} has {len(v)} rows, not one per node ({len(pts)})")
+            pd[k] = v
+        point_data = pd
     cd = {}
     for k, v in fields.items():
         v = np.asarray(v)
@@ -191,7 +261,6 @@ def write_vtu(path, disc, frame, fields: dict, point_data: dict, compression: st
     else:
         import meshio       # slow to import: only for compressed VTU
 
-        ctype = {5: "triangle", 9: "quad", 10: "tetra", 12: "hexahedron"}[vtk_type]
         meshio.write(tmp, meshio.Mesh(pts, [(ctype, t)], point_data=point_data,
                                       cell_data={k: [v] for k, v in cd.items()}),
                      binary=True, compression=compression)

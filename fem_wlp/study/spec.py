@@ -27,7 +27,9 @@ from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, match_tables
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
-from fem_wlp.wlcsp.profiles import DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, Profile, profile_from_spec
+from fem_wlp.fe.problem import History
+from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
+                                      Profile, corner_ladder, profile_from_spec)
 from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
 
 FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
@@ -154,7 +156,10 @@ class LoadSpec:
     profile: str | None = key(None, type="string", allowed="a preset name (see profiles.PRESETS)",
                               doc="a JEDEC/IPC thermal-cycle preset")
     steps: tuple[str, ...] | None = key(None, type="list of strings", allowed="step strings ('Ramp to 125 oC "
-                                        "at 10 oC/min', 'Dwell for 15 min', ...)", doc="a custom cycle")
+                                        "at 10 oC/min', 'Dwell for 15 min', ...)",
+                                        doc="a custom history, run as written from the stress-free temperature "
+                                            "(rates included, no implicit ramp); with cycles > 1 the steps repeat "
+                                            "from where they end")
     cycles: int | None = key(None, type="integer", allowed=f"an integer in [1, {v.MAX_CYCLES}]",
                              doc="number of cycles (default 3 for a preset, 1 for steps)")
     ramp_rate: object = key(None, type="number or string", allowed="a rate > 0 ('10 oC/min' or °C/s)",
@@ -162,21 +167,31 @@ class LoadSpec:
     dwell: object = key(None, type="number or string", allowed="a duration > 0 ('15 min' or s)", unit="s",
                         doc="default dwell (preset default)")
     initial_ramp_rate: object = key(None, type="number or string", allowed="a rate > 0", unit="°C/s",
-                                    doc="ramp from the stress-free to the cycle-start temperature (default: "
-                                        "ramp_rate)")
+                                    doc="presets: rate of the initial ramp (cycle 0) from the stress-free "
+                                        "temperature to the preset's cycle start, shown in the profile "
+                                        "description (default: ramp_rate, the preset's 10 °C/min)")
     cycle_start: str | None = key(None, type="string", allowed="ambient | cold | hot",
                                   doc="presets: where a cycle starts (default ambient, 25 °C)")
     max_dT: float = key(DEFAULT_MAX_DT, type="number", allowed="a number in (0, 100]", unit="°C",
                         doc="largest temperature change of one initial increment on a ramp")
     min_dwell_steps: int = key(DEFAULT_MIN_DWELL_STEPS, type="integer", allowed="an integer in [1, 1000]",
                                doc="increments of a dwell")
+    first_step: float = key(DEFAULT_FIRST_STEP, type="number", allowed="a number in (0, 1]",
+                            doc="first increment after every corner of a load history (t = 0, each end of a "
+                                "ramp or dwell, each time of a [[constraints]] displacement table), as a "
+                                "fraction of the local largest increment (max_dT on a ramp, dwell / "
+                                "min_dwell_steps on a dwell); 1 = uniform increments")
+    step_growth: float = key(DEFAULT_STEP_GROWTH, type="number", allowed="a number in (1, 10]",
+                             doc="growth factor of consecutive increments after a corner, up to the local "
+                                 "largest increment")
     thermal: Profile | None = None        # the profile built from the keys above (None for one step)
+    corners: tuple[float, ...] = ()       # corner times (s) of the constraints' displacement histories
 
     @classmethod
-    def from_table(cls, t, generated: bool) -> "LoadSpec":
+    def from_table(cls, t, generated: bool, corners=()) -> "LoadSpec":
         if t is None:
             raise InputError("load", None, "a [load] table with stress_free_temperature and a profile or steps")
-        v.table("load", t, _names(cls) - {"thermal"})
+        v.table("load", t, _names(cls) - {"thermal", "corners"})
         if "stress_free_temperature" not in t:
             raise InputError("load.stress_free_temperature", None, "a temperature in °C",
                              message="load.stress_free_temperature is missing (°C)")
@@ -187,6 +202,10 @@ class LoadSpec:
         max_dT = v.number("load.max_dT", t.get("max_dT", DEFAULT_MAX_DT), 0, 100, lo_open=True, unit="°C")
         nd = v.number("load.min_dwell_steps", t.get("min_dwell_steps", DEFAULT_MIN_DWELL_STEPS), 1, 1000,
                       integer=True)
+        f0 = v.number("load.first_step", t.get("first_step", DEFAULT_FIRST_STEP), 0, 1, lo_open=True)
+        gr = v.number("load.step_growth", t.get("step_growth", DEFAULT_STEP_GROWTH), 1, 10, lo_open=True)
+        ladder = dict(max_dT=max_dT, min_dwell_steps=nd, first_step=f0, step_growth=gr,
+                      corners=tuple(sorted(set(float(c) for c in corners))))
         if "cycles" in t:
             v.number("load.cycles", t["cycles"], 1, v.MAX_CYCLES, integer=True)
         if "temperature" in t:
@@ -197,21 +216,30 @@ class LoadSpec:
                 if k in t:
                     raise InputError(f"load.{k}", t[k], "only with load.profile or load.steps")
             T1 = _temperature("load.temperature", t["temperature"])
-            return cls(T0, temperature=T1, max_dT=max_dT, min_dwell_steps=nd)
+            return cls(T0, temperature=T1, **ladder)
         if "steps" in t and not (isinstance(t["steps"], list) and t["steps"]):
             raise InputError("load.steps", t["steps"], "a non-empty list of step strings")
         prof = profile_from_spec(t)
-        _check_profile(prof, "load.steps" if "steps" in t else "load.profile", max_dT, nd)
+        _check_profile(prof, "load.steps" if "steps" in t else "load.profile", max_dT, nd, f0, gr)
         return cls(T0, profile=t.get("profile"), steps=tuple(t["steps"]) if "steps" in t else None,
                    cycles=prof.cycles, ramp_rate=t.get("ramp_rate"), dwell=t.get("dwell"),
                    initial_ramp_rate=t.get("initial_ramp_rate"), cycle_start=t.get("cycle_start"),
-                   max_dT=max_dT, min_dwell_steps=nd, thermal=prof)
+                   thermal=prof, **ladder)
 
     def time_grid(self):
-        """The initial time grid (s): every corner of the profile; [0, 1] for one thermoelastic step."""
+        """The initial time grid (s): every corner of the profile and of the constraints' displacement histories,
+        with small first steps after each corner (load.first_step, load.step_growth); [0, 1] for one
+        thermoelastic step (with the constraints' corners: each interval between them starts small too)."""
+        kw = dict(first_step=self.first_step, step_growth=self.step_growth)
         if self.thermal is None:
-            return np.array([0.0, 1.0])
-        return np.asarray(self.thermal.steps(max_dT=self.max_dT, min_dwell_steps=self.min_dwell_steps), float)
+            if not self.corners:
+                return np.array([0.0, 1.0])
+            b = np.unique(np.concatenate([[0.0, 1.0], np.asarray(self.corners, float)]))
+            b = b[b >= 0.0]
+            return np.concatenate([b[:1]] + [corner_ladder(x, y, 1 if y <= 1.0 else self.min_dwell_steps, **kw)
+                                             for x, y in zip(b[:-1], b[1:])])
+        return np.asarray(self.thermal.steps(max_dT=self.max_dT, min_dwell_steps=self.min_dwell_steps,
+                                             corners=self.corners, **kw), float)
 
 
 def _temperature(k: str, value) -> float:
@@ -219,7 +247,8 @@ def _temperature(k: str, value) -> float:
     return v.number(k, T, v.T_MIN_C, v.T_MAX_C, unit="°C")
 
 
-def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int):
+def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int, first_step: float = 1.0,
+                   step_growth: float = DEFAULT_STEP_GROWTH):
     lo, hi = float(min(prof.T_min, prof.stress_free_temperature)), float(max(prof.T_max, prof.stress_free_temperature))
     for T in (lo, hi):
         if not v.T_MIN_C <= T <= v.T_MAX_C:
@@ -228,7 +257,7 @@ def _check_profile(prof: Profile, k: str, max_dT: float, min_dwell_steps: int):
     if not prof.duration <= v.MAX_DURATION_S:
         raise InputError(k, f"{prof.duration:g} s in total", f"a load history of at most {v.MAX_DURATION_S:g} s "
                          "(check the dwells and ramp rates)")
-    n = prof.step_count(max_dT, min_dwell_steps)
+    n = prof.step_count(max_dT, min_dwell_steps, first_step, step_growth)
     if n > v.MAX_INCREMENTS:
         raise InputError("load.max_dT", max_dT, f"a time grid of at most {v.MAX_INCREMENTS} increments (this "
                          f"profile with max_dT = {max_dT:g} and min_dwell_steps = {min_dwell_steps} gives {n})")
@@ -537,10 +566,19 @@ def _mesh_file(data, path, info, model, purpose) -> Study:
         raise InputError("materials", mats, "a [materials] table mapping region names to materials")
     _check_materials(mats)
     cons = tuple(ConstraintSpec.from_table(i, c) for i, c in enumerate(data.get("constraints", [])))
-    load = LoadSpec.from_table(data.get("load"), generated=False)
+    load = LoadSpec.from_table(data.get("load"), generated=False, corners=_constraint_corners(cons))
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), dict(mats), cons,
                  fatigue=FatigueSpec.from_table(data["fatigue"], None) if "fatigue" in data else None)
+
+
+def _constraint_corners(cons) -> list[float]:
+    """Corner times (s) of the constraints' displacement tables (checked here, at study load)."""
+    out = []
+    for i, c in enumerate(cons):
+        for comp, val in (c.displacement or {}).items():
+            out += History.of(f"constraints[{i}].displacement.{comp}", val).corners
+    return out
 
 
 def _generated(data, path, info, model, purpose) -> Study:
