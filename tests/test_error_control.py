@@ -181,7 +181,11 @@ def test_error_estimate_is_the_trapezoidal_difference():
     pd = Discretization(pm)
     pf = list(run(pm, [0.0, 0.5, 1.0], disc=pd))
     assert pf[-1].states["bar"]["eps_in_eq"].max() > 0
-    assert integration_error(pd, {"bar": pf[-1].states["bar"]}, {"bar": pf[-2].states["bar"]}, 0.5) == 0.0
+    # nothing rate-dependent: no estimate (None), and the controlled run takes the grid's steps
+    assert integration_error(pd, {"bar": pf[-1].states["bar"]}, {"bar": pf[-2].states["bar"]}, 0.5) is None
+    assert [f.time for f in pf] == [0.0, 0.5, 1.0]
+    el = bar(dict(model="elastic", E=1e5, nu=0.3, alpha=0.0), History.of("u", [[0.0, 0.0], [1.0, 1e-3]]))
+    assert [f.time for f in run(el, [0.0, 0.01, 1.0])] == [0.0, 0.01, 1.0]
 
 
 def test_rejected_steps_keep_the_state_and_land_on_corners():
@@ -232,3 +236,18 @@ def test_anand_cycle_dW_controlled_within_half_percent_of_extrapolated():
     # measured -0.117 % (469 increments, 539 Newton iterations; the fixed 5 °C grid: 125 / 192)
     assert abs(dW / ext - 1) < 5e-3
     assert abs(d[1] / ext - 1) > 5e-3                       # the default grid alone is not (measured -0.84 %)
+
+
+@pytest.mark.parametrize("table,key", [({"tolerance": 0.0}, "solver.tolerance"), ({"tolerance": 0.5}, "solver.tolerance"),
+                                       ({"step_control": "adaptive"}, "solver.step_control")])
+def test_bad_step_control_keys_name_the_key(table, key):
+    from fem_wlp.errors import InputError
+    from fem_wlp.study.spec import SolverSpec
+
+    with pytest.raises(InputError) as ei:
+        SolverSpec.from_table(table)
+    assert ei.value.key == key
+    with pytest.raises(InputError):
+        SolverSettings(**{k.replace("solver.", ""): v for k, v in table.items()})
+    assert SolverSpec.from_table({"tolerance": 1e-6, "step_control": "grid"}).settings() == \
+        SolverSettings(tolerance=1e-6, step_control="grid")

@@ -129,7 +129,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 continue
             if control:
                 err = integration_error(disc, trial, states, dt)
-                if err > s.tolerance and dt > hmin * 1.0001:          # rejected: retry smaller from the last state
+                if err is not None and err > s.tolerance and dt > hmin * 1.0001:    # rejected: retry smaller
                     h = max(dt * max(SHRINK_MIN, SAFETY * np.sqrt(s.tolerance / err)), hmin)
                     disc.counts["rejected"] += 1
                     continue
@@ -144,8 +144,11 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 # not shrink the next one), and not at all after a hard Newton increment
                 base = max(dt, min(h, tb - ta))
                 grow = s.growth if its <= max(4, s.max_iterations // 3) else 1.0
-                prop = dt * SAFETY * np.sqrt(s.tolerance / err) if err > 0 else np.inf
-                h_next = max(min(prop, grow * base), SHRINK_MIN * dt)
+                if err is None:          # nothing rate-dependent to control: the grid's steps
+                    h_next = np.inf if grow > 1.0 else base
+                else:
+                    prop = dt * SAFETY * np.sqrt(s.tolerance / err) if err > 0 else np.inf
+                    h_next = max(min(prop, grow * base), SHRINK_MIN * dt)
                 if deps > s.max_deps_in:
                     h_next = min(h_next, dt * s.max_deps_in / deps)
                 h = min(h_next, tb - ta)
@@ -168,8 +171,8 @@ def integration_error(disc, trial, states, dt: float) -> float:
     pointwise max sits at the stress singularities (free-edge bimaterial corners), grows without bound as the mesh
     is refined there, and would make the step depend on the mesh; the RMS converges with the mesh. (For a
     homogeneous region the two are equal.) Regions whose state has no "rate_in" (elastic, rate-independent
-    plasticity) contribute nothing."""
-    worst = 0.0
+    plasticity) contribute nothing; None when no region has one (nothing to control)."""
+    worst = None
     for i, n in enumerate(disc.names):
         old = states[n]
         if n not in trial or "rate_in" not in old:
@@ -178,7 +181,7 @@ def integration_error(disc, trial, states, dt: float) -> float:
         e2 = (0.25 * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
         w = disc.ops[i].w.reshape(-1)
         if e2.size and w.sum() > 0:
-            worst = max(worst, float(np.sqrt((e2 * w).sum() / w.sum())))
+            worst = max(worst or 0.0, float(np.sqrt((e2 * w).sum() / w.sum())))
     return worst
 
 
