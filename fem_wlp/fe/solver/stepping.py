@@ -174,8 +174,8 @@ def integration_error(disc, trial, states, dt: float) -> float:
     plasticity) contribute nothing; None when no region has one (nothing to control)."""
     worst = None
     for i, n in enumerate(disc.names):
-        old = states[n]
-        if n not in trial or "rate_in" not in old:
+        old = states.get(n)          # condensed elastic regions are absent until a frame is completed
+        if old is None or n not in trial or "rate_in" not in old:
             continue
         d = trial[n]["eps_in"] - old["eps_in"] - dt * old["rate_in"]
         e2 = (0.25 * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
