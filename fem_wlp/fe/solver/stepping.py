@@ -3,8 +3,9 @@
 Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state. After
 convergence the local integration error of the increment is estimated (`integration_error`); when it is within
 settings.tolerance the new state is committed and a `Frame` is yielded, else the trial state is discarded and the
-increment retried smaller; on Newton failure the trial state is discarded and the increment is cut back (halved). When even the smallest increment fails, a `ConvergenceError` carries a report
-(time, region, last residuals, last converged time); frames already yielded are final.
+increment retried smaller; on Newton failure the trial state is discarded and the increment is cut back
+(halved). When even the smallest increment fails, a `ConvergenceError` carries a report (time, region, last
+residuals, last converged time); frames already yielded are final.
 """
 from __future__ import annotations
 
