@@ -11,6 +11,8 @@ average is printed before and after.
     python benchmarks/bench_cycle.py --nx 60          # a smaller mesh (nx elements across the half width)
     python benchmarks/bench_cycle.py --reuse          # keep factorizations as CG preconditioners
     python benchmarks/bench_cycle.py --condense off   # factorize the whole model every iteration
+    python benchmarks/bench_cycle.py --grid           # the grid's steps (solver.step_control = "grid"), no error
+                                                      # control; --tolerance 1e-6: the controlled run's bound
     python benchmarks/bench_cycle.py --study          # longer versions of the convergence tests of
                                                       # tests/test_verification_inelastic.py (mesh r = 2..16,
                                                       # max_dT = 10 ... 1.25 °C)
@@ -82,7 +84,7 @@ def elastic_solve_time(fm: FEMesh) -> tuple[float, int]:
 
 
 def cycle_benchmark(nx: int, cycles: int, reuse: bool = False, condense: str = "auto", rtol: float | None = None,
-                    all_regions: bool = False):
+                    all_regions: bool = False, grid: bool = False, tolerance: float | None = None):
     load0 = os.getloadavg()
     fm = joint_row_mesh(nx)
     # warm-up (imports, MKL/pypardiso initialisation) so that neither timing pays it
@@ -92,6 +94,9 @@ def cycle_benchmark(nx: int, cycles: int, reuse: bool = False, condense: str = "
     mod = model(fm, "SAC305", Temperature(217.0, prof.T, corners=tuple(prof.corners)))
     t0 = time.perf_counter()
     kw = {} if rtol is None else {"rtol": rtol}
+    kw["step_control"] = "grid" if grid else "error"
+    if tolerance is not None:
+        kw["tolerance"] = tolerance
     disc = Discretization(mod, SolverSettings(reuse_factorization=reuse, condense=condense, **kw))
     times = prof.steps()
     per_cycle, shown, hist = {}, [], []
@@ -119,11 +124,14 @@ def cycle_benchmark(nx: int, cycles: int, reuse: bool = False, condense: str = "
           f"{disc.ndof} DOF (+1), {fm.nelements} elements, JESD22-A104-G x {cycles}, from 217 °C, "
           f"reuse_factorization={reuse}, condense={condense} "
           f"({'used' if disc.condensation() else 'not used'}), rtol={disc.settings.rtol:g}, "
+          f"step_control={disc.settings.step_control}"
+          + (f" (tolerance {disc.settings.tolerance:g})" if disc.settings.step_control == "error" else "") + ", "
           f"consumer reads {'every region' if all_regions else 'the solder'}")
     print(f"load average before {tuple(round(x, 2) for x in load0)}, after {tuple(round(x, 2) for x in load1)}, "
           f"{os.cpu_count()} CPUs")
     rows = [("DOF", f"{disc.ndof}"), ("grid times", f"{len(times) - 1}"),
             ("increments (converged)", f"{c['increments']}"), ("cutbacks", f"{c['cutbacks']}"),
+            ("rejected (error control)", f"{c.get('rejected', 0)}"),
             ("Newton iterations", f"{c['newton_iterations']}"),
             ("iterations / increment", f"{c['newton_iterations'] / max(c['increments'], 1):.2f}"),
             ("tangent assemblies", f"{c['assemblies']}"),
@@ -178,13 +186,15 @@ def main():
     ap.add_argument("--condense", default="auto", choices=("auto", "on", "off"),
                     help="static condensation of the elastic die and board (SolverSettings.condense)")
     ap.add_argument("--rtol", type=float, default=None, help="Newton tolerance (default: SolverSettings)")
+    ap.add_argument("--grid", action="store_true", help='solver.step_control = "grid" (no error control)')
+    ap.add_argument("--tolerance", type=float, default=None, help="solver.tolerance of the controlled run")
     ap.add_argument("--all-regions", action="store_true",
                     help="read every region's averages per increment (as history.csv), not only the solder's")
     a = ap.parse_args()
     if a.study:
         convergence_study()
     else:
-        cycle_benchmark(a.nx, a.cycles, a.reuse, a.condense, a.rtol, a.all_regions)
+        cycle_benchmark(a.nx, a.cycles, a.reuse, a.condense, a.rtol, a.all_regions, a.grid, a.tolerance)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ from fem_wlp.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ROOT / "studies"
-COARSE = ["load.cycles=1", "load.max_dT=20", "load.min_dwell_steps=2", 'output.fields="last"']
+# the grid's steps (no local error control): regression settings whose cost and numbers do not move with the
+# step controller (tests/test_error_control.py checks the controlled accuracy)
+COARSE = ["load.cycles=1", "load.max_dT=20", "load.min_dwell_steps=2", 'output.fields="last"',
+          'solver.step_control="grid"']
 PREBUILT = ['model.meshes="../meshes"']
 RECORD = os.environ.get("FEM_WLP_RECORD") == "1"
 

@@ -47,6 +47,8 @@ T_LOAD = 1e-9            # s: the "instantaneous" loading step (creep during it:
 # the verification runs below use Newton to 1e-8 (not the default 1e-5): their tolerances are round-off level
 TIGHT = 1e-8
 NO_PREDICTOR = SolverSettings(predictor=False, rtol=TIGHT)
+# the convergence studies of backward Euler impose their steps: the grid's, without the local error control
+NO_PREDICTOR_GRID = SolverSettings(predictor=False, rtol=TIGHT, step_control="grid")
 
 
 def norton_bar_model(u_of_t):
@@ -70,7 +72,7 @@ def relaxation_run(nsteps):
     model = norton_bar_model(History.of("u", [[0.0, 0.0], [T_LOAD, S0_N / E_N]]))
     times = np.concatenate([[0.0], T_LOAD + np.linspace(0.0, 10.0, nsteps + 1)])
     out = {}
-    for f in run(model, times, NO_PREDICTOR):
+    for f in run(model, times, NO_PREDICTOR_GRID):
         for tt in (1.0, 10.0):
             if abs(f.time - T_LOAD - tt) < 1e-9:
                 s = f.states["bar"]["stress"]
@@ -193,9 +195,9 @@ def test_j2_thick_cylinder_elastic_limit_and_collapse():
 # ---------------------------------------------------------------------------------------------------------------
 W_S, HB, HS, HD = 1.0, 0.3, 0.1, 0.3          # half width, board, solder, die thickness (mm)
 PROFILE = profile_from_spec({"profile": "JESD22-A104-G", "cycles": 1, "stress_free_temperature": 217.0})
-# max_deps_in large: the step is the grid's (no adaptive subdivision), so a study controls dt exactly; Newton to
+# step_control "grid" and max_deps_in large: the step is the grid's (no adaptive subdivision), so a study controls dt exactly; Newton to
 # 1e-10 (the default 1e-5 stops after 1-2 iterations) so that the residual sequences show the convergence rate
-FIXED_GRID = SolverSettings(max_deps_in=1.0, rtol=1e-10)
+FIXED_GRID = SolverSettings(max_deps_in=1.0, rtol=1e-10, step_control="grid")
 
 
 def sandwich_model(r: int, order: int = 2) -> Model:
@@ -330,7 +332,9 @@ def test_impossible_step_raises_with_report():
     model = _jump_model()
     got = []
     with pytest.raises(ConvergenceError) as info:
-        for f in run(model, [0.0, 1.0, 61.0], SolverSettings(max_iterations=2, max_cutbacks=0, rtol=TIGHT)):
+        # the grid's steps (no error control, whose first proposal after the 1 s step would be 1.5 s)
+        for f in run(model, [0.0, 1.0, 61.0], SolverSettings(max_iterations=2, max_cutbacks=0, rtol=TIGHT,
+                                                           step_control="grid")):
             got.append(f)
     rep = info.value.report
     print("ConvergenceError:", info.value, "| report:", rep)
@@ -363,7 +367,7 @@ def test_anand_shear_history_saturation():
     sat = float(mat.saturation_stress(1e-3, T))
     assert sat == pytest.approx(42.085, abs=1e-3)
     vms, its = [], []
-    for f in run(model, np.linspace(0.0, t_end, 101), NO_PREDICTOR):
+    for f in run(model, np.linspace(0.0, t_end, 101), NO_PREDICTOR_GRID):     # the lags below are dt = 1 s's
         vm = von_mises(f.states["solder"]["stress"])
         assert np.ptp(vm) < 1e-6                           # homogeneous to the Newton tolerance
         vms.append(float(vm.mean()))

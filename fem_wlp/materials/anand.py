@@ -23,7 +23,8 @@ The iteration is compiled point by point (kernels.py, which first tries Newton o
 increment's rate); tests/reference/anand.py keeps the vectorised numpy form of the scheme above as the reference
 it is checked against.
 Extra state variables: "s" (N,) deformation resistance (MPa); "rate" (N,) equivalent inelastic strain rate over the
-last increment dp/dt (1/s), the starting guess of the next increment's compiled return map.
+last increment dp/dt (1/s), the starting guess of the next increment's compiled return map; "rate_in" (6, N) the
+inelastic strain rate tensor d eps_in/dt at the end of the last increment (the time stepper's error estimate).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class Anand(Material):
     n: float = 0.0
     a: float = 1.0
     model: ClassVar[str] = "anand"
-    state_vars: ClassVar[tuple[str, ...]] = ("s", "rate")
+    state_vars: ClassVar[tuple[str, ...]] = ("s", "rate", "rate_in")
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Anand":
@@ -95,7 +96,7 @@ class Anand(Material):
 
     # -- state and update ------------------------------------------------------------------------------------
     def init_state(self, n: int) -> dict:
-        return {**super().init_state(n), "s": np.full(n, self.s0), "rate": np.zeros(n)}
+        return {**super().init_state(n), "s": np.full(n, self.s0), "rate": np.zeros(n), "rate_in": np.zeros((6, n))}
 
     def update(self, state, eps_mech, T, dt):
         """Backward Euler: the compiled return map (kernels.anand_return_map) at the points that flow."""
@@ -110,7 +111,12 @@ class Anand(Material):
             idx = np.flatnonzero(tr.q_tr > 0) if dt > 0 else np.zeros(0, int)
             if idx.size:
                 dp[idx], s_new[idx], c[idx] = self._return_map(state, tr, T, dt, idx)
-            return finish(self, state, tr, dp, c, {"s": s_new, "rate": dp / dt if dt > 0 else np.zeros(N)})
+            extra = {"s": s_new, "rate": dp / dt if dt > 0 else np.zeros(N)}
+            if dt == 0:       # the instantaneous (elastic) response: the flow rate at its stress and s_n
+                T_K = temperature_array(T, N) + T_ABS
+                r = self.A * np.exp(-self.Q_over_R / T_K) * np.sinh(self.xi * tr.q_tr / s_new) ** (1.0 / self.m)
+                extra["rate_in"] = (np.sqrt(1.5) * np.where(np.isfinite(r), r, 0.0)) * tr.N
+            return finish(self, state, tr, dp, c, extra, dt=dt)
 
     def _return_map(self, state, tr, T, dt, idx):
         """(dp, s_{n+1}, c) at the flowing points idx; ConvergenceError where the kernel reports a failure."""

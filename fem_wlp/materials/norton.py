@@ -87,10 +87,13 @@ class Trial:
             self.N = np.where(nx > 0, xi / np.where(nx > 0, nx, 1.0), 0.0)
 
 
-def finish(mat: Material, state: dict, trial: Trial, dp, c, extra=None):
+def finish(mat: Material, state: dict, trial: Trial, dp, c, extra=None, dt=None):
     """Common end of a radial return: stress, consistent tangent and the new state.
 
     dp (N,) equivalent inelastic strain increment; c (N,) = 1 - 3G d(dp)/d(q_tr) (1 where no flow).
+    dt > 0 (rate-dependent models): the state also gets "rate_in" = d eps_in / dt, which is the inelastic strain
+    rate (6, N) at the *end* of the increment exactly (backward Euler evaluates the flow rule at the end state);
+    the time stepper's local error estimate compares it with the increment (stepping.py).
     """
     G, K, N = trial.G, trial.K, trial.N
     dp = np.asarray(dp, float)
@@ -114,6 +117,8 @@ def finish(mat: Material, state: dict, trial: Trial, dp, c, extra=None):
     new["eps_in"] = state["eps_in"] + deps_in
     new["eps_in_eq"] = state["eps_in_eq"] + dp
     new["w_in"] = state["w_in"] + 0.5 * np.einsum("in,in->n", state["stress"] + sig, deps_in)
+    if dt is not None and dt > 0:
+        new["rate_in"] = deps_in / dt
     if extra:
         new.update(extra)
     return sig, D, new
@@ -176,9 +181,12 @@ def solve_flow(q_tr, G3, dt, lnf, dlnf, params=(), y0=None, tol=LOCAL_TOL, max_i
 
 @dataclass(frozen=True)
 class CreepLaw(Material):
-    """Isotropic elasticity + J2 creep eps_dot_eq = f(sigma_vm, T) (no yield surface), backward Euler."""
+    """Isotropic elasticity + J2 creep eps_dot_eq = f(sigma_vm, T) (no yield surface), backward Euler.
 
-    state_vars: ClassVar[tuple[str, ...]] = ()
+    Extra state variable: "rate_in" (6, N) inelastic strain rate (1/s, Mandel) at the end of the last increment,
+    (3/2) f(sigma_vm) s / sigma_vm at the converged stress; zero in the initial (stress-free) state."""
+
+    state_vars: ClassVar[tuple[str, ...]] = ("rate_in",)
 
     # subclasses: per-point parameters of ln f at T_K, ln f(q, *params), d ln f/dq
     def _rate_params(self, T_K) -> tuple:
@@ -199,11 +207,15 @@ class CreepLaw(Material):
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             return np.exp(self._lnf(sigma_vm, *p))
 
+    def init_state(self, n: int) -> dict:
+        return {**super().init_state(n), "rate_in": np.zeros((6, n))}
+
     def update(self, state, eps_mech, T, dt):
         tr = Trial(self, state, eps_mech, T)
         n = tr.n
         dp = np.zeros(n)
         c = np.ones(n)
+        extra = None
         if dt > 0:
             idx = np.flatnonzero(tr.q_tr > 0)
             if idx.size:
@@ -219,7 +231,9 @@ class CreepLaw(Material):
                 c[idx] = np.where(np.isfinite(r), 1.0 / (1.0 + r), 0.0)
         elif dt < 0:
             raise ValueError(f"dt = {dt} < 0")
-        return finish(self, state, tr, dp, c)
+        else:     # dt = 0: the instantaneous (elastic) response; the rate at its stress, f(q_tr) (3/2) s/q
+            extra = {"rate_in": (SQ32 * self.rate(tr.q_tr, temperature_array(T, n))) * tr.N}
+        return finish(self, state, tr, dp, c, extra, dt=dt)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -21,6 +21,10 @@ Simo–Hughes consistent tangent:
     H the slope of the active segment.
 
 The model is rate-independent: `dt` is not used (dt = 0 also yields plastically when the strain requires it).
+It has no inelastic strain *rate*, so the time stepper's local error estimate (a difference of rates at both ends
+of an increment, fe/solver/stepping.py) does not apply: the state carries no "rate_in" and the plastic regions
+contribute nothing to it. The closed-form return above is exact for radial paths at any step size; for
+non-radial paths the step is bounded by solver.max_deps_in (the coarse guard on the plastic strain increment).
 """
 from __future__ import annotations
 

@@ -277,8 +277,14 @@ class SolverSpec:
                               doc="Newton iterations before a cutback")
     max_cutbacks: int = key(_SOLVER_DEFAULTS["max_cutbacks"], type="integer", allowed="an integer in [0, 30]",
                             doc="step halvings before the case fails")
+    step_control: str = key(_SOLVER_DEFAULTS["step_control"], type="string", allowed="error | grid",
+                            doc="error: local error control of the time integration within the grid's steps; "
+                                "grid: the grid's steps")
+    tolerance: float = key(_SOLVER_DEFAULTS["tolerance"], type="number", allowed="a number in (0, 0.01)",
+                           doc="local error bound per increment (equivalent inelastic strain, volume RMS over a "
+                               "region): |backward-Euler - trapezoidal inelastic strain increment|")
     max_deps_in: float = key(_SOLVER_DEFAULTS["max_deps_in"], type="number", allowed="a number in (0, 1]",
-                             doc="largest equivalent inelastic strain increment of a step")
+                             doc="coarse guard: largest equivalent inelastic strain increment of a step")
     growth: float = key(_SOLVER_DEFAULTS["growth"], type="number", allowed="a number in [1, 10]",
                         doc="step growth after easy increments")
     predictor: bool = key(_SOLVER_DEFAULTS["predictor"], type="boolean", allowed="true | false",
@@ -296,13 +302,15 @@ class SolverSpec:
             sk = f"solver.{k}"
             if k in ("linear", "condense"):
                 kw[k] = v.choice(sk, val, LINEAR_SOLVERS if k == "linear" else ("auto", "on", "off"))
+            elif k == "step_control":
+                kw[k] = v.choice(sk, val, ("error", "grid"))
             elif k in ("predictor", "reuse_factorization"):
                 kw[k] = v.boolean(sk, val)
             elif k in ("max_iterations", "max_cutbacks"):
                 kw[k] = v.number(sk, val, 2 if k == "max_iterations" else 0, 1000 if k == "max_iterations" else 30,
                                  integer=True)
             else:
-                lo, hi, hi_open = {"rtol": (0, 1e-2, True), "max_deps_in": (0, 1, False),
+                lo, hi, hi_open = {"rtol": (0, 1e-2, True), "tolerance": (0, 1e-2, True), "max_deps_in": (0, 1, False),
                                    "growth": (1, 10, False)}[k]
                 kw[k] = float(v.number(sk, val, lo, hi, lo_open=k != "growth", hi_open=hi_open))
         return cls(**kw)

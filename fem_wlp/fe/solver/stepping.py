@@ -1,9 +1,11 @@
 """Time stepping over a time grid, yielding converged frames.
 
 Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state. After
-convergence the new state is committed and a `Frame` is yielded; on failure the trial state is discarded and the
-increment is cut back (halved). When even the smallest increment fails, a `ConvergenceError` carries a report
-(time, region, last residuals, last converged time); frames already yielded are final.
+convergence the local integration error of the increment is estimated (`integration_error`); when it is within
+settings.tolerance the new state is committed and a `Frame` is yielded, else the trial state is discarded and the
+increment retried smaller; on Newton failure the trial state is discarded and the increment is cut back
+(halved). When even the smallest increment fails, a `ConvergenceError` carries a report (time, region, last
+residuals, last converged time); frames already yielded are final.
 """
 from __future__ import annotations
 
@@ -54,14 +56,29 @@ class Frame:
         return self.states[region]
 
 
+#: step-size controller (Hairer & Wanner, Solving ODEs I, II.4 (4.13)): dt_new = dt min(growth, max(SHRINK_MIN,
+#: SAFETY (tol/err)^(1/2))); the exponent 1/2 because the local error of backward Euler is O(dt^2)
+SAFETY = 0.9
+SHRINK_MIN = 0.2
+
+
 def run(model: Model, times, settings: SolverSettings | None = None, disc: Discretization | None = None):
     """Solve over the time grid `times` (every grid time is hit); yields a Frame per converged increment.
 
-    Frame 0 is the initial state at times[0]. Increments are cut back (halved) on Newton failure or when the
-    equivalent inelastic strain increment exceeds 2x settings.max_deps_in, and grow again after easy increments.
+    Frame 0 is the initial state at times[0]. The grid's steps are upper bounds: within a grid interval the
+    increments are chosen by the local error control (settings.step_control = "error", the default): each
+    converged increment's integration error estimate (`integration_error`, equivalent strain) is compared with
+    settings.tolerance; an increment above it is rejected and retried smaller from the last converged state, an
+    accepted one proposes the next step by the controller above (carried across grid times, capped by the next
+    grid interval, so increments land on every grid time and never step past one). With step_control = "grid"
+    every grid interval starts with its full length. In both modes an increment is cut back (halved) on Newton
+    failure or when the equivalent inelastic strain increment exceeds 2x settings.max_deps_in (a coarse guard, e.g.
+    for rate-independent plasticity, which the error estimate does not see), and the smallest step is
+    the interval's first step / 2**max_cutbacks.
     """
     disc = disc or Discretization(model, settings)
     s = disc.settings
+    control = s.step_control == "error"
     times = np.asarray(times, float)
     if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
         raise InputError("times", times.tolist()[:5], "an increasing time grid with at least two times")
@@ -72,16 +89,23 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
     k = 0
     du_prev, de_prev, dt_prev = None, 0.0, None
+    disc.counts.setdefault("rejected", 0)
     corners = sorted(set(model.temperature.corners).union(*[set(c.corners) for c in model.constraints]))
+    h_next = np.inf                      # the controller's proposal, carried across grid times
     for ta, tb in zip(times[:-1], times[1:]):
         t = ta
-        h = tb - ta
-        hmin = (tb - ta) / 2 ** s.max_cutbacks
+        h = min(h_next, tb - ta) if control else tb - ta
+        hmin = h / 2 ** s.max_cutbacks          # max_cutbacks halvings of the interval's first step
         cut = 0
         while t < tb - 1e-12 * (tb - ta):
-            t_new = min(t + h, tb)
-            if tb - t_new < 1e-6 * (tb - ta):
-                t_new = tb
+            rest = tb - t
+            if control:      # equal steps to the next grid time (up to 10 % longer than asked): never past it
+                n_eq = max(1, int(np.ceil(rest / h - 0.1)))
+                t_new = tb if n_eq == 1 else t + rest / n_eq
+            else:
+                t_new = min(t + h, tb)
+                if tb - t_new < 1e-6 * (tb - ta):
+                    t_new = tb
             dt = t_new - t
             # predictor: extrapolate the last increment with the factor capped at 1 (a fast load step followed by
             # a long hold must not be extrapolated 1e8 times), and not across a load corner (the rate changes)
@@ -90,6 +114,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             if s.predictor and du_prev is not None and dt_prev and not at_corner:
                 fac = min(dt / dt_prev, 1.0)
                 pred = du_prev * fac
+            err = 0.0
             try:
                 u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, de_prev * fac)
                 deps = _max_inelastic_increment(disc, trial, states)
@@ -103,16 +128,62 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 cut += 1
                 disc.counts["cutbacks"] += 1
                 continue
+            if control:
+                err = integration_error(disc, trial, states, dt)
+                if err is not None and err > s.tolerance and dt > hmin * 1.0001:    # rejected: retry smaller
+                    h = max(dt * max(SHRINK_MIN, SAFETY * np.sqrt(s.tolerance / err)), hmin)
+                    disc.counts["rejected"] += 1
+                    continue
             du_prev, de_prev, dt_prev = u_new - u, ezz_new - ezz, dt
             u, ezz, states, t = u_new, ezz_new, trial, t_new
             k += 1
             disc.counts["increments"] += 1
             yield Frame(k, t, dt, u.copy(), ezz, states, T, its, res, cut, complete=disc.completion(ezz, T, dt))
             cut = 0
-            if its <= 4 and deps <= s.max_deps_in:
+            if control:
+                # growth is bounded relative to the step asked for (a step shortened to land on a grid time does
+                # not shrink the next one), and not at all after a hard Newton increment
+                base = max(dt, min(h, tb - ta))
+                grow = s.growth if its <= max(4, s.max_iterations // 3) else 1.0
+                if err is None:          # nothing rate-dependent to control: the grid's steps
+                    h_next = np.inf if grow > 1.0 else base
+                else:
+                    prop = dt * SAFETY * np.sqrt(s.tolerance / err) if err > 0 else np.inf
+                    h_next = max(min(prop, grow * base), SHRINK_MIN * dt)
+                if deps > s.max_deps_in:
+                    h_next = min(h_next, dt * s.max_deps_in / deps)
+                h = min(h_next, tb - ta)
+            elif its <= 4 and deps <= s.max_deps_in:
                 h = min(h * s.growth, tb - ta)
             elif deps > s.max_deps_in:
                 h = max(h * s.max_deps_in / deps, hmin)
+
+
+def integration_error(disc, trial, states, dt: float) -> float:
+    """Local error estimate of a backward-Euler increment (equivalent strain, dimensionless): per quadrature point
+
+        e = sqrt(2/3) | d eps_in - (dt/2) (eps_dot_in(t_n) + eps_dot_in(t_n+1)) |
+          = (dt/2) sqrt(2/3) | eps_dot_in(t_n+1) - eps_dot_in(t_n) |
+
+    the difference between the backward-Euler inelastic strain increment (d eps_in = dt eps_dot_in(t_n+1)) and
+    the trapezoidal one from the rates at both ends (as CalculiX/Abaqus CETOL), i.e. the leading term of the local
+    truncation error of backward Euler, (dt^2/2) eps_ddot_in. Returned: the largest over the rate-dependent
+    regions of the region's volume-weighted RMS of e, sqrt(int e^2 dV / V). RMS, not the pointwise max: the
+    pointwise max sits at the stress singularities (free-edge bimaterial corners), grows without bound as the mesh
+    is refined there, and would make the step depend on the mesh; the RMS converges with the mesh. (For a
+    homogeneous region the two are equal.) Regions whose state has no "rate_in" (elastic, rate-independent
+    plasticity) contribute nothing; None when no region has one (nothing to control)."""
+    worst = None
+    for i, n in enumerate(disc.names):
+        old = states.get(n)          # condensed elastic regions are absent until a frame is completed
+        if old is None or n not in trial or "rate_in" not in old:
+            continue
+        d = trial[n]["eps_in"] - old["eps_in"] - dt * old["rate_in"]
+        e2 = (0.25 * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
+        w = disc.ops[i].w.reshape(-1)
+        if e2.size and w.sum() > 0:
+            worst = max(worst or 0.0, float(np.sqrt((e2 * w).sum() / w.sum())))
+    return worst
 
 
 def _max_inelastic_increment(disc, trial, states) -> float:
