@@ -176,7 +176,7 @@ def grid(dt, history=CYCLE):
 
 
 def test_norton_creep_cycle(tmp_path):
-    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9)      # no step-size control: the same fixed steps
+    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9, step_control="grid")   # the same fixed steps as ccx
     model = joint_model()
     out = {}
     for dt in (60.0, 30.0):
@@ -223,7 +223,7 @@ def test_j2_copper_excursion(tmp_path):
     c1 = boundary_constraint(fm, "sym", ["x"], formulation=f)
     c2, _ = point_constraint(fm, [0.0, 0.0], ["y"], formulation=f)
     model = Model(fm, f, mats, (c1, c2), Temperature(25.0, EXCURSION, corners=EXCURSION.corners), order=1)
-    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9)
+    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9, step_control="grid")
     frames, res, maps, disc = both(model, grid(5.0, EXCURSION), tmp_path, settings)
     worst = {"u": 0.0, "S": 0.0, "peeq": 0.0}
     for t in EXCURSION.t[1:]:
