@@ -1,6 +1,7 @@
 """Plots and report of a results folder: a tiny synthetic folder (2D mesh VTU snapshots, layers.csv, summary.json)
 written here, then `make_plots`, `write_report` and `fem-wlp plot DIR`."""
 import json
+from pathlib import Path
 
 import meshio
 import numpy as np
@@ -289,3 +290,24 @@ def test_map_axes_fit_the_model_kind():
     assert _map_axes("axisym", False) == ("r (mm, from the joint axis)", "z (mm)")
     assert "neutral point" in _map_axes("slice2d", False)[0]
     assert "joint cell" in _map_axes("joint3d", True)[0]
+
+
+def test_report_lists_what_differs_between_designs():
+    """The 'What differs' section tabulates each case's geometry facts and names, per design, the facts that
+    differ from the baseline's by more than 1 % (issue 12 item 6)."""
+    from fem_wlp.reporting import report as R
+
+    geo = {"wetted_diameter_die_mm": 0.2, "wetted_diameter_board_mm": 0.2, "pad_edge": "polymer",
+           "standoff_mm": 0.18, "solder_height_mm": 0.163, "relief_height_mm": 0.008, "solder_volume_mm3": 0.00818,
+           "relief_solder_volume_mm3": 0.00025, "crack_path_die_mm": 0.216, "crack_path_board_mm": 0.25}
+    cases = [{"name": "flat", "status": "ok", "baseline_case": "flat", "geometry": geo},
+             {"name": "ubm", "status": "ok", "baseline_case": "flat",
+              "geometry": {**geo, "pad_edge": "metal", "standoff_mm": 0.186, "crack_path_die_mm": 0.2161}}]
+    r = R._Results(outdir=Path("."), summary={"model": "slice2d"}, study={"study": {"match": ["wetted_diameter"]}},
+                   prov={}, cases=cases, ok=cases, failed=[], primary="syed_energy", base="flat", models=[])
+    text = "\n".join(R._differences(r))
+    assert "held equal by `[study] match`: wetted_diameter" in text
+    assert "| ubm | 0.2 | 0.2 | metal | 0.186 |" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("- `ubm`"))
+    assert "pad edge" in line and "standoff" in line and "crack path" not in line   # 0.05 % is not a difference
+    assert R._differences(R._Results(**{**r.__dict__, "ok": [{"name": "x", "status": "ok"}]})) == []

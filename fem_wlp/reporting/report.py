@@ -128,8 +128,8 @@ def write_report(outdir) -> Path:
     outdir = Path(outdir)
     r = _load(outdir)
     L: list[str] = []
-    for section in (_question, _result, _comparison, _metrics, _stresses, _per_cycle, _life_models, _model,
-                    _failed, _pictures, _provenance):
+    for section in (_question, _result, _comparison, _differences, _metrics, _stresses, _per_cycle, _life_models,
+                    _model, _failed, _pictures, _provenance):
         L += section(r)
     out = outdir / "report.md"
     out.write_text("\n".join(L))
@@ -257,6 +257,54 @@ METRICS_PARAGRAPH = (
     "is set by the rule.")
 
 
+#: per-case geometry facts (summary.json "geometry") shown in "What differs": key, column head, format
+GEOMETRY_FACTS = (("wetted_diameter_die_mm", "wetted Ø die (mm)", ".4g"),
+                  ("wetted_diameter_board_mm", "wetted Ø board (mm)", ".4g"), ("pad_edge", "pad edge", "s"),
+                  ("standoff_mm", "standoff (mm)", ".4g"), ("solder_height_mm", "solder between metal faces (mm)", ".4g"),
+                  ("relief_height_mm", "relief height (mm)", ".3g"), ("solder_volume_mm3", "solder volume", ".4g"),
+                  ("relief_solder_volume_mm3", "solder in the relief", ".3g"),
+                  ("crack_path_die_mm", "crack path die (mm)", ".4g"), ("crack_path_board_mm", "crack path board (mm)",
+                                                                         ".4g"))
+
+
+def _differences(r: _Results) -> list[str]:
+    """What still differs between the designs (the geometry facts of each case) and which facts differ from the
+    baseline's: the candidates for what drives the result."""
+    ok = [c for c in _shown(r.ok) if c.get("geometry")]
+    if not ok:
+        return []
+    match = (r.study.get("study") or {}).get("match", ["wetted_diameter", "solder_volume"])
+    L = ["## What differs between the designs\n",
+         f"Conditions held equal by `[study] match`: {', '.join(match) if match else 'none'}. Solder volumes in "
+         "mm³, of one joint.\n"]
+    rows = [[c["name"]] + [_fact(c["geometry"].get(k), fmt) for k, _, fmt in GEOMETRY_FACTS] for c in ok]
+    head = ["design"] + [h for _, h, _ in GEOMETRY_FACTS]
+    L += [_table(head, rows, "l" + "r" * (len(head) - 1)), ""]
+    base = next((c for c in ok if c["name"] == c.get("baseline_case")), None)
+    if base is not None:
+        for c in ok:
+            if c is base:
+                continue
+            diff = [h for k, h, _ in GEOMETRY_FACTS if _differs(c["geometry"].get(k), base["geometry"].get(k))]
+            L.append(f"- `{c['name']}` differs from `{base['name']}` in: " + (", ".join(diff) if diff else "nothing listed")
+                     + ".")
+        L.append("\nThese are the candidates for what moves the result; the model does not separate their effects "
+                 "(a study that varies one of them at a time does).\n")
+    return L
+
+
+def _fact(v, fmt: str) -> str:
+    if v is None:
+        return "—"
+    return str(v) if fmt == "s" else _f(v, fmt)
+
+
+def _differs(a, b, rtol: float = 0.01) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) > rtol * max(abs(a), abs(b), 1e-12)
+    return a != b
+
+
 def _metrics(r: _Results) -> list[str]:
     """ΔW and the life ratio of every design under the three averaging rules, and what the rules mean."""
     ok = _shown(r.ok)
@@ -279,6 +327,7 @@ def _metrics(r: _Results) -> list[str]:
     head = ["design"] + [h for rule in rules for h in (f"ΔW {rule} (MPa)", f"ratio {rule}")]
     L.append(_table(head, rows, "l" + "r" * (len(head) - 1)))
     L.append("")
+    L += _rankings(ok, rules)
     used = {(c.get("averaging") or {}).get("used") for c in ok} - {None}
     L.append(f"Headline rule: `{r.summary.get('averaging', '?')}`" + (f" (used: {', '.join(sorted(used))})"
                                                                      if used else "") + f"; ratios with `{r.primary}`.")
@@ -296,6 +345,22 @@ def _metrics(r: _Results) -> list[str]:
                  + (" (slice2d: mm² per mm of depth)" if r.summary.get("model") == "slice2d" else " (mm³)"))
     L.append("")
     return L
+
+
+def _rankings(ok: list, rules) -> list[str]:
+    """Whether the averaging rules rank the designs the same way (longest life first)."""
+    ranks = {}
+    for rule in rules:
+        vals = [(c["name"], ((c.get("metrics") or {}).get(rule) or {}).get("dW_per_cycle_MPa")) for c in ok]
+        if all(v is not None for _, v in vals):
+            ranks[rule] = [n for n, _ in sorted(vals, key=lambda nv: nv[1])]
+    if len(ranks) < 2:
+        return []
+    same = len({tuple(v) for v in ranks.values()}) == 1
+    text = "; ".join(f"{rule}: {' > '.join(v)}" for rule, v in ranks.items())
+    return [("The rules rank the designs the same way (longest life first): " if same else
+             "The rules rank the designs differently (longest life first) — the ranking depends on the averaging "
+             "volume, read the ratios with that in mind: ") + text + ".", ""]
 
 
 def _shown(cases: list) -> list:
