@@ -221,6 +221,28 @@ def workdir(tmp_path_factory):
     return d
 
 
+def assert_check_answers(argv: list[str], what: str) -> None:
+    """`fem-wlp check` answers 0 or 2 within the time bound, with no traceback and, for 2, one message line."""
+    out, err = io.StringIO(), io.StringIO()
+    timed_out, code = False, None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            with bounded(TIME_BOUND_S):
+                code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        except CheckTimedOut:
+            timed_out = True
+    stdout, stderr = out.getvalue(), err.getvalue()
+    context = f"{what}\nstdout: {stdout[-500:]}\nstderr: {stderr[-1000:]}"
+    assert not timed_out, f"fem-wlp check did not finish within {TIME_BOUND_S} s\n{context}"
+    assert "Traceback" not in stdout + stderr, context
+    assert code in (0, 2), context
+    if code == 2:
+        lines = [ln for ln in stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("fem-wlp check: error:"), context
+
+
 @pytest.mark.parametrize("study", STUDIES, ids=[s.stem for s in STUDIES])
 @settings(max_examples=EXAMPLES_PER_STUDY, derandomize=True, database=None, deadline=None, print_blob=False,
           phases=[Phase.explicit, Phase.generate, Phase.shrink],
@@ -235,24 +257,7 @@ def test_check_answers_0_or_2_without_traceback(study, workdir, data):
     assert tomllib.loads(text) is not None            # the writer's output is valid TOML (a test-writer bug if not)
     path = workdir / f"{study.stem}.toml"
     path.write_text(text)
-    out, err = io.StringIO(), io.StringIO()
-    timed_out = False
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            with bounded(TIME_BOUND_S):
-                code = main(["check", str(path)])
-        except SystemExit as exc:
-            code = exc.code
-        except CheckTimedOut:
-            code, timed_out = None, True
-    stdout, stderr = out.getvalue(), err.getvalue()
-    context = f"mutations: {done}\nstudy:\n{text}\nstdout: {stdout[-500:]}\nstderr: {stderr[-1000:]}"
-    assert not timed_out, f"fem-wlp check did not finish within {TIME_BOUND_S} s\n{context}"
-    assert "Traceback" not in stdout + stderr, context
-    assert code in (0, 2), context
-    if code == 2:
-        lines = [ln for ln in stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("fem-wlp check: error:"), context
+    assert_check_answers(["check", str(path)], f"mutations: {done}\nstudy:\n{text}")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -282,21 +287,4 @@ def test_check_with_set_answers_0_or_2_without_traceback(study, workdir, data):
     overrides = [f"{data.draw(key)}={data.draw(SET_TEXTS)}" for _ in range(n)]
     path = workdir / study.name
     shutil.copy(study, path)
-    out, err = io.StringIO(), io.StringIO()
-    timed_out = False
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            with bounded(TIME_BOUND_S):
-                code = main(["check", str(path)] + [f"--set={o}" for o in overrides])
-        except SystemExit as exc:
-            code = exc.code
-        except CheckTimedOut:
-            code, timed_out = None, True
-    stdout, stderr = out.getvalue(), err.getvalue()
-    context = f"overrides: {overrides}\nstdout: {stdout[-500:]}\nstderr: {stderr[-1000:]}"
-    assert not timed_out, f"fem-wlp check did not finish within {TIME_BOUND_S} s\n{context}"
-    assert "Traceback" not in stdout + stderr, context
-    assert code in (0, 2), context
-    if code == 2:
-        lines = [ln for ln in stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1 and lines[0].startswith("fem-wlp check: error:"), context
+    assert_check_answers(["check", str(path)] + [f"--set={o}" for o in overrides], f"overrides: {overrides}")
