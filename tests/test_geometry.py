@@ -2,6 +2,7 @@
 names, bad input.  Coarse sizes keep the whole file well under a minute."""
 from __future__ import annotations
 
+import json
 import math
 
 import meshio
@@ -200,6 +201,15 @@ def test_cli_mesh(tmp_path):
                      '[mesh]\nsize_fine = 0.008\nsize_layer = 0.006\n')
     assert main(["mesh", str(study), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "rec_axisym.msh").exists() and (tmp_path / "o" / "mesh_report.md").exists()
+    # the what-differs facts of the report are those of mesh_report.json (recessed: the crack path runs along
+    # the 14 um step from the mouth down to the land on each side: 0.2 + 2 * 0.014 = 0.228 mm, as in
+    # tests/test_planar_layers.py)
+    f = json.loads((tmp_path / "o" / "mesh_report.json").read_text())["reports"][0]["joint"]["facts"]
+    md = (tmp_path / "o" / "mesh_report.md").read_text()
+    assert (f"| rec | axisym | {f['wetted_diameter_die_mm']:.4f} | {f['wetted_diameter_board_mm']:.4f} | "
+            f"polymer |") in md
+    assert f"| {f['crack_path_die_mm']:.4f} | {f['crack_path_board_mm']:.4f} |" in md
+    assert f["crack_path_die_mm"] == pytest.approx(0.228, abs=1e-9)
     assert (tmp_path / "o" / "rec_section.png").exists()
     study.write_text('[geometry]\npi1_thickness = 0.004\n[[designs]]\nname = "rec"\nkind = "recessed"\n')
     assert main(["mesh", str(study), "--out", str(tmp_path / "o2")]) == 2

@@ -51,6 +51,22 @@ def markdown(reports: list[dict]) -> str:
             f"{r['time_total_s']:.2f} | {worst['requested']:.6g} | {worst['meshed']:.6g} | "
             f"{worst['rel_error'] * 100:+.3f} % | {r['joint']['standoff']:.4f} | {r['joint']['cap_height']:.4f} | "
             f"{r['joint']['max_diameter']:.4f} |")
+    facts = [(r["design"], r["model"], (r.get("joint") or {}).get("facts")) for r in reports]
+    if any(f for *_, f in facts):
+        lines += ["", "## What differs between the designs", "",
+                  "Nominal axisymmetric joint (mm, mm^3): wetted (solder-contact) diameters, pad-edge type, "
+                  "standoff, solder height between the metal faces on the axis, relief height and the solder in "
+                  "it, and the crack path along the solder's wetted boundary (the Darveaux path-length choice).",
+                  "", "| design | model | wetted die | wetted board | pad edge | standoff | solder height | "
+                  "solder volume | relief height | relief solder | crack path die | crack path board |",
+                  "|" + "---|" * 12]
+        for d, m, f in facts:
+            if f:
+                lines.append(f"| {d} | {m} | {f['wetted_diameter_die_mm']:.4f} | "
+                             f"{f['wetted_diameter_board_mm']:.4f} | {f['pad_edge']} | {f['standoff_mm']:.4f} | "
+                             f"{f['solder_height_mm']:.4f} | {f['solder_volume_mm3']:.5g} | "
+                             f"{f['relief_height_mm']:.4f} | {f['relief_solder_volume_mm3']:.3g} | "
+                             f"{f['crack_path_die_mm']:.4f} | {f['crack_path_board_mm']:.4f} |")
     lines += ["", "## Region sizes", ""]
     for r in reports:
         lines.append(f"### {r['design']} / {r['model']} ({r['measure_unit']})")

@@ -51,6 +51,7 @@ from fem_wlp.errors import InputError  # noqa: E402
 from fem_wlp.fe.mesh import load as load_mesh  # noqa: E402
 from fem_wlp.io.results import damaged, read_json, read_summary  # noqa: E402
 from fem_wlp.study.cases import case_folder_name  # noqa: E402
+from fem_wlp.study.spec import DEFAULT_MAX_CYCLES  # noqa: E402
 from fem_wlp.wlcsp.profiles import profile_from_spec  # noqa: E402
 
 DPI = 130
@@ -77,7 +78,10 @@ def load_profile(outdir):
         warn(f"{exc}; the plots are drawn without the thermal profile")
         return None
     try:
-        return profile_from_spec(study["load"])
+        load = dict(study["load"])
+        if load.get("cycles") == "auto":        # the profile of the most cycles; the cases ran part of it
+            load["cycles"] = load.get("max_cycles", DEFAULT_MAX_CYCLES)
+        return profile_from_spec(load)
     except Exception:                                  # a folder from another version: plots without it
         return None
 

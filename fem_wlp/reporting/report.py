@@ -145,7 +145,14 @@ def _question(r: _Results) -> list[str]:
     L.append(f"Which of the pad designs **{', '.join(dict.fromkeys(designs))}** gives the solder joints the longest "
              f"thermal-cycling life, relative to the baseline **{base}**?\n")
     L.append(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
-    L.append(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
+    if s.get("cycles") == "auto":
+        runs = ", ".join(f"{c['name']} {c.get('cycles_run', '?')}" for c in r.cases if c.get("status") == "ok")
+        L.append(f"- Load: {s.get('profile') or '—'}; cycles = \"auto\": each case ran until its primary life "
+                 f"changed by less than {50 * s.get('cycles_rtol', 0.01):g} % between cycles (so a life ratio "
+                 f"changes by less than {100 * s.get('cycles_rtol', 0.01):g} %), at most {s.get('max_cycles')} "
+                 f"cycles; cycles run: {runs}.")
+    else:
+        L.append(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
     rule = s.get("averaging") or "conformal"
     L.append("- Metric: inelastic work density ΔW (and equivalent inelastic strain Δε_in) per cycle, volume-averaged "
              f"by the **{rule}** rule ({RULE_TEXT.get(rule, rule)}); the critical joint and layer are the ones with "
@@ -164,7 +171,7 @@ def _result(r: _Results) -> list[str]:
     """The answer in one paragraph, with the one-cycle and failed-case warnings."""
     ok, base = r.ok, r.base
     L = ["## Result\n"]
-    one_cycle = int(r.summary.get("cycles") or 0) < 2
+    one_cycle = r.summary.get("cycles") != "auto" and int(r.summary.get("cycles") or 0) < 2
     if ok:
         ranked = sorted(ok, key=lambda c: -(c.get("life_ratio_vs_baseline") or 0))
         parts = []

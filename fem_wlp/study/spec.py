@@ -41,6 +41,11 @@ AVERAGING = ("planar", "conformal", "hotspot")
 #: [study] match: the conditions all designs of a study share (study.cases derives them)
 MATCH_CHOICES = ("wetted_diameter", "solder_volume")
 MATCH_DEFAULT = ("wetted_diameter", "solder_volume")
+#: load.cycles = "auto": at most this many cycles (domain.md §7: 3 is usual; SAC joints stabilise within a few)
+DEFAULT_MAX_CYCLES = 8
+#: load.cycles = "auto": the headline life ratio changes by less than this between the last two cycles
+#: (the same tolerance as the study's ratio-stabilisation warning, workflows.study.RATIO_RTOL)
+DEFAULT_CYCLES_RTOL = 0.01
 #: sections of a generated-geometry study only
 GENERATED_SECTIONS = ("geometry", "designs", "mesh", "sweep")
 
@@ -160,8 +165,16 @@ class LoadSpec:
                                         doc="a custom history, run as written from the stress-free temperature "
                                             "(rates included, no implicit ramp); with cycles > 1 the steps repeat "
                                             "from where they end")
-    cycles: int | None = key(None, type="integer", allowed=f"an integer in [1, {v.MAX_CYCLES}]",
-                             doc="number of cycles (default 3 for a preset, 1 for steps)")
+    cycles: int | None = key(None, type="integer or string", allowed=f"an integer in [1, {v.MAX_CYCLES}] or "
+                             "'auto'", doc="number of cycles (default 3 for a preset, 1 for steps); 'auto': "
+                             "simulate until the headline life ratio is stabilised (load.cycles_rtol), at most "
+                             "load.max_cycles (the cycles actually run are in each case's cycles_run)")
+    max_cycles: int = key(DEFAULT_MAX_CYCLES, type="integer", allowed=f"an integer in [2, {v.MAX_CYCLES}]",
+                          doc="cycles = 'auto': the most cycles simulated")
+    cycles_rtol: float = key(DEFAULT_CYCLES_RTOL, type="number", allowed="a number in (0, 0.5]",
+                             doc="cycles = 'auto': a case stops when its primary-model life (headline averaging "
+                                 "rule) changes by less than half of this between its last two cycles, so the "
+                                 "life ratio of two cases changes by less than this")
     ramp_rate: object = key(None, type="number or string", allowed="a rate > 0 ('10 oC/min' or °C/s)",
                             unit="°C/s", doc="default ramp rate (preset default or 10 °C/min)")
     dwell: object = key(None, type="number or string", allowed="a duration > 0 ('15 min' or s)", unit="s",
@@ -185,13 +198,14 @@ class LoadSpec:
                              doc="growth factor of consecutive increments after a corner, up to the local "
                                  "largest increment")
     thermal: Profile | None = None        # the profile built from the keys above (None for one step)
+    auto_cycles: bool = False             # cycles = 'auto' (thermal then has max_cycles cycles)
     corners: tuple[float, ...] = ()       # corner times (s) of the constraints' displacement histories
 
     @classmethod
     def from_table(cls, t, generated: bool, corners=()) -> "LoadSpec":
         if t is None:
             raise InputError("load", None, "a [load] table with stress_free_temperature and a profile or steps")
-        v.table("load", t, _names(cls) - {"thermal", "corners"})
+        v.table("load", t, _names(cls) - {"thermal", "corners", "auto_cycles"})
         if "stress_free_temperature" not in t:
             raise InputError("load.stress_free_temperature", None, "a temperature in °C",
                              message="load.stress_free_temperature is missing (°C)")
@@ -206,7 +220,21 @@ class LoadSpec:
         gr = v.number("load.step_growth", t.get("step_growth", DEFAULT_STEP_GROWTH), 1, 10, lo_open=True)
         ladder = dict(max_dT=max_dT, min_dwell_steps=nd, first_step=f0, step_growth=gr,
                       corners=tuple(sorted(set(float(c) for c in corners))))
-        if "cycles" in t:
+        auto = t.get("cycles") == "auto"
+        for k in ("max_cycles", "cycles_rtol"):
+            if k in t and not auto:
+                raise InputError(f"load.{k}", t[k], "only with load.cycles = 'auto'")
+        if auto:
+            if "temperature" in t:
+                raise InputError("load.cycles", "auto", "only with load.profile or load.steps")
+            max_c = v.number("load.max_cycles", t.get("max_cycles", DEFAULT_MAX_CYCLES), 2, v.MAX_CYCLES,
+                             integer=True)
+            rtol = v.number("load.cycles_rtol", t.get("cycles_rtol", DEFAULT_CYCLES_RTOL), 0, 0.5, lo_open=True)
+            ladder.update(max_cycles=max_c, cycles_rtol=rtol, auto_cycles=True)
+            t = {**t, "cycles": max_c}
+        elif "cycles" in t:
+            if isinstance(t["cycles"], str):
+                raise InputError("load.cycles", t["cycles"], f"an integer in [1, {v.MAX_CYCLES}] or 'auto'")
             v.number("load.cycles", t["cycles"], 1, v.MAX_CYCLES, integer=True)
         if "temperature" in t:
             if generated:

@@ -33,7 +33,7 @@ from fem_wlp.study.preflight import prebuilt_mesh
 from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.regions import MODEL_KINDS, top_region
-from fem_wlp.workflows.evaluate import evaluate
+from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
@@ -155,7 +155,7 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
         summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
                            ("joint_positions", "material_sizes", "joint")}
         model, prof = build_case_model(case.spec, mres.msh)
-        res = _solve_tracked(case, model, prof, cdir, quiet)
+        res = _solve_tracked(case, model, prof, cdir, quiet, mres.report)
         summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
         summary["status"] = res["status"]
         if res["status"] != "ok":
@@ -170,12 +170,17 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
     return summary
 
 
-def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:
-    """Run the case's model, writing the interface-layer averages of every frame to layers.csv."""
+def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report: dict) -> dict:
+    """Run the case's model, writing the interface-layer averages of every frame to layers.csv. With
+    load.cycles = "auto" the run stops at the end of the first cycle after which the primary life of the headline
+    rule changed by less than half of load.cycles_rtol (so the life ratio of two such cases changes by less than
+    load.cycles_rtol); the result records the cycles run and the changes seen."""
     spec = case.spec
     writer = HistoryWriter(cdir / "layers.csv")
     trackers = {}
     prog = None if quiet else Progress(case.name, prof.duration, prof.cycle_of)
+    ends = prof.cycle_bounds[:, 1]
+    auto = {"changes": [], "stopped": False} if spec.load.auto_cycles else None
 
     def on_frame(disc, frame, T):
         tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, spec.kind,
@@ -183,11 +188,24 @@ def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:
         row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
         row.update(tr.row(frame))
         writer.write(row)
+        if auto is None or not np.any(np.isclose(frame.time, ends, rtol=1e-9, atol=1e-6)):
+            return False
+        tr.save(cdir / ELEMENT_CYCLES_FILE)
+        ch = cycle_life_change(spec, cdir / "layers.csv", mesh_report)
+        if ch is None:
+            return False
+        auto["changes"].append({"cycle": ch["cycles"], "life_change": ch["change"]})
+        auto["stopped"] = abs(ch["change"]) < 0.5 * spec.load.cycles_rtol
+        return auto["stopped"]
 
     try:
-        return run_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
-                         output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
-                         compression=spec.output.compression)
+        res = run_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
+                        output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
+                        compression=spec.output.compression)
+        if auto is not None:
+            res["auto_cycles"] = {"max_cycles": spec.load.max_cycles, "rtol": spec.load.cycles_rtol,
+                                  "stabilised": auto["stopped"], "life_changes": auto["changes"]}
+        return res
     finally:
         writer.close()
         if "t" in trackers:                      # per-element solder values at the cycle bounds (hot spot)

@@ -15,8 +15,8 @@ from pathlib import Path
 from fem_wlp.io.results import read_history
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study.spec import Study
-from fem_wlp.wlcsp.fatigue import (cycle_metrics, evaluate_lives, hotspot_set, set_average, solder_caveat,
-                                   stabilisation_warning)
+from fem_wlp.wlcsp.fatigue import (cycle_metrics, evaluate_lives, hotspot_set, relative_change, set_average,
+                                   solder_caveat, stabilisation_warning)
 from fem_wlp.wlcsp.regions import LAYERS, PLANAR_LAYERS, WHOLE, joint_index, joint_region, joints_of
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE
 
@@ -32,6 +32,10 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
     out = {k: res[k] for k in SOLVER_KEYS}
     per_joint = joint_metrics(h, prof)
     out["joints"] = per_joint
+    cyc = np.asarray(h.get("cycle", []), int)
+    out["cycles_run"] = int(cyc.max()) if cyc.size else 0
+    if "auto_cycles" in res:
+        out["auto_cycles"] = res["auto_cycles"]
     fat = spec.fatigue
     metrics = damage_metrics(spec, per_joint, Path(layers_csv).with_name(ELEMENT_CYCLES_FILE))
     rule, head, note = headline(fat.averaging, metrics)
@@ -47,6 +51,12 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
     hot = metrics["hotspot"]
     if hot.get("available") and hot.get("warning"):
         warnings.append(f"hotspot: {hot['warning']}")
+    auto = res.get("auto_cycles")
+    if auto and not auto["stabilised"] and res.get("status") == "ok":
+        last = (auto["life_changes"] or [{}])[-1]
+        warnings.append(f"load.cycles = 'auto': not stabilised after {auto['max_cycles']} cycles (the primary life "
+                        f"changed by {100 * last.get('life_change', float('nan')):+.1f} % in the last cycle, more "
+                        f"than {50 * auto['rtol']:g} %); raise load.max_cycles")
     out.update({"critical_joint": cj, "critical_layer": cl, "dW_per_cycle_MPa": head["dW_per_cycle_MPa"],
                 "deps_in_per_cycle": head["deps_in_per_cycle"], "per_cycle": head["per_cycle"],
                 "warnings": warnings})
@@ -60,6 +70,22 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
     out["max_stress_MPa"] = max_stresses(res)
     out["geometry"] = geometry_facts(mesh_report)
     return out
+
+
+def cycle_life_change(spec: Study, layers_csv, mesh_report: dict) -> dict | None:
+    """For load.cycles = "auto": the primary model's life of every complete cycle of the headline rule so far,
+    evaluated exactly as the final evaluation will (same files, same rules), and the relative change between the
+    last two. None before two complete cycles or without a headline value."""
+    h = read_history(layers_csv)
+    metrics = damage_metrics(spec, joint_metrics(h, spec.profile), Path(layers_csv).with_name(ELEMENT_CYCLES_FILE))
+    _, head, _ = headline(spec.fatigue.averaging, metrics)
+    if head is None:
+        return None
+    lives(spec, mesh_report, head["critical_joint"], head.get("side") or _side(head["critical_layer"]), head)
+    life = [r.get("life_primary") for r in head.get("per_cycle") or [] if r.get("complete", True)]
+    if len(life) < 2 or not life[-1] or not life[-2]:
+        return None
+    return {"cycles": len(life), "life_primary": life, "change": float(relative_change(life[-2], life[-1]))}
 
 
 def geometry_facts(mesh_report: dict) -> dict | None:

@@ -25,7 +25,8 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
     """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
 
     `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
-    solver's frames, e.g. the interface-layer tracker of a reliability study). `disc`: the model's
+    solver's frames, e.g. the interface-layer tracker of a reliability study); when `on_frame` returns True the
+    run stops after that frame (its fields are written; summary "stopped_at_s"). `disc`: the model's
     Discretization when the caller built it already (to check the model before writing anything)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -35,7 +36,7 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
     out_t = np.asarray(sorted(set(np.round(np.asarray(output_times, float), 9)) | {float(times[-1])}))
     series = []
     tracker = RunningMax(disc)
-    status, error, last = "ok", None, None
+    status, error, last, stopped = "ok", None, None, None
     frames = [] if keep_frames else None
     fields = None
     try:
@@ -52,6 +53,8 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
                     and not (output == "last" and not np.isclose(frame.time, times[-1])))
             if frame.index > 0:
                 tracker.update(frame)
+            stop = bool(on_frame(disc, frame, T)) if on_frame else False
+            want = want or (stop and output != "none")
             if want:
                 fields = cell_fields(disc, frame)
             if want and output != "none":
@@ -62,16 +65,19 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
                 write_pvd(outdir / "fields.pvd", series)
             if keep_frames:
                 frames.append(frame)
-            if on_frame:
-                on_frame(disc, frame, T)
             if progress:
                 progress(frame, T)
+            if stop:
+                stopped = frame.time
+                break
     except ConvergenceError as exc:
         status, error = "failed", {**exc.report, "message": str(exc)}
     finally:
         hist.close()
     wall = _time.perf_counter() - t_start
     summary = _summary(model, disc, status, error, last, series, wall)
+    if stopped is not None:
+        summary["stopped_at_s"] = stopped
     if last is not None and last.index > 0:
         final = region_summary(disc, fields if fields is not None else cell_fields(disc, last))
         over = tracker.summary()

@@ -199,17 +199,24 @@ def study_summary(study: Study, cases: list[Case], results: list[dict]) -> dict:
         entry["life_ratios_vs_baseline"] = ratios
         entry["baseline_case"] = bname
         if b and b.get("status") == "ok" and r.get("status") == "ok":
-            _rule_ratios(entry, b, primary)
+            _rule_ratios(entry, b, primary, _ratio_rtol(study))
         entry["joints"] = r.get("joints")
         out_cases.append(entry)
     prof = study.profile
     return {"study": study.name, "fem_wlp_version": __version__, "model": study.kind,
-            "profile": prof.describe() if prof else None, "cycles": prof.cycles,
+            "profile": prof.describe() if prof else None,
+            "cycles": "auto" if study.load.auto_cycles else prof.cycles,
+            **({"max_cycles": study.load.max_cycles, "cycles_rtol": study.load.cycles_rtol}
+               if study.load.auto_cycles else {}),
             "baseline": base, "primary_life_model": primary, "averaging": study.fatigue.averaging,
-            "ratio_rtol": RATIO_RTOL, "cases": out_cases, "notes": list(NOTES)}
+            "ratio_rtol": _ratio_rtol(study), "cases": out_cases, "notes": list(NOTES)}
 
 
-def _rule_ratios(entry: dict, b: dict, primary: str):
+def _ratio_rtol(study) -> float:
+    return study.load.cycles_rtol if study.load.auto_cycles else RATIO_RTOL
+
+
+def _rule_ratios(entry: dict, b: dict, primary: str, rtol: float = RATIO_RTOL):
     """The primary model's life ratio vs the baseline under every averaging rule (metrics.<rule>.
     life_ratio_vs_baseline) and per cycle of the headline (per_cycle[i].life_ratio_vs_baseline), with a warning
     when the ratio of the last two cycles differs by more than RATIO_RTOL: stabilisation judged on the ratio."""
@@ -229,10 +236,10 @@ def _rule_ratios(entry: dict, b: dict, primary: str):
     ratios = [x["life_ratio_vs_baseline"] for x in rows if x["life_ratio_vs_baseline"] is not None]
     if entry["name"] != entry["baseline_case"] and len(ratios) >= 2:
         ch = relative_change(ratios[-2], ratios[-1])
-        if abs(ch) > RATIO_RTOL:
+        if abs(ch) > rtol:
             entry["warnings"] = list(entry.get("warnings") or []) + [
                 f"life ratio vs {entry['baseline_case']} ({primary}) not stabilised: {100 * ch:+.1f} % in the last "
-                f"cycle (> {100 * RATIO_RTOL:g} %; {ratios[-2]:.3f} -> {ratios[-1]:.3f}); simulate more cycles"]
+                f"cycle (> {100 * rtol:g} %; {ratios[-2]:.3f} -> {ratios[-1]:.3f}); simulate more cycles"]
 
 
 def _plots_and_report(out: Path):
