@@ -16,7 +16,7 @@ from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, match_tables
 from fem_wlp.wlcsp.geometry import build_mesh, solve_joint
 from fem_wlp.wlcsp.geometry.mesh_report import read_regions
 from fem_wlp.wlcsp.regions import LAYERS, PLANAR_LAYERS, joint_region, layer_leaves, planar_layer
-from fem_wlp.workflows.evaluate import geometry_facts
+from fem_wlp.workflows.evaluate import crack_path, geometry_facts
 
 G = Geometry()
 COARSE = MeshSizes(size_fine=0.008, size_layer=0.006, size_fine_3d=0.016, size_coarse=0.2, grading_distance=0.2)
@@ -114,6 +114,14 @@ def test_geometry_facts_against_hand_values(meshes):
         assert f["solder_volume_mm3"] == pytest.approx(math.pi * G.ball_diameter ** 3 / 6)
         j = solve_joint(G, DESIGNS[name])
         assert f["standoff_mm"] == pytest.approx(j.H)
+    # a broken ring (joint3d): the path through a gap between the segments has only the concave circle's
+    # two 8 um steps per side (0.232 mm); Darveaux's path choice takes the shorter one
+    seg = solve_joint(G, Design.from_dict({"name": "e", "kind": "embossed", "ring_segments": 4}), segmented=True)
+    fs = seg.facts()
+    assert fs["crack_path_die_mm"] == pytest.approx(D + 2 * 4 * 0.008, abs=1e-12)
+    assert fs["crack_path_die_gap_mm"] == pytest.approx(D + 2 * 2 * 0.008, abs=1e-12)
+    assert crack_path({"joint": {"facts": fs}}, "die") == pytest.approx(D + 2 * 2 * 0.008, abs=1e-12)
+    assert "crack_path_die_gap_mm" not in geometry_facts(meshes["embossed", "axisym"].report)
     # relief solder volumes, by hand (rings of the Cu surface profile inside the 0.2 mm opening)
     e = geometry_facts(meshes["embossed", "axisym"].report)["relief_solder_volume_mm3"]
     assert e == pytest.approx(math.pi * (0.04 ** 2 * 0.016 + (0.07 ** 2 - 0.04 ** 2) * 0.008

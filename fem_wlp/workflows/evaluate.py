@@ -298,10 +298,15 @@ def lives(spec: Study, mesh_report: dict, cj: int, side: str, m: dict) -> dict:
 
 def crack_path(mesh_report: dict, side: str) -> float | None:
     """The crack path length (mm) through the critical layer of `side` from the case's geometry facts (the
-    mesh report's "facts" or "geometry" entry), None when the geometry does not give it."""
-    for facts in (mesh_report.get("facts"), mesh_report.get("geometry"), mesh_report):
+    mesh report's "facts" or "geometry" entry), None when the geometry does not give it. A discontinuous ring
+    (joint3d) gives a path through its gaps too: the shorter one is used -- the crack front runs through the
+    gaps, where nothing lengthens it."""
+    for facts in (mesh_report.get("facts"), mesh_report.get("geometry"), (mesh_report.get("joint") or {}).get(
+            "facts"), mesh_report):
         if isinstance(facts, dict) and facts.get(f"crack_path_{side}_mm"):
-            return float(facts[f"crack_path_{side}_mm"])
+            paths = [float(facts[k]) for k in (f"crack_path_{side}_mm", f"crack_path_{side}_gap_mm")
+                     if facts.get(k)]
+            return min(paths)
     return None
 
 

@@ -149,8 +149,8 @@ class Joint:
           SMD mask opening);
         * crack_path_die/board: length of the solder's wetted boundary in the axial section from contact line
           to contact line -- the path along the relief (pad faces plus every step: relief walls, opening walls,
-          the UBM / board-pad side walls the solder wets); for a discontinuous ring, that of the continuous
-          ring's section;
+          the UBM / board-pad side walls the solder wets); for a discontinuous ring (joint3d), that of the
+          ring's section, and crack_path_die_gap through a gap between the ring segments (no ring steps);
         * solder_height: on the joint axis, between the die-side and the board-side metal faces;
         * relief_height: from the die-side wetted-face plane to the wetted metal face farthest from it (0 for
           a UBM); relief_solder_volume: the solder on the die side of that plane (in the opening/relief, and
@@ -164,7 +164,8 @@ class Joint:
 
         inside = [v for b, v in zip(sb.brk, sb.vals) if b < a - 1e-12]
         y_mouth = self.y_of_depth(self.die_mouth_depth)
-        return {"wetted_diameter_die_mm": 2 * a, "wetted_diameter_board_mm": 2 * ab,
+        gap = {"crack_path_die_gap_mm": path(self.die.solder_boundary, a)} if self.die is not self.die_ring else {}
+        return {**gap, "wetted_diameter_die_mm": 2 * a, "wetted_diameter_board_mm": 2 * ab,
                 "standoff_mm": self.standoff, "solder_volume_mm3": self.V_requested, "pad_edge": self.pad_edge,
                 "crack_path_die_mm": path(sb, a), "crack_path_board_mm": path(bb, ab),
                 "solder_height_mm": self.y_of_depth(sb(0.0)) - bb(0.0),
