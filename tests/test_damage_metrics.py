@@ -230,3 +230,26 @@ def test_bad_metric_keys_exit_2(setting, names, capsys):
     err = capsys.readouterr().err
     for n in names:
         assert n in err, (n, err)
+
+
+def test_region_work_per_cycle(tmp_path):
+    """Per-region inelastic work per cycle from history.csv: increments of the region's volume-average w_in over
+    each complete cycle; regions without inelastic work are left out; an incomplete last cycle is not used."""
+    from types import SimpleNamespace
+
+    from fem_wlp.io.results import HistoryWriter
+    from fem_wlp.workflows.evaluate import region_work_per_cycle
+
+    w = HistoryWriter(tmp_path / "history.csv")
+    t = np.linspace(0.0, 2.5, 26)                    # cycles (0, 1], (1, 2], (2, 3]: the third stops at 2.5
+    cyc = np.maximum(np.ceil(t - 1e-9).astype(int), 1)   # a cycle's end row belongs to it (Profile.cycle_of)
+    for ti, k in zip(t, cyc):
+        w.write({"time_s": ti, "cycle": int(k), "solder.w_in": 0.3 * ti, "cu.w_in": min(ti, 1.0) * 0.2 + 0.01 * ti,
+                 "die.w_in": 0.0})
+    w.close()
+    prof = SimpleNamespace(cycle_bounds=np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]))
+    out = region_work_per_cycle(tmp_path / "history.csv", prof)
+    assert set(out) == {"solder", "cu"}
+    # cycle k runs from the last row of cycle k-1 (t = k-1) to its own end (t = k): the third is left out
+    assert out["solder"] == pytest.approx([0.3, 0.3])
+    assert out["cu"] == pytest.approx([0.2 + 0.01, 0.01])

@@ -128,7 +128,8 @@ def write_report(outdir) -> Path:
     outdir = Path(outdir)
     r = _load(outdir)
     L: list[str] = []
-    for section in (_question, _result, _comparison, _differences, _metrics, _stresses, _per_cycle, _life_models,
+    for section in (_question, _result, _comparison, _differences, _metrics, _stresses, _region_work, _per_cycle,
+                    _life_models,
                     _model, _failed, _pictures, _provenance):
         L += section(r)
     out = outdir / "report.md"
@@ -417,6 +418,26 @@ def _stresses(r: _Results) -> list[str]:
                          for g, v in ms.items()], "lrlrl"))
         L.append("")
     L.append("</details>\n")
+    return L
+
+
+def _region_work(r: _Results) -> list[str]:
+    """Inelastic work per cycle of every inelastic region (volume average over the region), cycle by cycle: the
+    copper's cyclic plasticity next to the solder's creep."""
+    ok = [c for c in r.ok if c.get("region_dW_per_cycle_MPa")]
+    if not ok:
+        return []
+    regions = sorted({g for c in ok for g in c["region_dW_per_cycle_MPa"]}, key=lambda g: (g == "solder", g))
+    L = ["## Inelastic work per cycle by region\n",
+         "Volume average over the whole region (all joints of the model, not the damage layers), MPa per cycle, "
+         "cycle 1 → last. A value that falls to ~0 after the first cycle means the region shook down to elastic "
+         "behaviour (isotropic hardening does this); a steady value is cyclic plasticity that fatigues the "
+         "metal (copper RDL over relief corners, board pads).\n"]
+    head = ["design"] + regions
+    rows = [[c["name"]] + [" → ".join(_f(x, ".3g") for x in c["region_dW_per_cycle_MPa"].get(g, [])) or "—"
+                           for g in regions] for c in ok]
+    L.append(_table(head, rows, "l" + "r" * len(regions)))
+    L.append("")
     return L
 
 

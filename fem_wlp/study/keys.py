@@ -14,13 +14,15 @@ SPEC_TABLES = (("[study]", S.StudyInfo), ("[model]", S.ModelSpec), ("[load]", S.
                ("[sweep]", S.SweepSpec), ("[[constraints]]", S.ConstraintSpec))
 #: units of the [geometry]/[[designs]]/[mesh] keys that are not lengths in mm
 DESIGN_UNITS = {"ring_gap_angle": "deg", "solder_volume": "mm^3", "array_size": "", "ring_segments": "",
-                "order": "", "area_rule": "", "pi1_open_in_ring": "", "pad_definition": "", "name": "", "kind": ""}
+                "order": "", "area_rule": "", "pi1_open_in_ring": "", "pad_definition": "", "name": "", "kind": "",
+                "imc": ""}
 DESIGN_ALLOWED = {"array_size": f"an integer in [1, {MAX_ARRAY_SIZE}]", "ring_segments": "0 (continuous) or an integer >= 2",
                   "order": "1 | 2", "pad_definition": "nsmd | smd", "area_rule": "true | false",
                   "pi1_open_in_ring": "true | false", "name": f"a name of at most {V.MAX_NAME} characters without "
                   "'/', '.', spaces", "kind": "flat | embossed | recessed", "solder_volume": "a number >= 0 "
                   "(0: the volume of the ball_diameter sphere)", "ubm_thickness": "a number >= 0 (0: no UBM)",
-                  "ring_gap_angle": "a number in (0, 360)"}
+                  "ring_gap_angle": "a number in (0, 360)", "imc": "true | false",
+                  "imc_thickness": "a number < cu_thickness, board_pad_thickness and interface_layer_thickness"}
 
 
 def _fmt_default(d) -> str:

@@ -2,7 +2,9 @@
 
 The geometry builder names every cell group `<material region>` or, for the solder, `solder/joint<k>` with the
 averaging layers `solder/joint<k>/die_layer` and `solder/joint<k>/board_layer` (k = 0 nearest the package
-centre). Every place that builds or parses these strings uses the helpers below.
+centre). Every place that builds or parses these strings uses the helpers below. With geometry.imc the
+intermetallic on every solder/metal face of joint k is its own region `imc/joint<k>` (not solder: the damage
+layers start at its face).
 
 Two layer systems per side share the solder of a joint (t = geometry.interface_layer_thickness):
 
@@ -37,9 +39,12 @@ DEFAULT_MATERIALS = {
     "cu_wiring": "Cu_plastic", "ubm": "Cu_plastic", "solder": "SAC305", "board_pad": "Cu_plastic",
     "solder_mask": "solder_mask",
     "board": "FR4",
+    "imc": "Cu6Sn5",
 }
 
 SOLDER = "solder"
+#: the intermetallic layer of a joint (geometry.imc): `imc/joint<k>`, carved out of the joint's solder
+IMC = "imc"
 #: the solder interface layers (die side, board side) over which ΔW and Δε_in are averaged
 LAYERS = ("die_layer", "board_layer")
 #: the planar damage layers (die side, board side): same thickness as LAYERS, planar, below the wetted face

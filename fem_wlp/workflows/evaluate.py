@@ -15,8 +15,8 @@ from pathlib import Path
 from fem_wlp.io.results import read_history
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study.spec import Study
-from fem_wlp.wlcsp.fatigue import (cycle_metrics, evaluate_lives, hotspot_set, relative_change, set_average,
-                                   solder_caveat, stabilisation_warning)
+from fem_wlp.wlcsp.fatigue import (cycle_metrics, evaluate_lives, hotspot_set, per_cycle_increments, relative_change,
+                                   set_average, solder_caveat, stabilisation_warning)
 from fem_wlp.wlcsp.regions import LAYERS, PLANAR_LAYERS, WHOLE, joint_index, joint_region, joints_of
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE
 
@@ -68,6 +68,7 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
             m["life_cycles"] = lives(spec, mesh_report, m["critical_joint"], m.get("side") or
                                      _side(m["critical_layer"]), m)["life_cycles"]
     out["max_stress_MPa"] = max_stresses(res)
+    out["region_dW_per_cycle_MPa"] = region_work_per_cycle(Path(layers_csv).with_name("history.csv"), prof)
     out["geometry"] = geometry_facts(mesh_report)
     return out
 
@@ -320,6 +321,24 @@ def _secant_alpha(spec: Study, region: str, T_lo: float, T_hi: float) -> float:
     if region == "board" and hasattr(mat, "oriented"):
         mat = mat.oriented(1)
     return float(mat.thermal_strain(np.array([T_hi]), T_lo)[0, 0]) / (T_hi - T_lo)
+
+
+def region_work_per_cycle(history_csv, prof) -> dict:
+    """Inelastic work density per cycle (MPa) of every region with inelastic work, volume-averaged over the whole
+    region (all joints of the model): {region: [cycle 1, cycle 2, ...]} -- the copper's cyclic plasticity next
+    to the solder's creep (a region averaged over the whole model, not a damage metric)."""
+    if not Path(history_csv).is_file():
+        return {}
+    h = read_history(history_csv)
+    if "cycle" not in h or not len(h["cycle"]):
+        return {}
+    out = {}
+    for col in h:
+        if not col.endswith(".w_in") or not np.any(np.asarray(h[col]) > 0):
+            continue
+        ks, dW, done = per_cycle_increments(h["cycle"], h[col], h["time_s"], prof.cycle_bounds)
+        out[col[:-len(".w_in")]] = [float(x) for x in dW[done]]
+    return out
 
 
 def max_stresses(res: dict) -> dict:

@@ -29,7 +29,7 @@ import math
 
 import gmsh
 
-from fem_wlp.wlcsp.regions import BULK, LAYERS, PLANAR_LAYERS
+from fem_wlp.wlcsp.regions import BULK, IMC, LAYERS, PLANAR_LAYERS, SOLDER
 
 PER_JOINT = ("cu_wiring", "ubm", "board_pad", "pi2/ring")
 #: zone label of a planar-layer slab -> its leaf name component
@@ -92,6 +92,8 @@ class Assembly:
 def solder_leaf(joint: str, conformal: str | None, planar: str | None) -> str:
     """The leaf of a solder fragment from its conformal zone ('die' | 'board' | None) and planar zone
     (PLANAR_ZONES or None): see wlcsp.regions for the region tree."""
+    if conformal == IMC:                  # the intermetallic carved out of the solder (stack.py)
+        return IMC + joint[len(SOLDER):]
     lab = joint + "/" + {"die": LAYERS[0], "board": LAYERS[1]}.get(conformal, BULK)
     return lab + "/" + PLANAR_ZONES[planar] if planar else lab
 
@@ -158,13 +160,19 @@ def joint_shapes_2d(asm: Assembly, joint, design, k: int, xk: float, xmin: float
     box = _rect2d(xa, xb, j.y_b, j.y_t)
     cap, _ = occ.intersect([(2, disk)], [(2, box)])
     asm.add("cap", leaf("solder", k, design), cap)
-    # interface-layer zones (only split the solder)
+    # intermetallic, then interface-layer zones (only split the solder; the IMC zone first: it wins)
+    for r in j.die.imc:
+        for a, b in _mirrored(xk, r.r0, r.r1, xmin, xmax, axisym):
+            asm.zone(IMC, [(2, _rect2d(a, b, y_of_d(r.hi), y_of_d(r.lo)))])
+    for r in j.board.imc:
+        for a, b in _mirrored(xk, r.r0, r.r1, xmin, xmax, axisym):
+            asm.zone(IMC, [(2, _rect2d(a, b, r.lo, r.hi))])
     r_lim = j.max_diameter / 2 + 0.02
-    for r0, r1, lo, hi in _zone_rects(j.die.solder_boundary, j.die_zone, r_lim):
+    for r0, r1, lo, hi in _zone_rects(j.die.layer_boundary, j.die_zone, r_lim):
         for a, b in _mirrored(xk, r0, r1, xmin, xmax, axisym):
             asm.zone("die", [(2, _rect2d(a, b, y_of_d(hi), y_of_d(lo)))])
     rb = j.board.voids[0].r1 if j.board.voids else r_lim
-    for r0, r1, lo, hi in _zone_rects(j.board.solder_boundary, j.board_zone, min(rb, r_lim)):
+    for r0, r1, lo, hi in _zone_rects(j.board.layer_boundary, j.board_zone, min(rb, r_lim)):
         for a, b in _mirrored(xk, r0, r1, xmin, xmax, axisym):
             asm.zone("board", [(2, _rect2d(a, b, lo, hi))])
     for z, (lo, hi) in (("die_planar", j.die_planar), ("board_planar", j.board_planar)):
@@ -231,11 +239,16 @@ def joint_shapes_3d(asm: Assembly, joint, design, geometry):
     occ.rotate(sec, 0, 0, 0, 1, 0, 0, math.pi / 2)
     cap = [(d, t) for d, t in occ.revolve(sec, 0, 0, 0, 0, 0, 1, 2 * math.pi) if d == 3]
     asm.add("cap", leaf("solder", k, design), cap)
+    # IMC zones (only split the solder); a discontinuous ring takes none (design.check_combination refuses it)
+    for r in j.die.imc:
+        asm.zone(IMC, _revolve(r.r0, r.r1, y_of_d(r.hi), y_of_d(r.lo)))
+    for r in j.board.imc:
+        asm.zone(IMC, _revolve(r.r0, r.r1, r.lo, r.hi))
     r_lim = j.max_diameter / 2 + 0.02
-    for r0, r1, lo, hi in _zone_rects(j.die_ring.solder_boundary, j.die_zone, r_lim):
+    for r0, r1, lo, hi in _zone_rects(j.die_ring.layer_boundary, j.die_zone, r_lim):
         asm.zone("die", _revolve(r0, r1, y_of_d(hi), y_of_d(lo)))
     rb = j.board.voids[0].r1 if j.board.voids else r_lim
-    for r0, r1, lo, hi in _zone_rects(j.board.solder_boundary, j.board_zone, min(rb, r_lim)):
+    for r0, r1, lo, hi in _zone_rects(j.board.layer_boundary, j.board_zone, min(rb, r_lim)):
         asm.zone("board", _revolve(r0, r1, lo, hi))
     for z, (lo, hi) in (("die_planar", j.die_planar), ("board_planar", j.board_planar)):
         asm.zone(z, _revolve(0.0, r_lim, lo, hi))

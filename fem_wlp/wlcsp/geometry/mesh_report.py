@@ -74,7 +74,8 @@ def finish_report(rep: dict, msh: Path, vtu: Path, model: str, order: int, joint
     joints = sorted({n.split("/")[1] for n in names if n.startswith("solder/")})
     expected = joint.A_section if model == "slice2d" else joint.V_requested
     for jn in joints:
-        got = sum(v for n, v in sizes.items() if n.startswith(f"solder/{jn}/"))
+        # with an intermetallic layer, solder + IMC hold the joint's solder volume (stack.py)
+        got = sum(v for n, v in sizes.items() if n.startswith(f"solder/{jn}/") or n == f"imc/{jn}")
         exp = expected
         if model == "slice2d" and rep["joint_positions"][int(jn[5:])] < joint.max_diameter / 2:
             exp = expected / 2 if rep["joint_positions"][int(jn[5:])] == 0 else expected

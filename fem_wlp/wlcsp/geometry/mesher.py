@@ -64,7 +64,7 @@ def joints_for(geometry: Geometry, design: Design, mesh: MeshSizes, model: str) 
 def _set_sizes(gmsh, model, j: Joint, groups, geometry, mesh: MeshSizes, x_die, x_board, dim):
     f = gmsh.model.mesh.field
     fine = mesh.fine(model)
-    solder = [t for lab, ts in groups.items() if lab.startswith("solder/") for t in ts]
+    solder = [t for lab, ts in groups.items() if lab.startswith(("solder/", "imc/")) for t in ts]
     metal = [t for lab, ts in groups.items() if lab.split("/")[0] in ("cu_wiring", "ubm", "board_pad", "pi2")
              and "/joint" in lab for t in ts]
     bnd = gmsh.model.getBoundary([(dim, t) for t in solder], combined=False, oriented=False)
@@ -98,10 +98,10 @@ def _set_sizes(gmsh, model, j: Joint, groups, geometry, mesh: MeshSizes, x_die, 
         fields.append(c)
     # thin build-up bands (die side and board side)
     y_top = j.y_face
-    y_bot = j.y_of_depth(max(r.hi for r in j.die.rects)) - 1e-6
+    y_bot = j.y_of_depth(max(r.hi for r in j.die.rects + j.die.imc)) - 1e-6
     band = mesh.size_layer if dim == 2 else fine
     h = geometry.pitch / 2
-    for (y0, y1, xmax) in ((y_bot, y_top, x_die), (0.0, max(r.hi for r in j.board.rects + [])
+    for (y0, y1, xmax) in ((y_bot, y_top, x_die), (0.0, max(r.hi for r in j.board.rects + j.board.imc)
                                                       if j.board.rects else j.board.base, x_board)):
         b = f.add("Box")
         f.setNumber(b, "VIn", min(band, fine) if dim == 3 else band)

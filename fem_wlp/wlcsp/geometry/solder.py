@@ -256,14 +256,16 @@ def solve_joint(geometry, design, mesh_size: float = 0.005, segmented: bool = Fa
               Profile([0.0], [0.0]), Profile([0.0], [0.0]))
     eps = 0.75 * mesh_size
     j.die_ring = ring_stack
-    j.die_zone = _clean(ring_stack.solder_boundary.offset(delta), j.y_of_depth, j.extent, eps, True)
-    j.board_zone = _clean(board.solder_boundary.offset(delta), lambda y: y, j.extent, eps, False)
-    # planar layers: the solder between the wetted-face plane and the parallel plane at delta toward the
-    # other side (the same geometric definition for every design)
-    y_m = j.y_of_depth(j.die_mouth_depth)
+    # the damage layers start at the solder's boundary, or at the IMC/solder face with an IMC (stack.py)
+    j.die_zone = _clean(ring_stack.layer_boundary.offset(delta), j.y_of_depth, j.extent, eps, True)
+    j.board_zone = _clean(board.layer_boundary.offset(delta), lambda y: y, j.extent, eps, False)
+    # planar layers: the solder between the wetted-face plane (with an IMC on a UBM or board pad face: the IMC
+    # face) and the parallel plane at delta toward the other side (the same geometric definition for every design)
+    y_m = j.y_of_depth(max(ring_stack.layer_boundary.vals))
     j.die_planar = (y_m - delta, y_m)
     j.pad_edge = design.pad_edge
-    j.board_planar = (j.board_mouth_height, j.board_mouth_height + delta)
+    y_bm = max(board.layer_boundary.vals)
+    j.board_planar = (y_bm, y_bm + delta)
     # ---- checks
     if j.die_planar[0] - j.board_planar[1] < mesh_size:
         raise InputError(vkey, vval, f"enough solder for a bulk between the die-side and board-side planar "

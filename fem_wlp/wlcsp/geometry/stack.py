@@ -11,6 +11,13 @@ Conformal metal (the Cu wiring over an embossed relief, the Cu lining a recess) 
 dielectric surface ``f(r)`` and its offset ``f'(r) = max_{|s-r|<=t} f(s) + t`` (a square structuring element:
 the Cu has thickness t on the flats and t on the side walls, corners are square, not rounded).
 
+Intermetallic (geometry.imc = true): a Cu6Sn5 layer of thickness t_imc on every face where the solder wets
+metal -- the Cu lining the opening and its relief, a UBM's face and side wall, the board pad's face (and side
+wall, NSMD) -- as the Chebyshev offset of the metal surface into the solder, never on a polymer wall or the
+solder mask. It is carved out of the solder (solder + IMC keep the joint's solder volume: the IMC grows by
+consuming Sn and Cu, and the Cu consumed is not removed), given as *zones* (``imc``: rectangles that only split
+the solder, see build.py); the damage layers start at the IMC/solder face (``damage_boundary``).
+
 Simplifications (stated once): the dielectric that covers the Cu (PI2 in flat/recessed, PI3 in embossed) has a
 planar outer surface; the RDL trace leaving the pad and the via to the chip pad are not modelled; the flat
 design's UBM fills the PI2 opening (planar UBM surface); build-up layers run to the die edge.
@@ -18,6 +25,8 @@ design's UBM fills the PI2 opening (planar UBM surface); build-up layers run to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from fem_wlp.errors import InputError
 
 INF = float("inf")
 
@@ -75,6 +84,13 @@ class DieStack:
     ring: tuple[float, float] | None = None   # embossed ring (r_in, r_out)
     ring_depths: tuple[float, float] | None = None
     notes: dict = field(default_factory=dict)
+    imc: list[Rect] = field(default_factory=list)   # IMC zone rectangles (depth coordinates), [] without IMC
+    damage_boundary: Profile | None = None        # the IMC/solder face; None: the solder boundary (no IMC)
+
+    @property
+    def layer_boundary(self) -> Profile:
+        """The boundary the damage layers start from: the IMC/solder face, else the solder's boundary."""
+        return self.damage_boundary or self.solder_boundary
 
 
 @dataclass
@@ -85,6 +101,12 @@ class BoardStack:
     base: float                        # height of the board-side base plane
     contact_radius: float
     solder_boundary: Profile           # height of the solder's board-side boundary
+    imc: list[Rect] = field(default_factory=list)
+    damage_boundary: Profile | None = None
+
+    @property
+    def layer_boundary(self) -> Profile:
+        return self.damage_boundary or self.solder_boundary
 
 
 def _columns(points, r_max=None):
@@ -179,8 +201,39 @@ def die_stack(geometry, design, ring: bool = True) -> DieStack:
         a = Rhole
         brk = [b for b in fc.brk if b < Rhole]
         sb = Profile(brk + [Rhole], [fc(b) for b in brk] + [base]).merged()
-    return DieStack(rects, far, base, a, sb, ring, ring_depths,
-                    notes={"pad_radius": Rpad, "hole_radius": Rhole, "cu_profile": fc, "dielectric_profile": f})
+    st = DieStack(rects, far, base, a, sb, ring, ring_depths,
+                  notes={"pad_radius": Rpad, "hole_radius": Rhole, "cu_profile": fc, "dielectric_profile": f})
+    t = imc_thickness(g)
+    if t > 0:
+        st.imc, st.damage_boundary = (_ubm_imc(base, d.ubm_thickness, a, t) if ubm
+                                      else _lining_imc(fc, Rhole, base, t))
+    return st
+
+
+def imc_thickness(geometry) -> float:
+    """The IMC thickness of the geometry (0 without IMC)."""
+    return geometry.imc_thickness if getattr(geometry, "imc", False) else 0.0
+
+
+def _lining_imc(fc: Profile, r_hole: float, base: float, t: float):
+    """IMC on the Cu surface fc inside the opening r < r_hole (faces and relief walls; not the polymer wall of
+    the opening): zone rectangles between fc and its offset fi, and the damage boundary (fi inside, the mouth
+    plane outside)."""
+    fi = fc.offset(t)
+    cols = _columns(list(fc.brk) + list(fi.brk) + [r_hole], r_hole)
+    zones = [Rect("imc", a, b, fc(0.5 * (a + b)), fi(0.5 * (a + b))) for a, b in cols]
+    if any(z.hi >= base - 1e-12 for z in zones):
+        raise InputError("geometry.imc_thickness", t, f"an IMC thinner than the solder fill of the opening "
+                         f"(its face would reach the mouth of the opening, {base - max(z.lo for z in zones):.4g} "
+                         "mm above it)")
+    brk = [b for b in fi.brk if b < r_hole]
+    return zones, Profile(brk + [r_hole], [fi(b) for b in brk] + [base]).merged()
+
+
+def _ubm_imc(base: float, tu: float, a: float, t: float):
+    """IMC on a UBM's face and side wall (the solder wets both): zones and the damage boundary."""
+    return ([Rect("imc", 0.0, a + t, base + tu, base + tu + t), Rect("imc", a, a + t, base, base + tu)],
+            Profile([0.0, a + t], [base + tu + t, base]))
 
 
 def board_stack(geometry) -> BoardStack:
@@ -201,4 +254,13 @@ def board_stack(geometry) -> BoardStack:
         far = [("solder_mask", 0.0, top)]
         base, a = top, Rmo
         sb = Profile([0.0, Rmo], [tb, top])
-    return BoardStack(rects, voids, far, base, a, sb)
+    st = BoardStack(rects, voids, far, base, a, sb)
+    t = imc_thickness(g)
+    if t > 0:                  # heights grow into the solder here: zones (label, r0, r1, y_lo, y_hi)
+        if g.pad_definition == "nsmd":
+            st.imc = [Rect("imc", 0.0, Rbp + t, tb, tb + t), Rect("imc", Rbp, Rbp + t, 0.0, tb)]
+            st.damage_boundary = Profile([0.0, Rbp + t], [tb + t, 0.0])
+        else:
+            st.imc = [Rect("imc", 0.0, Rmo, tb, tb + t)]
+            st.damage_boundary = Profile([0.0, Rmo], [tb + t, base])
+    return st
