@@ -73,6 +73,13 @@ class Temperature:
     history: Callable[[float], float] | None = None        # uniform T(t)
     field: Callable | None = None                           # T(t, x) with x (dim, ...) -> (...)
     corners: tuple[float, ...] = ()
+    #: per-region stress-free temperatures ((region, T0), ...) overriding T0 (a process history: each layer
+    #: stress-free at its own cure/plating/joining temperature)
+    T0_regions: tuple[tuple[str, float], ...] = ()
+
+    def T0_of(self, region: str) -> float:
+        """The stress-free temperature of a material region (its own, else T0)."""
+        return dict(self.T0_regions).get(region, self.T0)
 
     def at(self, t: float, x: np.ndarray) -> np.ndarray:
         if self.field is not None:
@@ -87,6 +94,20 @@ class Temperature:
 
 
 @dataclass(frozen=True)
+class InitialState:
+    """Where a model starts: displacements (and the generalized-plane-strain e_zz) and material states at the first
+    time, e.g. the end of an earlier stage of a process history. The `activated` regions join at that moment
+    (element activation): their strain is measured from the starting displacement, so they start stress-free
+    (mechanical strain eps(u - u0) - eps_th(T, T0_region)); the other regions' strain is measured from u = 0 as
+    usual, and they start with `states` (regions not in it start from their material's initial state)."""
+
+    u: np.ndarray
+    ezz: float = 0.0
+    states: dict = field(default_factory=dict)
+    activated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Model:
     mesh: FEMesh
     formulation: str
@@ -96,6 +117,7 @@ class Model:
     order: int = 1
     intorder: int | None = None
     name: str = "model"
+    initial: InitialState | None = None
 
     def __post_init__(self):
         if self.formulation not in FORMULATIONS:
@@ -105,6 +127,13 @@ class Model:
         for r, m in self.materials.items():
             if not isinstance(m, Material):
                 raise TypeError(f"materials[{r!r}] is not a Material")
+        for r, _ in self.temperature.T0_regions:
+            if r not in self.materials:
+                raise InputError("temperature.T0_regions", r, "a material region: " + ", ".join(self.materials))
+        if self.initial is not None:
+            for r in tuple(self.initial.activated) + tuple(self.initial.states):
+                if r not in self.materials:
+                    raise InputError("initial", r, "a material region: " + ", ".join(self.materials))
 
     @property
     def ncomp(self) -> int:

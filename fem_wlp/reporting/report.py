@@ -128,7 +128,8 @@ def write_report(outdir) -> Path:
     outdir = Path(outdir)
     r = _load(outdir)
     L: list[str] = []
-    for section in (_question, _result, _comparison, _differences, _metrics, _stresses, _region_work, _per_cycle,
+    for section in (_question, _result, _comparison, _differences, _metrics, _stresses, _process, _region_work,
+                    _per_cycle,
                     _life_models,
                     _model, _failed, _pictures, _provenance):
         L += section(r)
@@ -418,6 +419,35 @@ def _stresses(r: _Results) -> list[str]:
                          for g, v in ms.items()], "lrlrl"))
         L.append("")
     L.append("</details>\n")
+    return L
+
+
+def _process(r: _Results) -> list[str]:
+    """The build-up stage of load.process = "buildup_then_reflow": stress-free temperatures and the residual
+    stresses the build-up carries into the joint."""
+    ok = [c for c in r.ok if (c.get("process") or {}).get("process") == "buildup_then_reflow"]
+    if not ok:
+        return []
+    p0 = ok[0]["process"]
+    t0 = ", ".join(f"{k} {v:g} °C" for k, v in p0["stress_free_temperatures_C"].items())
+    L = ["## Process history: the build-up before the joint\n",
+         f"The die and build-up were modelled alone first, each region stress-free at its own temperature ({t0}; "
+         "defaults NOT FOUND in the reference data, textbook values), equilibrated at 25 °C and heated to the "
+         f"joining temperature {p0['joining_temperature_C']:g} °C; then {', '.join(p0['joining_regions'])} joined "
+         "stress-free (element activation) and the profile ran. Layer-by-layer deposition is not modelled (all "
+         "build-up layers bonded from the start). Residual von Mises stress of the build-up, volume mean / "
+         "largest element value (MPa):\n"]
+    regions = list(p0["buildup_residual_stress_MPa"]["at_25C"])
+    head = ["design", "at"] + regions
+    rows = []
+    for c in ok:
+        res = c["process"]["buildup_residual_stress_MPa"]
+        for at, label in (("at_25C", "25 °C"), ("at_joining", "joining")):
+            rows.append([c["name"], label] + [f"{_f(res[at][g]['mean_von_mises'], '.0f')} / "
+                                              f"{_f(res[at][g]['max_von_mises'], '.0f')}" if g in res[at] else "—"
+                                              for g in regions])
+    L.append(_table(head, rows, "ll" + "r" * len(regions)))
+    L.append("")
     return L
 
 

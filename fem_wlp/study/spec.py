@@ -30,7 +30,7 @@ from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.fe.problem import History
 from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
                                       Profile, corner_ladder, profile_from_spec)
-from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
+from fem_wlp.wlcsp.regions import BUILDUP, BUILDUP_STRESS_FREE, DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
 
 FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
@@ -41,6 +41,8 @@ AVERAGING = ("planar", "conformal", "hotspot")
 #: [study] match: the conditions all designs of a study share (study.cases derives them)
 MATCH_CHOICES = ("wetted_diameter", "solder_volume")
 MATCH_DEFAULT = ("wetted_diameter", "solder_volume")
+#: [load] process: the stress-free history (see LoadSpec.process)
+PROCESSES = ("reflow_only", "buildup_then_reflow")
 #: load.cycles = "auto": at most this many cycles (domain.md §7: 3 is usual; SAC joints stabilise within a few)
 DEFAULT_MAX_CYCLES = 8
 #: load.cycles = "auto": the headline life ratio changes by less than this between the last two cycles
@@ -197,6 +199,16 @@ class LoadSpec:
     step_growth: float = key(DEFAULT_STEP_GROWTH, type="number", allowed="a number in (1, 10]",
                              doc="growth factor of consecutive increments after a corner, up to the local "
                                  "largest increment")
+    process: str = key("reflow_only", type="string", allowed=" | ".join(PROCESSES),
+                       doc="reflow_only: every region stress-free at stress_free_temperature; buildup_then_reflow: "
+                           "the die and build-up (" + ", ".join(BUILDUP) + ") first, each stress-free at its "
+                           "buildup_temperatures entry, equilibrated at 25 °C and heated to stress_free_temperature"
+                           "; then the solder, IMC and board join stress-free (element activation) and the "
+                           "profile runs (generated slice2d/axisym studies)")
+    buildup_temperatures: tuple = key(BUILDUP_STRESS_FREE, type="table", unit="°C",
+                                      allowed="{region = temperature, ...} for regions of " + ", ".join(BUILDUP),
+                                      doc="process = buildup_then_reflow: stress-free temperature of each build-up "
+                                          "region (defaults NOT FOUND in domain.md: textbook, unsourced)")
     thermal: Profile | None = None        # the profile built from the keys above (None for one step)
     auto_cycles: bool = False             # cycles = 'auto' (thermal then has max_cycles cycles)
     corners: tuple[float, ...] = ()       # corner times (s) of the constraints' displacement histories
@@ -220,6 +232,19 @@ class LoadSpec:
         gr = v.number("load.step_growth", t.get("step_growth", DEFAULT_STEP_GROWTH), 1, 10, lo_open=True)
         ladder = dict(max_dT=max_dT, min_dwell_steps=nd, first_step=f0, step_growth=gr,
                       corners=tuple(sorted(set(float(c) for c in corners))))
+        proc = v.choice("load.process", t.get("process", "reflow_only"), PROCESSES)
+        bt = dict(BUILDUP_STRESS_FREE)
+        if "buildup_temperatures" in t:
+            if proc != "buildup_then_reflow":
+                raise InputError("load.buildup_temperatures", t["buildup_temperatures"],
+                                 "only with load.process = 'buildup_then_reflow'")
+            v.table("load.buildup_temperatures", t["buildup_temperatures"], set(BUILDUP))
+            bt.update({r: _temperature(f"load.buildup_temperatures.{r}", x)
+                       for r, x in t["buildup_temperatures"].items()})
+        if proc != "reflow_only" and not generated:
+            raise InputError("load.process", proc, "'reflow_only' in a mesh-file study (the build-up regions are "
+                             "those of the generated geometry)")
+        ladder.update(process=proc, buildup_temperatures=tuple(bt.items()))
         auto = t.get("cycles") == "auto"
         for k in ("max_cycles", "cycles_rtol"):
             if k in t and not auto:
@@ -642,6 +667,10 @@ def _generated(data, path, info, model, purpose) -> Study:
     if purpose != "mesh" or "load" in data:
         load = LoadSpec.from_table(data.get("load"), generated=True)
     sweep = SweepSpec.from_table(data.get("sweep")) if purpose != "case" else None
+    if load is not None and load.process != "reflow_only" and model.kind == "joint3d":
+        raise InputError("load.process", load.process, "'reflow_only' for model.kind = 'joint3d' (its cut faces "
+                         "follow the free expansion from one stress-free state); slice2d and axisym take "
+                         "'buildup_then_reflow'")
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), mats, (),
                  FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh)

@@ -42,6 +42,14 @@ DEFAULT_MATERIALS = {
     "imc": "Cu6Sn5",
 }
 
+#: the regions that exist before the joint (the die and its build-up) -- load.process = "buildup_then_reflow"
+BUILDUP = ("die", "passivation", "pi1", "pi2", "pi3", "cu_wiring", "ubm")
+#: their stress-free temperatures (°C) for load.process = "buildup_then_reflow". NOT FOUND in domain.md (no cure,
+#: deposition or plating temperatures): die 25 (the reference: a bare die is stress-free at any temperature);
+#: PECVD passivation 350, polyimide cure 200 (a low-temperature-cure PI, cf. [S34] "low-T-cure PI"; standard PI
+#: cures at 350-375), electroplated Cu 25 -- textbook, unsourced
+BUILDUP_STRESS_FREE = (("die", 25.0), ("passivation", 350.0), ("pi1", 200.0), ("pi2", 200.0), ("pi3", 200.0),
+                       ("cu_wiring", 25.0), ("ubm", 25.0))
 SOLDER = "solder"
 #: the intermetallic layer of a joint (geometry.imc): `imc/joint<k>`, carved out of the joint's solder
 IMC = "imc"

@@ -35,6 +35,7 @@ from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.regions import MODEL_KINDS, top_region
 from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
+from fem_wlp.workflows.process import with_process
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
 
@@ -155,6 +156,7 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
         summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
                            ("joint_positions", "material_sizes", "joint")}
         model, prof = build_case_model(case.spec, mres.msh)
+        model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
         res = _solve_tracked(case, model, prof, cdir, quiet, mres.report)
         summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
         summary["status"] = res["status"]

@@ -82,7 +82,14 @@ class Discretization:
         of each normal axis, so no per-iteration material update or quadrature-point residual is needed (stresses
         are recovered once per converged increment for output)."""
         T0 = self.model.temperature.T0
-        self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant}
+        init = self.model.initial
+        activated = set(init.activated) if init is not None else set()
+        # an activated region's strain is measured from the starting displacement: not a static K u region
+        self.static = {i for i, m in enumerate(self.materials) if m.elastic and m.E.constant
+                       and self.names[i] not in activated}
+        self.T0 = [self.model.temperature.T0_of(n) for n in self.names]
+        self.strain_offset = ({i: strain(self.ops[i], init.u, init.ezz) for i, n in enumerate(self.names)
+                               if n in activated} if init is not None else {})
         self.asm.set_static({i: self.materials[i].stiffness(T0) for i in self.static})
         self.fast = self.static if self.model.temperature.field is None else set()
         self.dynamic = [i for i in range(len(self.names)) if i not in self.fast]
@@ -98,7 +105,9 @@ class Discretization:
 
     # -- per increment and iteration ---------------------------------------------------------------------------------------------------
     def initial_states(self) -> dict:
-        return {n: m.init_state(o.npoints) for n, m, o in zip(self.names, self.materials, self.ops)}
+        given = self.model.initial.states if self.model.initial is not None else {}
+        return {n: given[n] if n in given else m.init_state(o.npoints)
+                for n, m, o in zip(self.names, self.materials, self.ops)}
 
     def temperatures(self, t: float) -> dict:
         return {n: self.model.temperature.at(t, o.x).reshape(-1) for n, o in zip(self.names, self.ops)}
@@ -124,11 +133,12 @@ class Discretization:
         (NotConverged: the stepper cuts back)."""
         t0 = _time.perf_counter()
         sig, tan, new = {}, {}, {}
-        T0 = self.model.temperature.T0
         for i in (self.dynamic if regions is None else regions):
             n, m, o = self.names[i], self.materials[i], self.ops[i]
             eps = strain(o, u, ezz)
-            eps_mech = eps - m.thermal_strain(T[n], T0)
+            if i in self.strain_offset:                  # activated at the start (model.initial)
+                eps = eps - self.strain_offset[i]
+            eps_mech = eps - m.thermal_strain(T[n], self.T0[i])
             try:
                 s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
             except ConvergenceError as exc:
@@ -160,8 +170,7 @@ class Discretization:
 
     def thermal_scalars(self, T) -> dict:
         """Thermal strain (6,) of each fast static region at the (uniform) temperature T."""
-        T0 = self.model.temperature.T0
-        return {i: self.materials[i].thermal_strain(T[self.names[i]][:1], T0)[:, 0] for i in self.fast}
+        return {i: self.materials[i].thermal_strain(T[self.names[i]][:1], self.T0[i])[:, 0] for i in self.fast}
 
     def static_force(self, u, ezz, T):
         """Internal force (and GPS out-of-plane resultant) of the fast static regions."""

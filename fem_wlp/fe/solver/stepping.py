@@ -82,8 +82,9 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     times = np.asarray(times, float)
     if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
         raise InputError("times", times.tolist()[:5], "an increasing time grid with at least two times")
-    u = np.zeros(disc.ndof)
-    ezz = 0.0
+    init = model.initial
+    u = np.array(init.u, float) if init is not None else np.zeros(disc.ndof)
+    ezz = float(init.ezz) if init is not None else 0.0
     states = disc.initial_states()
     T = disc.temperatures(times[0])
     yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
