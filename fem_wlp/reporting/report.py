@@ -149,10 +149,9 @@ def _question(r: _Results) -> list[str]:
     L.append(f"- Model: `{s.get('model')}` — see *What the model is and is not* below.")
     if s.get("cycles") == "auto":
         runs = ", ".join(f"{c['name']} {c.get('cycles_run', '?')}" for c in r.cases if c.get("status") == "ok")
-        L.append(f"- Load: {s.get('profile') or '—'}; cycles = \"auto\": each case ran until its primary life "
-                 f"changed by less than {50 * s.get('cycles_rtol', 0.01):g} % between cycles (so a life ratio "
-                 f"changes by less than {100 * s.get('cycles_rtol', 0.01):g} %), at most {s.get('max_cycles')} "
-                 f"cycles; cycles run: {runs}.")
+        L.append(f"- Load: {s.get('profile') or '—'}; cycles = \"auto\": the cases ran in lockstep until every "
+                 f"life ratio to the baseline changed by less than {100 * s.get('cycles_rtol', 0.01):g} % between "
+                 f"cycles (at most {s.get('max_cycles')}); cycles run: {runs}.")
     else:
         L.append(f"- Load: {s.get('profile') or '—'}; {s.get('cycles')} cycle(s) simulated.")
     rule = s.get("averaging") or "conformal"

@@ -168,15 +168,16 @@ class LoadSpec:
                                             "(rates included, no implicit ramp); with cycles > 1 the steps repeat "
                                             "from where they end")
     cycles: int | None = key(None, type="integer or string", allowed=f"an integer in [1, {v.MAX_CYCLES}] or "
-                             "'auto'", doc="number of cycles (default 3 for a preset, 1 for steps); 'auto': "
-                             "simulate until the headline life ratio is stabilised (load.cycles_rtol), at most "
-                             "load.max_cycles (the cycles actually run are in each case's cycles_run)")
+                             "'auto'", doc="number of cycles (default 3 for a preset, 1 for steps); 'auto' (generated "
+                             "studies): the cases run in lockstep until every design's primary-life ratio to the "
+                             "baseline changes by less than load.cycles_rtol between cycles, at most "
+                             "load.max_cycles (the cycles run: each case's cycles_run)")
     max_cycles: int = key(DEFAULT_MAX_CYCLES, type="integer", allowed=f"an integer in [2, {v.MAX_CYCLES}]",
                           doc="cycles = 'auto': the most cycles simulated")
     cycles_rtol: float = key(DEFAULT_CYCLES_RTOL, type="number", allowed="a number in (0, 0.5]",
-                             doc="cycles = 'auto': a case stops when its primary-model life (headline averaging "
-                                 "rule) changes by less than half of this between its last two cycles, so the "
-                                 "life ratio of two cases changes by less than this")
+                             doc="cycles = 'auto': the largest change between cycles of every life ratio "
+                                 "(primary model, headline averaging rule, both cases at the same cycle) at "
+                                 "which the study stops; a study with one design: of its life")
     ramp_rate: object = key(None, type="number or string", allowed="a rate > 0 ('10 oC/min' or °C/s)",
                             unit="°C/s", doc="default ramp rate (preset default or 10 °C/min)")
     dwell: object = key(None, type="number or string", allowed="a duration > 0 ('15 min' or s)", unit="s",
@@ -241,6 +242,9 @@ class LoadSpec:
             v.table("load.buildup_temperatures", t["buildup_temperatures"], set(BUILDUP))
             bt.update({r: _temperature(f"load.buildup_temperatures.{r}", x)
                        for r, x in t["buildup_temperatures"].items()})
+        if t.get("cycles") == "auto" and not generated:
+            raise InputError("load.cycles", "auto", "an integer in a mesh-file study ('auto' judges the life "
+                             "ratios of the designs of a generated-geometry study)")
         if proc != "reflow_only" and not generated:
             raise InputError("load.process", proc, "'reflow_only' in a mesh-file study (the build-up regions are "
                              "those of the generated geometry)")

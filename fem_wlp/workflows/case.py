@@ -37,7 +37,7 @@ from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.process import with_process
 from fem_wlp.workflows.progress import Progress
-from fem_wlp.workflows.solve import run_model
+from fem_wlp.workflows.solve import finish, iter_model
 
 
 def case_hash(case: Case) -> str:
@@ -145,7 +145,15 @@ def case_mesh(case: Case, cdir: Path) -> MeshResult:
 # ----------------------------------------------------------------------------------------------------------------
 def run_case(case: Case, outdir, quiet: bool = True) -> dict:
     """Mesh, solve and evaluate one case; writes cases/<folder>/ and returns the case summary. Never raises for a
-    case that fails: the failure is recorded with everything converged so far."""
+    case that fails: the failure is recorded with everything converged so far. (With load.cycles = "auto" a case
+    run alone stops when its own primary life is stabilised; workflows.study runs such cases in lockstep.)"""
+    return finish(iter_case(case, outdir, quiet))
+
+
+def iter_case(case: Case, outdir, quiet: bool = True):
+    """run_case as a generator: with load.cycles = "auto" it yields the primary-model lives of the complete
+    cycles so far at the end of every cycle (from cycle 2) and takes the consumer's decision (True: stop after
+    this cycle); returns the case summary."""
     t0 = _time.perf_counter()
     cdir = Path(outdir) / "cases" / case.folder
     cdir.mkdir(parents=True, exist_ok=True)
@@ -157,7 +165,7 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
                            ("joint_positions", "material_sizes", "joint")}
         model, prof = build_case_model(case.spec, mres.msh)
         model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
-        res = _solve_tracked(case, model, prof, cdir, quiet, mres.report)
+        res = yield from _iter_tracked(case, model, prof, cdir, quiet, mres.report)
         summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
         summary["status"] = res["status"]
         if res["status"] != "ok":
@@ -172,11 +180,12 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
     return summary
 
 
-def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report: dict) -> dict:
+def _iter_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report: dict):
     """Run the case's model, writing the interface-layer averages of every frame to layers.csv. With
-    load.cycles = "auto" the run stops at the end of the first cycle after which the primary life of the headline
-    rule changed by less than half of load.cycles_rtol (so the life ratio of two such cases changes by less than
-    load.cycles_rtol); the result records the cycles run and the changes seen."""
+    load.cycles = "auto", at the end of every cycle from the second: yields the primary lives of the complete
+    cycles (the headline rule, evaluated as the final evaluation does) and stops after the cycle when the
+    consumer sends True -- or, when it sends None (a case run alone), when its own primary life changed by less
+    than load.cycles_rtol; the result records the cycles run and the changes seen."""
     spec = case.spec
     writer = HistoryWriter(cdir / "layers.csv")
     trackers = {}
@@ -190,20 +199,27 @@ def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report
         row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
         row.update(tr.row(frame))
         writer.write(row)
-        if auto is None or not np.any(np.isclose(frame.time, ends, rtol=1e-9, atol=1e-6)):
-            return False
-        tr.save(cdir / ELEMENT_CYCLES_FILE)
-        ch = cycle_life_change(spec, cdir / "layers.csv", mesh_report)
-        if ch is None:
-            return False
-        auto["changes"].append({"cycle": ch["cycles"], "life_change": ch["change"]})
-        auto["stopped"] = abs(ch["change"]) < 0.5 * spec.load.cycles_rtol
-        return auto["stopped"]
 
     try:
-        res = run_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
-                        output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
-                        compression=spec.output.compression)
+        run = iter_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
+                         output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
+                         compression=spec.output.compression)
+        try:
+            frame = next(run)
+            while True:
+                stop = None
+                if auto is not None and np.any(np.isclose(frame.time, ends, rtol=1e-9, atol=1e-6)):
+                    trackers["t"].save(cdir / ELEMENT_CYCLES_FILE)
+                    ch = cycle_life_change(spec, cdir / "layers.csv", mesh_report)
+                    if ch is not None:
+                        auto["changes"].append({"cycle": ch["cycles"], "life_change": ch["change"]})
+                        stop = yield ch["life_primary"]
+                        if stop is None:                  # no study consumer: the case's own life
+                            stop = abs(ch["change"]) < spec.load.cycles_rtol
+                        auto["stopped"] = bool(stop)
+                frame = run.send(stop)
+        except StopIteration as done:
+            res = done.value
         if auto is not None:
             res["auto_cycles"] = {"max_cycles": spec.load.max_cycles, "rtol": spec.load.cycles_rtol,
                                   "stabilised": auto["stopped"], "life_changes": auto["changes"]}

@@ -54,9 +54,10 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
     auto = res.get("auto_cycles")
     if auto and not auto["stabilised"] and res.get("status") == "ok":
         last = (auto["life_changes"] or [{}])[-1]
-        warnings.append(f"load.cycles = 'auto': not stabilised after {auto['max_cycles']} cycles (the primary life "
-                        f"changed by {100 * last.get('life_change', float('nan')):+.1f} % in the last cycle, more "
-                        f"than {50 * auto['rtol']:g} %); raise load.max_cycles")
+        warnings.append(f"load.cycles = 'auto': not stabilised after {auto['max_cycles']} cycles (the life ratio, or "
+                        f"for a case without one its primary life, changed by more than {100 * auto['rtol']:g} % in "
+                        f"the last cycle; its own life by {100 * last.get('life_change', float('nan')):+.1f} %); "
+                        "raise load.max_cycles")
     out.update({"critical_joint": cj, "critical_layer": cl, "dW_per_cycle_MPa": head["dW_per_cycle_MPa"],
                 "deps_in_per_cycle": head["deps_in_per_cycle"], "per_cycle": head["per_cycle"],
                 "warnings": warnings})

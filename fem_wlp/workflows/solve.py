@@ -19,14 +19,31 @@ from fem_wlp.io.results import HistoryWriter, write_pvd, write_vtu
 from fem_wlp.workflows.observers import RunningMax
 
 
-def run_model(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
-              output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
-              compression: str = "none", disc: Discretization | None = None) -> dict:
-    """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary.
+def run_model(model, times, outdir, settings: SolverSettings | None = None, **kw) -> dict:
+    """Solve `model` over `times`; write history.csv, fields/*.vtu + fields.pvd into `outdir`; return a summary
+    (iter_model run to its end; the keywords are iter_model's)."""
+    return finish(iter_model(model, times, outdir, settings, **kw))
+
+
+def finish(gen):
+    """Run a generator that yields to a consumer (None is sent back) to its end; returns its return value."""
+    try:
+        next(gen)
+        while True:
+            gen.send(None)
+    except StopIteration as done:
+        return done.value
+
+
+def iter_model(model, times, outdir, settings: SolverSettings | None = None, output: str = "corners",
+               output_times=(), cycle_of=None, progress=None, keep_frames: bool = False, on_frame=None,
+               compression: str = "none", disc: Discretization | None = None):
+    """Solve `model` over `times`, yielding every converged frame after it was written; returns (StopIteration
+    value) the summary run_model returns. The consumer may send True for a frame to stop the run after it (its
+    fields are written; summary "stopped_at_s").
 
     `progress(frame, T)` and `on_frame(disc, frame, T)` are called for every converged frame (consumers of the
-    solver's frames, e.g. the interface-layer tracker of a reliability study); when `on_frame` returns True the
-    run stops after that frame (its fields are written; summary "stopped_at_s"). `disc`: the model's
+    solver's frames, e.g. the interface-layer tracker of a reliability study). `disc`: the model's
     Discretization when the caller built it already (to check the model before writing anything)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +70,13 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
                     and not (output == "last" and not np.isclose(frame.time, times[-1])))
             if frame.index > 0:
                 tracker.update(frame)
-            stop = bool(on_frame(disc, frame, T)) if on_frame else False
+            if on_frame:
+                on_frame(disc, frame, T)
+            if progress:
+                progress(frame, T)
+            if keep_frames:
+                frames.append(frame)
+            stop = bool((yield frame))                 # the consumer's decision for this frame
             want = want or (stop and output != "none")
             if want:
                 fields = cell_fields(disc, frame)
@@ -63,10 +86,6 @@ def run_model(model, times, outdir, settings: SolverSettings | None = None, outp
                           compression=compression)
                 series.append((frame.time, fname))
                 write_pvd(outdir / "fields.pvd", series)
-            if keep_frames:
-                frames.append(frame)
-            if progress:
-                progress(frame, T)
             if stop:
                 stopped = frame.time
                 break

@@ -22,7 +22,7 @@ from fem_wlp.study.load import load_study
 from fem_wlp.study.preflight import check_cases
 from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.geometry import joints_for
-from fem_wlp.workflows.case import build_mesh_file_model, case_hash
+from fem_wlp.workflows.case import build_mesh_file_model, case_hash, iter_case
 from fem_wlp.workflows.console import print_failures, print_mesh_file_summary, print_table
 from fem_wlp.workflows.parallel import check_workers, run_cases
 from fem_wlp.workflows.progress import Progress
@@ -140,7 +140,14 @@ def _run_generated(study: Study, cases: list[Case], out: Path, workers, schedule
             twins.setdefault(first[h].name, []).append(c)
         else:
             first[h] = c
-    for res in run_cases(list(first.values()), str(out), workers=workers, scheduler=scheduler, quiet=quiet):
+    if study.load.auto_cycles:          # ratios are judged at equal cycles: the cases advance in lockstep
+        if (workers or scheduler) and not quiet:
+            print("fem-wlp: load.cycles = 'auto' runs the cases in this process, cycle by cycle in lockstep "
+                  "(--workers/--scheduler are not used)", file=sys.stderr)
+        stream = run_lockstep(study, list(first.values()), out, quiet)
+    else:
+        stream = run_cases(list(first.values()), str(out), workers=workers, scheduler=scheduler, quiet=quiet)
+    for res in stream:
         done[res["name"]] = res
         for twin in twins.get(res["name"], []):
             done[twin.name] = {**res, "name": twin.name, "sweep": twin.sweep, "same_as": res["name"]}
@@ -151,6 +158,58 @@ def _run_generated(study: Study, cases: list[Case], out: Path, workers, schedule
             print(f"fem-wlp: case {res['name']}: {res['status']} ({res.get('wall_time_s', 0):.1f} s) {msg}",
                   file=sys.stderr)
     return done
+
+
+def run_lockstep(study: Study, cases: list[Case], out: Path, quiet: bool):
+    """load.cycles = "auto": run the cases interleaved, cycle by cycle (workflows.case.iter_case), and stop them
+    all after the first cycle k >= 2 at which every design's primary-life ratio to its baseline (same sweep point,
+    same cycle) changed by less than load.cycles_rtol from cycle k-1 -- for a study without a second design: the
+    baseline's own life. Yields each case summary when it ends (at max_cycles at the latest); each records
+    auto_cycles.ratio_changes."""
+    gens = {c.name: iter_case(c, out, quiet) for c in cases}
+    base = {c.name: study.baseline + c.name[len(c.design):] if "@" in c.name else study.baseline for c in cases}
+    lives, pending = {}, {}
+    for name, g in gens.items():                  # every case to the end of its cycle 2
+        try:
+            lives[name] = next(g)
+            pending[name] = g
+        except StopIteration as done:
+            yield done.value
+    ratio_changes = {n: [] for n in gens}
+    while pending:
+        k = min(len(v) for n, v in lives.items() if n in pending)
+        ratios_stable = True
+        compared = 0
+        for n in pending:
+            b = base[n]
+            if n == b or b not in lives or (b not in pending and len(lives[b]) < k):
+                continue                          # no baseline (failed, or ended before cycle k)
+            lb, ln = lives[b], lives[n]
+            if len(lb) < k or len(ln) < k or not all((lb[k - 1], lb[k - 2], ln[k - 1], ln[k - 2])):
+                ratios_stable = False
+                continue
+            r1, r0 = ln[k - 1] / lb[k - 1], ln[k - 2] / lb[k - 2]
+            ch = (r1 - r0) / abs(r0)
+            ratio_changes[n].append({"cycle": k, "ratio_change": ch})
+            compared += 1
+            ratios_stable &= abs(ch) < study.load.cycles_rtol
+        if compared == 0:                         # nothing to compare: the cases' own lives
+            ratios_stable = all(lives[n][k - 1] and lives[n][k - 2]
+                                and abs(lives[n][k - 1] / lives[n][k - 2] - 1) < study.load.cycles_rtol
+                                for n in pending if len(lives[n]) >= k)
+        for n in list(pending):
+            if len(lives[n]) != k:
+                continue
+            try:
+                lives[n] = pending[n].send(bool(ratios_stable))
+            except StopIteration as done:
+                del pending[n]
+                res = done.value
+                if "auto_cycles" in res:
+                    res["auto_cycles"] = {**res["auto_cycles"], "criterion": "life ratio" if compared else "own life",
+                                          "stabilised": bool(ratios_stable),
+                                          "ratio_changes": ratio_changes[n]}
+                yield res
 
 
 def resume(cases: list[Case], out: Path) -> tuple[dict, list[Case]]:
