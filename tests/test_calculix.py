@@ -21,6 +21,9 @@ Norton creep (SAC305_norton, Q/R = 8502 K, n = 11.4) under a -40/125 C cycle, 2D
   change of either code's answer when the step is halved, ~1e-2); against a fine-step reference both codes'
   errors shrink together as the step is halved.
 J2 copper (Cu_plastic, linear isotropic hardening), heat 25 -> 250 -> -40 -> 25 C on silicon, CPE4: see the test.
+chaboche copper with C = 0 (sigma_y(T) 160 -> 60 MPa, E(T), H = 1500 MPa), the same excursion: u 2.9e-7, S 3.8e-7,
+  PEEQ 3.1e-7 (max PEEQ 1.7e-2). ccx 2.20's HARDENING=KINEMATIC is not Prager hardening (deck._chaboche_cards),
+  so the backstresses are verified against closed forms instead (tests/test_kinematic_hardening.py).
 """
 from __future__ import annotations
 
@@ -237,6 +240,53 @@ def test_j2_copper_excursion(tmp_path):
     print(f"J2 Cu: max PEEQ {pmax:.3e}; ccx vs fem_wlp u {worst['u']:.2e} S {worst['S']:.2e} PEEQ {worst['peeq']:.2e}")
     assert pmax > 1e-3                                 # the copper does yield
     assert worst["u"] < 1e-4 and worst["S"] < 1e-3 and worst["peeq"] < 1e-3
+
+
+# -- the chaboche model where ccx has the same law: C = 0 (no backstress), sigma_y(T) + H p, E(T) ------------------
+# (ccx 2.20's HARDENING=KINEMATIC is not Prager hardening -- see deck._chaboche_cards -- so C > 0 is not compared;
+# the kinematic part is verified against its closed forms in tests/test_kinematic_hardening.py)
+CU_TDEP = {"model": "chaboche", "E": [[-40.0, 133000.0], [250.0, 121000.0]], "nu": 0.34, "alpha": 17.7e-6,
+           "yield_stress": [[-40.0, 160.0], [250.0, 60.0]], "C": 0.0, "gamma": 0.0, "hardening_modulus": 1500.0}
+
+
+def test_chaboche_tdependent_yield_copper_excursion(tmp_path):
+    """The copper pad and solder (both this copper) yield over 25 -> 250 -> -40 -> 25 C with sigma_y(T) and
+    E(T); ccx's *PLASTIC (isotropic, temperature rows) is the same law."""
+    fm = joint_mesh()
+    f = "plane_strain"
+    cu = material_from_spec("pad", CU_TDEP)
+    mats = {"board": material_from_spec("board", "Si"), "pad": cu, "solder": material_from_spec("solder", CU_TDEP),
+            "die": material_from_spec("die", "Si")}
+    c1 = boundary_constraint(fm, "sym", ["x"], formulation=f)
+    c2, _ = point_constraint(fm, [0.0, 0.0], ["y"], formulation=f)
+    model = Model(fm, f, mats, (c1, c2), Temperature(25.0, EXCURSION, corners=EXCURSION.corners), order=1)
+    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9, step_control="grid")
+    frames, res, maps, disc = both(model, grid(5.0, EXCURSION), tmp_path, settings)
+    worst = {"u": 0.0, "S": 0.0, "peeq": 0.0}
+    for t in EXCURSION.t[1:]:
+        fr = frames[round(t, 6)]
+        mp = map_to_model(res, maps, disc, t)
+        worst["u"] = max(worst["u"], rel(mp.u, fr.u))
+        for r in ("pad", "solder"):
+            worst["S"] = max(worst["S"], rel(mp.S_qp[r], fr.states[r]["stress"]))
+            worst["peeq"] = max(worst["peeq"], rel(mp.peeq_qp[r], fr.states[r]["eps_in_eq"]))
+    pmax = max(float(frames[365.0].states[r]["eps_in_eq"].max()) for r in ("pad", "solder"))
+    print(f"chaboche Cu, sigma_y(T): max PEEQ {pmax:.3e}; ccx vs fem_wlp u {worst['u']:.2e} S {worst['S']:.2e} "
+          f"PEEQ {worst['peeq']:.2e}")
+    assert pmax > 1e-3                                 # the copper does yield
+    # the J2 excursion test's tolerances (ccx prints 7 digits; its local plasticity tolerance)
+    assert worst["u"] < 1e-4 and worst["S"] < 1e-3 and worst["peeq"] < 1e-3
+
+
+def test_chaboche_with_recovery_is_not_exported(tmp_path):
+    from fem_wlp.errors import InputError
+
+    model = joint_model(solder="SAC305_norton", pad={**CU_TDEP, "C": 1000.0, "gamma": 10.0})
+    with pytest.raises(InputError, match="materials.pad.gamma"):
+        write_deck(model, grid(600.0), tmp_path / "a.inp")
+    model = joint_model(solder="SAC305_norton", pad={**CU_TDEP, "C": 1000.0})
+    with pytest.raises(InputError, match="materials.pad.C"):
+        write_deck(model, grid(600.0), tmp_path / "b.inp")
 
 
 # -- export checks that need no solve --------------------------------------------------------------------------------

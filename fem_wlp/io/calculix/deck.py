@@ -39,6 +39,7 @@ from fem_wlp.fe.solver import Discretization, SolverSettings
 from fem_wlp.materials.elastic import AnisotropicElastic
 from fem_wlp.materials.norton import Norton
 from fem_wlp.materials.plasticity import J2Plastic
+from fem_wlp.materials.kinematic import Chaboche
 
 T_ABS = 273.15
 #: spacing (K) of the temperature table of a Norton A(T) = A exp(-Q/RT): ccx interpolates A linearly in T, whose
@@ -236,7 +237,7 @@ def creep_law(region, mat, model, times, nearest_native=False):
     """(A, n, Q_over_R, fit report or None) of the Norton law written for a material, None if it does not creep."""
     if isinstance(mat, Norton):
         return mat.A, mat.n, mat.Q_over_R, None
-    if mat.elastic or isinstance(mat, J2Plastic):
+    if mat.elastic or isinstance(mat, (J2Plastic, Chaboche)):
         return None
     if not nearest_native:
         raise InputError(f"materials.{region}", mat.model,
@@ -330,6 +331,8 @@ def _isotropic_cards(mat, creep: dict | None, T_range: tuple[float, float], scal
             pts.append((Y[-1] + H[-1] * (p_end - P[-1]), p_end))
         out += [f"{_g(sy / scale)}, {_g(p)}" for sy, p in pts]
         out.append("** yield stress is temperature independent in fem_wlp (no temperature column)")
+    if isinstance(mat, Chaboche):
+        out += _chaboche_cards(mat, scale)
     if creep is not None:
         A, n, Q = creep["A"], creep["n"], creep["Q_over_R"]
         A = A * scale ** n                       # A in 1/(s unit^n)
@@ -342,6 +345,36 @@ def _isotropic_cards(mat, creep: dict | None, T_range: tuple[float, float], scal
         else:
             out.append("*CREEP, LAW=NORTON")
             out.append(f"{A:.10e}, {_g(n)}, 0.")
+    return out
+
+
+def _chaboche_cards(mat, scale: float) -> list[str]:
+    """*PLASTIC of a chaboche material that CalculiX 2.20 has natively: no kinematic hardening (C = 0), i.e.
+    J2 with sigma_y(T) + H p, written as HARDENING=ISOTROPIC with temperature rows.
+
+    Refused: gamma > 0 (ccx has no Armstrong-Frederick law) and C > 0 with gamma = 0 (Prager). ccx 2.20's
+    *PLASTIC, HARDENING=KINEMATIC does not give Prager hardening: on one C3D8 cube under a uniaxial strain
+    cycle (E = 130 GPa, curve 100 MPa at 0 / 1600 MPa at 1) its plastic tangent is -1517 MPa = -E H/(E - H)
+    instead of +E H/(E + H) = +1483 MPa (the stress falls as the plastic strain grows), with or without NLGEOM
+    (measured for issue 14; the same cube with HARDENING=ISOTROPIC gives +1483 MPa)."""
+    key = f"materials.{mat.name}"
+    if any(g > 0 for g in mat.gamma):
+        raise InputError(f"{key}.gamma", list(mat.gamma), "0 for a CalculiX export (ccx has no "
+                         "Armstrong-Frederick kinematic hardening)")
+    if sum(mat.C) > 0:
+        raise InputError(f"{key}.C", list(mat.C), "0 for a CalculiX export (ccx 2.20's HARDENING=KINEMATIC "
+                         "is not Prager hardening, see io/calculix/deck.py _chaboche_cards)")
+    H = mat.hardening_modulus
+    p_end = 1.0                         # linear hardening: two points, extended to a large plastic strain
+    yt = mat.yield_table
+    out = ["** chaboche with C = 0: J2 with sigma_y(T) + H p as isotropic hardening, sigma_y(T) rows",
+           "*PLASTIC, HARDENING=ISOTROPIC"]
+    rows = [(yt.v[0], None)] if yt.constant else list(zip(yt.v, yt.T))
+    for sy, t in rows:
+        tc = "" if t is None else f", {_g(t + T_ABS)}"
+        out.append(f"{_g(sy / scale)}, 0.{tc}")
+        if H > 0:
+            out.append(f"{_g((sy + H * p_end) / scale)}, {_g(p_end)}{tc}")
     return out
 
 
@@ -573,7 +606,7 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
     temperature, the prescribed boundary values and the output requests."""
     mats = model.materials
     inelastic = [r for r, m in mats.items() if not m.elastic]
-    creep = [r for r, m in mats.items() if not m.elastic and m.model != "plastic"]
+    creep = [r for r, m in mats.items() if not m.elastic and m.model not in ("plastic", "chaboche")]
     L = []
     # output times: DIRECT collides with *TIME POINTS in ccx, so every step prints with a FREQUENCY that hits its
     # output increments (and ccx prints the last increment of a step anyway)
