@@ -148,6 +148,34 @@ def test_thermoelastic_axisymmetric(tmp_path, kind, order, intorder, ccx_type, t
     assert dse < tol_s
 
 
+# -- orthotropic board with temperature tables and a glass transition (ENGINEERING CONSTANTS + *ORIENTATION) -------
+ORTHO_TDEP = {"model": "orthotropic", "E1": [[-50.0, 24000.0], [100.0, 22000.0], [200.0, 15000.0]],
+              "E2": [[-50.0, 23000.0], [200.0, 16000.0]], "E3": [[-50.0, 11000.0], [100.0, 10000.0], [200.0, 4000.0]],
+              "nu12": 0.11, "nu13": [[-50.0, 0.39], [200.0, 0.42]], "nu23": 0.35,
+              "G12": [[-50.0, 10000.0], [200.0, 7000.0]], "G13": [[-50.0, 3600.0], [200.0, 1500.0]], "G23": 3300.0,
+              "alpha1": 16e-6, "alpha2": 14e-6, "alpha3": 60e-6, "Tg": 150.0,
+              "alpha1_above_Tg": 19e-6, "alpha2_above_Tg": 17e-6, "alpha3_above_Tg": 240e-6}
+
+
+@pytest.mark.parametrize("form,kind", [("plane_strain", "quad"), ("3d", "hex")])
+def test_thermoelastic_orthotropic_temperature_tables(tmp_path, form, kind):
+    """A cool-down 217 -> 120 C across Tg (150 C), end temperature between the table nodes, stress-free at 217 C:
+    the board's moduli are interpolated at 120 C and its secant CTEs at 217 and 120 C in both codes."""
+    base = thermoelastic(form, kind, 1)
+    mats = {"bottom": material_from_spec("bottom", ORTHO_TDEP), "top": material_from_spec("top", SI)}
+    model = dataclasses.replace(base, materials=mats, temperature=Temperature.uniform_step(217.0, 120.0))
+    assert mats["bottom"].temperature_dependent
+    frames, res, maps, disc = both(model, np.array([0.0, 1.0]), tmp_path)
+    fr = frames[1.0]
+    mp = map_to_model(res, maps, disc, 1.0)
+    du = rel(mp.u, fr.u)
+    s_ref = np.concatenate([fr.states[n]["stress"] for n in disc.names], axis=1)
+    dsq = max(float(np.max(np.abs(mp.S_qp[n] - fr.states[n]["stress"]))) for n in disc.names) \
+        / float(np.max(np.abs(s_ref)))
+    print(f"{maps.ccx_type} orthotropic(T), Tg: u {du:.2e}  S per point {dsq:.2e}")
+    assert du < 1e-6 and dsq < 1e-4             # the thermoelastic tolerances above (ccx prints 7 digits)
+
+
 # -- Norton creep under a thermal cycle on a small multi-material joint ---------------------------------------------
 CYCLE = History.of("T", [[0, 25.0], [600, 125.0], [1200, 125.0], [2190, -40.0], [2790, -40.0], [3180, 25.0]])
 

@@ -289,3 +289,63 @@ def test_cli_prints_citations_and_no_absolute_path(capsys):
     for out in outs:
         assert not re.search(r"(^|[\s(`'\"])/(work|home|tmp|Users)/", out), out[:300]
         assert "/work/shared" not in out
+
+
+# -- orthotropic with temperature tables and a glass transition (materials/elastic.py) --------------------------------
+ORTHO_TG = {"model": "orthotropic", "E1": [[-50.0, 22000.0], [250.0, 18000.0]], "E2": 22000.0, "E3": 10000.0,
+            "nu12": 0.11, "nu13": 0.39, "nu23": 0.39, "G12": 10000.0, "G13": 3500.0, "G23": 3500.0,
+            "alpha1": 16e-6, "alpha2": 16e-6, "alpha3": 84e-6, "Tg": 170.0,
+            "alpha1_above_Tg": 19e-6, "alpha2_above_Tg": 19e-6, "alpha3_above_Tg": 336e-6}
+
+
+def test_tg_secant_tables_integrate_the_instantaneous_cte():
+    """eps_th(T) from T0 = the integral of the instantaneous CTE (alpha below Tg, alpha_above above) from T0 to T:
+    exact at the table nodes, within the interpolation error of the secant between them (elastic.TG_TABLE_STEP)."""
+    from fem_wlp.materials.elastic import TG_TABLE_STEP
+    m = material_from_spec("pcb", ORTHO_TG)
+    a_lo, a_hi, Tg = 84e-6, 336e-6, 170.0
+
+    def integral(T0, T):                       # exact int_T0^T alpha dT'
+        def F(t):
+            return a_lo * min(t, Tg) + a_hi * max(t - Tg, 0.0)
+        return F(T) - F(T0)
+
+    for T0, T in ((217.0, 25.0), (217.0, 170.0), (217.0, 125.0), (215.0, -40.0), (180.0, 240.0), (25.0, 100.0)):
+        eps = m.thermal_strain(np.array([T]), T0)[2, 0]
+        node = all(x in m.alpha_material[2].T for x in (T0, T)) or max(T0, T) <= Tg
+        # h^2/8 max|alpha_sec''| (at Tg) times the lever arms |T - T_alpha| + |T0 - T_alpha|
+        bound = TG_TABLE_STEP ** 2 / 8 * 2 * (a_hi - a_lo) / (Tg - 25.0) ** 2 * (abs(T - 25.0) + abs(T0 - 25.0))
+        tol = 1e-12 if node else bound
+        assert abs(eps - integral(T0, T)) < tol, (T0, T, eps, integral(T0, T))
+    # below Tg nothing changes: the secant is the constant alpha
+    assert m.thermal_strain(np.array([-40.0]), 125.0)[2, 0] == pytest.approx(a_lo * (-165.0), rel=1e-12)
+
+
+def test_orthotropic_stiffness_follows_the_tables():
+    m = material_from_spec("pcb", ORTHO_TG).oriented(1)
+    assert m.temperature_dependent
+    D = m.stiffness(np.array([-50.0, 100.0, 250.0]))
+    const = material_from_spec("pcb", {**ORTHO_TG, "E1": 22000.0, "Tg": 170.0})
+    assert np.allclose(D[:, :, 0], const.oriented(1).stiffness(0.0), rtol=1e-12)
+    E1 = {**ORTHO_TG, "E1": 18000.0}
+    assert np.allclose(D[:, :, 2], material_from_spec("pcb", E1).oriented(1).stiffness(0.0), rtol=1e-12)
+    assert D[0, 0, 0] > D[0, 0, 1] > D[0, 0, 2]          # mesh x = material 1: softer when hot
+
+
+@pytest.mark.parametrize("override, key", [
+    ({"Tg": 300.0}, "materials.pcb.Tg"),                 # outside the modulus table range [-50, 250]
+    ({"Tg": -60.0}, "materials.pcb.Tg"),
+    ({"Tg": 20.0}, "materials.pcb.Tg"),                   # below T_alpha = 25
+    ({"alpha3": [[0.0, 84e-6], [200.0, 90e-6]]}, "materials.pcb.alpha3"),   # a table together with Tg
+    ({"Tg": None}, "materials.pcb.Tg"),
+    ({"alpha3_above_Tg": 0.02}, "materials.pcb.alpha3_above_Tg"),           # ppm typed as percent
+])
+def test_tg_bad_input(override, key):
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        material_from_spec("pcb", {**ORTHO_TG, **override})
+
+
+def test_above_tg_keys_need_tg():
+    spec = {k: v for k, v in ORTHO_TG.items() if k != "Tg"}
+    with pytest.raises(InputError, match=r"materials\.pcb\.alpha1_above_Tg"):
+        material_from_spec("pcb", spec)

@@ -36,7 +36,8 @@ from scipy.optimize import brentq
 from fem_wlp.errors import InputError
 from fem_wlp.fe.kinematics import mesh_kind
 from fem_wlp.fe.solver import Discretization, SolverSettings
-from fem_wlp.materials.elastic import AnisotropicElastic
+from fem_wlp.materials.base import Expansion
+from fem_wlp.materials.elastic import AnisotropicElastic, Orthotropic, axes_rotation
 from fem_wlp.materials.norton import Norton
 from fem_wlp.materials.plasticity import J2Plastic
 from fem_wlp.materials.kinematic import Chaboche
@@ -277,7 +278,11 @@ def material_cards(region: str, mat, model, times, nearest_native: bool = False,
     creep = None if law is None else {"A": law[0], "n": law[1], "Q_over_R": law[2]}
     if law is not None and law[3] is not None:
         out += _fit_comment(mat, law[3])
-    if isinstance(mat, AnisotropicElastic):
+    if _orientation(mat, thickness_axis) is not None:
+        out += _engineering_constants_cards(region, mat.oriented(thickness_axis), scale)
+        # with an *ORIENTATION ccx reads TYPE=ORTHO expansion in the local (material) axes too
+        exp = Expansion(tuple(mat.alpha_material), mat.expansion.T_alpha)
+    elif isinstance(mat, AnisotropicElastic):
         m = mat.oriented(thickness_axis) if hasattr(mat, "oriented") else mat
         out += ["** anisotropic elasticity as TYPE=ANISO in mesh (global) axes"
                 + (" -- for CAX elements the hoop axis is z" if model.formulation == "axisymmetric" else ""),
@@ -288,6 +293,34 @@ def material_cards(region: str, mat, model, times, nearest_native: bool = False,
         exp = mat.expansion
         out += _isotropic_cards(mat, creep, _temperature_range(model, times), scale)
     return out + _expansion_cards(exp)
+
+
+def _orientation(mat, thickness_axis: int):
+    """(a, b) of the *ORIENTATION (material axes 1, 2 in mesh coordinates) of a temperature-dependent
+    orthotropic material, which is exported as ENGINEERING CONSTANTS in material axes; None for the others
+    (written in mesh axes)."""
+    if not (isinstance(mat, Orthotropic) and mat.temperature_dependent):
+        return None
+    R = axes_rotation(thickness_axis, mat.rotation_deg)
+    return R[:, 0], R[:, 1]
+
+
+def _engineering_constants_cards(region: str, mat, scale: float) -> list[str]:
+    """*ELASTIC, TYPE=ENGINEERING CONSTANTS with one row per table temperature (ccx interpolates the constants
+    linearly in T, as fem_wlp does) and the *ORIENTATION that maps material axes to the mesh (ccx: local z = a x b,
+    which may be -axis 3: irrelevant for an orthotropic material)."""
+    a, b = _orientation(mat, mat.thickness_axis)
+    temps = sorted(set().union(*(set(t.T) for t in mat.constants if not t.constant)))
+    out = ["** orthotropic with temperature tables: engineering constants in material axes (1, 2 in-plane, "
+           "3 through-thickness) and an *ORIENTATION",
+           "*ELASTIC, TYPE=ENGINEERING CONSTANTS"]
+    for t in temps:
+        v = [float(c(t)) for c in mat.constants]
+        v = [x / scale if k in (0, 1, 2, 6, 7, 8) else x for k, x in enumerate(v)]
+        out += [", ".join(_g(x) for x in v[:8]), f"{_g(v[8])}, {_g(t + T_ABS)}"]
+    out += [f"*ORIENTATION, NAME={set_name('OR_', region)}, SYSTEM=RECTANGULAR",
+            ", ".join(_g(x) for x in list(a) + list(b))]
+    return out
 
 
 def _fit_comment(mat, fit: dict) -> list[str]:
@@ -541,7 +574,9 @@ def _materials_and_sections(model, disc, maps: CCXMaps, times, nearest_native: b
     for name in disc.names:
         L += material_cards(name, model.materials[name], model, times, nearest_native, model.thickness_axis, scale)
     for name in disc.names:
-        L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}")
+        orient = (f", ORIENTATION={set_name('OR_', name)}"
+                  if _orientation(model.materials[name], model.thickness_axis) is not None else "")
+        L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}{orient}")
         if maps.formulation != "3d":
             L.append("1.")
     return L
@@ -615,6 +650,8 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
         ot = np.asarray(output_times, float)
         ot = np.unique(np.argmin(np.abs(times[:, None] - ot[None, :]), axis=0))     # grid indices
     el_keys = "S, COORD" + (", PEEQ" if inelastic else "")
+    # stresses in global axes where a section has an *ORIENTATION (ccx prints local ones otherwise)
+    glob = ", GLOBAL=YES" if any(_orientation(m, model.thickness_axis) is not None for m in mats.values()) else ""
     if creep:
         ce = cetol if cetol is not None else settings.max_deps_in
         L.append(f"** creep in regions {', '.join(creep)}: *VISCO (creep is off in *STATIC), CETOL = {ce:g} "
@@ -641,6 +678,6 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
                   "*CONTROLS, PARAMETERS=TIME INCREMENTATION", "30, 40, 40, 100"]
         L += ["*TEMPERATURE, AMPLITUDE=TEMP", "NALL, 1."]
         L += step_bc
-        L += [f"*NODE PRINT, NSET=NALL, {out_param}", "U", f"*EL PRINT, ELSET=EALL, {out_param}", el_keys,
+        L += [f"*NODE PRINT, NSET=NALL, {out_param}", "U", f"*EL PRINT, ELSET=EALL, {out_param}{glob}", el_keys,
               "*END STEP"]
     return L
