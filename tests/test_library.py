@@ -23,6 +23,7 @@ MODEL_KEYS = {
     "garofalo": {"C1", "C2", "C3", "Q_over_R"},
     "norton": {"A", "n", "Q_over_R"},
     "plastic": {"yield_stress", "hardening_modulus", "hardening"},
+    "chaboche": {"yield_stress", "C", "gamma"},
 }
 
 
@@ -60,7 +61,9 @@ def test_parameter_keys_match_model(name):
     if model in MODEL_KEYS:
         assert keys == {"E", "nu", "alpha"} | MODEL_KEYS[model]
     elif model == "orthotropic":
-        assert keys == {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3"}
+        base = {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3"}
+        tg = {"Tg", "alpha1_above_Tg", "alpha2_above_Tg", "alpha3_above_Tg"}
+        assert keys in (base, base | tg)
     elif model == "cubic":
         assert keys == {"C11", "C12", "C44", "alpha"}
     else:
@@ -74,6 +77,9 @@ def test_units_sanity(name):
     for k in ("E", "E1", "E2", "E3", "G12", "G13", "G23", "C11", "C12", "C44"):
         for v in _values(p.get(k, [])) if k in p else []:
             assert 1e3 <= v <= 3e5, f"{name}.{k} = {v} MPa"
+    for k in ("alpha1_above_Tg", "alpha2_above_Tg", "alpha3_above_Tg"):
+        if k in p:      # instantaneous CTE above Tg: z of laminates reaches 230-340 ppm/K (domain.md §5, [S32])
+            assert 1e-6 <= p[k] <= 5e-4, f"{name}.{k} = {p[k]} 1/K"
     for k in ("alpha", "alpha1", "alpha2", "alpha3"):
         if k in p:
             for v in _values(p[k]):
@@ -82,7 +88,10 @@ def test_units_sanity(name):
         if k in p:
             assert 0.0 < p[k] < 0.5, f"{name}.{k} = {p[k]}"
     if "yield_stress" in p:
-        assert 10.0 < p["yield_stress"] < 1000.0
+        assert all(10.0 < v < 1000.0 for v in _values(p["yield_stress"]))
+    for k in ("C",):
+        if k in p:
+            assert all(0.0 <= v <= 1e6 for v in (p[k] if isinstance(p[k], list) else [p[k]]))
 
 
 def test_built_material_units():
@@ -349,3 +358,35 @@ def test_above_tg_keys_need_tg():
     spec = {k: v for k, v in ORTHO_TG.items() if k != "Tg"}
     with pytest.raises(InputError, match=r"materials\.pcb\.alpha1_above_Tg"):
         material_from_spec("pcb", spec)
+
+
+def test_cyclic_copper_entry():
+    """Cu_cyclic: 130 GPa at room temperature ([S43]), the [S60] relative trends, and the assumed AF constants
+    that saturate the monotonic stress at 262 MPa at 20 °C."""
+    m = material_from_spec("rdl", "Cu_cyclic")
+    assert m.model == "chaboche"
+    assert m.E(25.0) == pytest.approx(130000.0) and m.E(226.85) == pytest.approx(130000.0 * 119.74 / 134.04, rel=1e-5)
+    assert m.yield_stress(20.0) == 200.0 and m.yield_stress(300.0) == pytest.approx(200.0 * 230 / 330, rel=1e-5)
+    assert float(m.yield_stress(20.0)) + m.saturation() == pytest.approx(262.0, rel=1e-3)
+    s = LIBRARY["Cu_cyclic"]["sources"]
+    assert source_status(s["C"]) == "assumed" and "NOT FOUND" in s["C"]
+    assert source_status(s["gamma"]) == "assumed"
+    assert {"S43", "S60", "S62"} <= set(entry_tags(LIBRARY["Cu_cyclic"]))
+
+
+def test_polymer_and_board_entries_with_temperature():
+    pi = material_from_spec("pi2", "PI_HD4100_T")
+    assert pi.E(25.0) == pytest.approx(3400.0, rel=1e-5)
+    assert pi.E(-65.0) > pi.E(25.0) > pi.E(125.0) > pi.E(250.0)
+    # [S61] trend: E(573 K)/E(10 K) = 1.8/5.5; linear in T, so the ratio of the slopes is fixed
+    assert (pi.E(300.0) - pi.E(-65.0)) / 365.0 == pytest.approx(3400.0 * (1.8 - 5.5) / 563.0 / 3.60630, rel=1e-4)
+    fr = material_from_spec("board", "FR4_Tg")
+    assert fr.Tg == 170.0
+    # from the stress-free 217 °C down to 25 °C: z strain = -(84e-6 * 145 + 336e-6 * 47), in-plane 16/18.33 ppm
+    # (217 °C lies between secant nodes: the interpolation bound of elastic.TG_TABLE_STEP, 2.3e-6 for z)
+    eps = fr.thermal_strain(np.array([25.0]), 217.0)[:, 0]
+    assert eps[2] == pytest.approx(-(84e-6 * 145 + 336e-6 * 47), abs=2.3e-6)
+    assert eps[0] == pytest.approx(-(16e-6 * 145 + 1.833e-5 * 47), abs=2.3e-6 * (1.833e-5 - 16e-6) / 252e-6)
+    # below Tg the same as FR4
+    old = material_from_spec("board", "FR4")
+    assert np.allclose(fr.thermal_strain(np.array([-40.0]), 125.0), old.thermal_strain(np.array([-40.0]), 125.0))
