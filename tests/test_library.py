@@ -390,3 +390,16 @@ def test_polymer_and_board_entries_with_temperature():
     # below Tg the same as FR4
     old = material_from_spec("board", "FR4")
     assert np.allclose(fr.thermal_strain(np.array([-40.0]), 125.0), old.thermal_strain(np.array([-40.0]), 125.0))
+
+
+def test_cyclic_copper_lowyield_meets_its_anchors():
+    """Cu_cyclic_lowyield: 200 MPa at 0.2 % plastic strain and saturation 262 MPa at 20 °C (uniaxial driver;
+    1e-5 strain steps: the backward-Euler backstress error gamma dp / 2 x 162 MPa ~ 0.4 MPa)."""
+    from fem_wlp.materials.driver import drive
+    m = material_from_spec("rdl", "Cu_cyclic_lowyield")
+    assert float(m.yield_stress(20.0)) == 100.0
+    assert float(m.yield_stress(20.0)) + m.saturation() == pytest.approx(262.0, rel=1e-4)
+    r = drive(m, np.arange(1001.0), strain={"xx": np.linspace(0.0, 0.01, 1001)}, temperature=20.0)
+    s02 = np.interp(0.002, r["eps_in"][:, 0], r["stress"][:, 0])
+    assert s02 == pytest.approx(200.0, abs=0.5)
+    assert source_status(LIBRARY["Cu_cyclic_lowyield"]["sources"]["yield_stress"]) == "assumed"

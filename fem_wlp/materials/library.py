@@ -214,6 +214,11 @@ _CU_SY_T = _relative_table(_GLIDCOP_SY, _CU_SY25)
 #: sigma_y + C/gamma = 262 MPa at 25 °C (the upper electroplated-Cu tensile strength of [S62])
 _CU_C = 1500.0
 _CU_GAMMA = _sig(_CU_C / (262.0 - _CU_SY25), 4)
+#: Cu_cyclic_lowyield: the same monotonic anchors (200 MPa at 0.2 % plastic strain, saturation 262 MPa) with an
+#: assumed elastic limit of 100 MPa: sigma_y0 + C/gamma (1 - exp(-0.002 gamma)) = 200, sigma_y0 + C/gamma = 262
+_CU_LOW_SY25 = 100.0
+_CU_LOW_GAMMA = _sig(-math.log(1.0 - (200.0 - _CU_LOW_SY25) / (262.0 - _CU_LOW_SY25)) / 0.002, 4)
+_CU_LOW_C = _sig(_CU_LOW_GAMMA * (262.0 - _CU_LOW_SY25), 4)
 
 # -- temperature-dependent polymers and board
 #: [S61]: vapour-deposited PMDA-ODA polyimide, E = 5.5 GPa at 10 K and 1.8 GPa at 573 K (two end points)
@@ -344,6 +349,30 @@ LIBRARY: dict[str, dict] = {
             "gamma": "NOT FOUND (as C). Assumed: gamma = C / (262 - 200) = 24.19, so that the monotonic stress "
                      "saturates at sigma_y + C/gamma = 262 MPa at 20 °C, the upper electroplated-Cu tensile "
                      "strength of [S62] (193-262 MPa, sourced; its use as the saturation is assumed)",
+        },
+    },
+    "Cu_cyclic_lowyield": {
+        "model": "chaboche",
+        "description": "Electroplated copper for cycling, sensitivity case: as Cu_cyclic but with an assumed "
+                       "elastic limit of 100 MPa and the Armstrong-Frederick constants refitted to the same "
+                       "monotonic anchors (200 MPa at 0.2 % plastic strain, saturation 262 MPa): a smaller "
+                       "elastic domain, so the copper keeps cycling plastically where Cu_cyclic shakes down",
+        "source": f"[S43] {REF}: §5 Electroplated Cu; [S60] trends; [S62]; elastic limit assumed",
+        "E": _CU_E_T, "nu": 0.34, "alpha": 17.7e-6,
+        "yield_stress": _relative_table(_GLIDCOP_SY, _CU_LOW_SY25), "C": _CU_LOW_C, "gamma": _CU_LOW_GAMMA,
+        "sources": {
+            "E": "as Cu_cyclic: [S43] 130 GPa at room temperature (sourced) with the [S60] DS-copper relative "
+                 "trend (computed, transfer assumed)",
+            "nu": _CU_ELASTIC_SOURCES["nu"],
+            "alpha": _CU_ELASTIC_SOURCES["alpha"],
+            "yield_stress": "assumed: elastic limit 100 MPa at 20 °C (half the textbook 0.2 % yield of domain.md "
+                            "§5; no proportional limit of electroplated Cu was found), with the [S60] Glidcop "
+                            "relative trend in T (computed)",
+            "C": "NOT FOUND (see Cu_cyclic). Computed from assumed anchors: C = gamma (262 - 100) MPa, so that "
+                 "the monotonic curve reaches 200 MPa (domain.md §5 textbook yield) at 0.2 % plastic strain and "
+                 "saturates at 262 MPa ([S62] upper tensile strength, sourced; its use as saturation assumed)",
+            "gamma": "NOT FOUND (see Cu_cyclic). Computed: gamma = -ln(1 - 100/162) / 0.002 from the same "
+                     "assumed anchors",
         },
     },
     "Ni": {
