@@ -21,6 +21,9 @@ Norton creep (SAC305_norton, Q/R = 8502 K, n = 11.4) under a -40/125 C cycle, 2D
   change of either code's answer when the step is halved, ~1e-2); against a fine-step reference both codes'
   errors shrink together as the step is halved.
 J2 copper (Cu_plastic, linear isotropic hardening), heat 25 -> 250 -> -40 -> 25 C on silicon, CPE4: see the test.
+chaboche copper with C = 0 (sigma_y(T) 160 -> 60 MPa, E(T), H = 1500 MPa), the same excursion: u 2.9e-7, S 3.8e-7,
+  PEEQ 3.1e-7 (max PEEQ 1.7e-2). ccx 2.20's HARDENING=KINEMATIC is not Prager hardening (deck._chaboche_cards),
+  so the backstresses are verified against closed forms instead (tests/test_kinematic_hardening.py).
 """
 from __future__ import annotations
 
@@ -145,6 +148,34 @@ def test_thermoelastic_axisymmetric(tmp_path, kind, order, intorder, ccx_type, t
     assert dse < tol_s
 
 
+# -- orthotropic board with temperature tables and a glass transition (ENGINEERING CONSTANTS + *ORIENTATION) -------
+ORTHO_TDEP = {"model": "orthotropic", "E1": [[-50.0, 24000.0], [100.0, 22000.0], [200.0, 15000.0]],
+              "E2": [[-50.0, 23000.0], [200.0, 16000.0]], "E3": [[-50.0, 11000.0], [100.0, 10000.0], [200.0, 4000.0]],
+              "nu12": 0.11, "nu13": [[-50.0, 0.39], [200.0, 0.42]], "nu23": 0.35,
+              "G12": [[-50.0, 10000.0], [200.0, 7000.0]], "G13": [[-50.0, 3600.0], [200.0, 1500.0]], "G23": 3300.0,
+              "alpha1": 16e-6, "alpha2": 14e-6, "alpha3": 60e-6, "Tg": 150.0,
+              "alpha1_above_Tg": 19e-6, "alpha2_above_Tg": 17e-6, "alpha3_above_Tg": 240e-6}
+
+
+@pytest.mark.parametrize("form,kind", [("plane_strain", "quad"), ("3d", "hex")])
+def test_thermoelastic_orthotropic_temperature_tables(tmp_path, form, kind):
+    """A cool-down 217 -> 120 C across Tg (150 C), end temperature between the table nodes, stress-free at 217 C:
+    the board's moduli are interpolated at 120 C and its secant CTEs at 217 and 120 C in both codes."""
+    base = thermoelastic(form, kind, 1)
+    mats = {"bottom": material_from_spec("bottom", ORTHO_TDEP), "top": material_from_spec("top", SI)}
+    model = dataclasses.replace(base, materials=mats, temperature=Temperature.uniform_step(217.0, 120.0))
+    assert mats["bottom"].temperature_dependent
+    frames, res, maps, disc = both(model, np.array([0.0, 1.0]), tmp_path)
+    fr = frames[1.0]
+    mp = map_to_model(res, maps, disc, 1.0)
+    du = rel(mp.u, fr.u)
+    s_ref = np.concatenate([fr.states[n]["stress"] for n in disc.names], axis=1)
+    dsq = max(float(np.max(np.abs(mp.S_qp[n] - fr.states[n]["stress"]))) for n in disc.names) \
+        / float(np.max(np.abs(s_ref)))
+    print(f"{maps.ccx_type} orthotropic(T), Tg: u {du:.2e}  S per point {dsq:.2e}")
+    assert du < 1e-6 and dsq < 1e-4             # the thermoelastic tolerances above (ccx prints 7 digits)
+
+
 # -- Norton creep under a thermal cycle on a small multi-material joint ---------------------------------------------
 CYCLE = History.of("T", [[0, 25.0], [600, 125.0], [1200, 125.0], [2190, -40.0], [2790, -40.0], [3180, 25.0]])
 
@@ -237,6 +268,53 @@ def test_j2_copper_excursion(tmp_path):
     print(f"J2 Cu: max PEEQ {pmax:.3e}; ccx vs fem_wlp u {worst['u']:.2e} S {worst['S']:.2e} PEEQ {worst['peeq']:.2e}")
     assert pmax > 1e-3                                 # the copper does yield
     assert worst["u"] < 1e-4 and worst["S"] < 1e-3 and worst["peeq"] < 1e-3
+
+
+# -- the chaboche model where ccx has the same law: C = 0 (no backstress), sigma_y(T) + H p, E(T) ------------------
+# (ccx 2.20's HARDENING=KINEMATIC is not Prager hardening -- see deck._chaboche_cards -- so C > 0 is not compared;
+# the kinematic part is verified against its closed forms in tests/test_kinematic_hardening.py)
+CU_TDEP = {"model": "chaboche", "E": [[-40.0, 133000.0], [250.0, 121000.0]], "nu": 0.34, "alpha": 17.7e-6,
+           "yield_stress": [[-40.0, 160.0], [250.0, 60.0]], "C": 0.0, "gamma": 0.0, "hardening_modulus": 1500.0}
+
+
+def test_chaboche_tdependent_yield_copper_excursion(tmp_path):
+    """The copper pad and solder (both this copper) yield over 25 -> 250 -> -40 -> 25 C with sigma_y(T) and
+    E(T); ccx's *PLASTIC (isotropic, temperature rows) is the same law."""
+    fm = joint_mesh()
+    f = "plane_strain"
+    cu = material_from_spec("pad", CU_TDEP)
+    mats = {"board": material_from_spec("board", "Si"), "pad": cu, "solder": material_from_spec("solder", CU_TDEP),
+            "die": material_from_spec("die", "Si")}
+    c1 = boundary_constraint(fm, "sym", ["x"], formulation=f)
+    c2, _ = point_constraint(fm, [0.0, 0.0], ["y"], formulation=f)
+    model = Model(fm, f, mats, (c1, c2), Temperature(25.0, EXCURSION, corners=EXCURSION.corners), order=1)
+    settings = SolverSettings(max_deps_in=1.0, rtol=1e-9, step_control="grid")
+    frames, res, maps, disc = both(model, grid(5.0, EXCURSION), tmp_path, settings)
+    worst = {"u": 0.0, "S": 0.0, "peeq": 0.0}
+    for t in EXCURSION.t[1:]:
+        fr = frames[round(t, 6)]
+        mp = map_to_model(res, maps, disc, t)
+        worst["u"] = max(worst["u"], rel(mp.u, fr.u))
+        for r in ("pad", "solder"):
+            worst["S"] = max(worst["S"], rel(mp.S_qp[r], fr.states[r]["stress"]))
+            worst["peeq"] = max(worst["peeq"], rel(mp.peeq_qp[r], fr.states[r]["eps_in_eq"]))
+    pmax = max(float(frames[365.0].states[r]["eps_in_eq"].max()) for r in ("pad", "solder"))
+    print(f"chaboche Cu, sigma_y(T): max PEEQ {pmax:.3e}; ccx vs fem_wlp u {worst['u']:.2e} S {worst['S']:.2e} "
+          f"PEEQ {worst['peeq']:.2e}")
+    assert pmax > 1e-3                                 # the copper does yield
+    # the J2 excursion test's tolerances (ccx prints 7 digits; its local plasticity tolerance)
+    assert worst["u"] < 1e-4 and worst["S"] < 1e-3 and worst["peeq"] < 1e-3
+
+
+def test_chaboche_with_recovery_is_not_exported(tmp_path):
+    from fem_wlp.errors import InputError
+
+    model = joint_model(solder="SAC305_norton", pad={**CU_TDEP, "C": 1000.0, "gamma": 10.0})
+    with pytest.raises(InputError, match="materials.pad.gamma"):
+        write_deck(model, grid(600.0), tmp_path / "a.inp")
+    model = joint_model(solder="SAC305_norton", pad={**CU_TDEP, "C": 1000.0})
+    with pytest.raises(InputError, match="materials.pad.C"):
+        write_deck(model, grid(600.0), tmp_path / "b.inp")
 
 
 # -- export checks that need no solve --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ MODEL_KEYS = {
     "garofalo": {"C1", "C2", "C3", "Q_over_R"},
     "norton": {"A", "n", "Q_over_R"},
     "plastic": {"yield_stress", "hardening_modulus", "hardening"},
+    "chaboche": {"yield_stress", "C", "gamma"},
 }
 
 
@@ -60,7 +61,9 @@ def test_parameter_keys_match_model(name):
     if model in MODEL_KEYS:
         assert keys == {"E", "nu", "alpha"} | MODEL_KEYS[model]
     elif model == "orthotropic":
-        assert keys == {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3"}
+        base = {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3"}
+        tg = {"Tg", "alpha1_above_Tg", "alpha2_above_Tg", "alpha3_above_Tg"}
+        assert keys in (base, base | tg)
     elif model == "cubic":
         assert keys == {"C11", "C12", "C44", "alpha"}
     else:
@@ -74,6 +77,9 @@ def test_units_sanity(name):
     for k in ("E", "E1", "E2", "E3", "G12", "G13", "G23", "C11", "C12", "C44"):
         for v in _values(p.get(k, [])) if k in p else []:
             assert 1e3 <= v <= 3e5, f"{name}.{k} = {v} MPa"
+    for k in ("alpha1_above_Tg", "alpha2_above_Tg", "alpha3_above_Tg"):
+        if k in p:      # instantaneous CTE above Tg: z of laminates reaches 230-340 ppm/K (domain.md §5, [S32])
+            assert 1e-6 <= p[k] <= 5e-4, f"{name}.{k} = {p[k]} 1/K"
     for k in ("alpha", "alpha1", "alpha2", "alpha3"):
         if k in p:
             for v in _values(p[k]):
@@ -82,7 +88,10 @@ def test_units_sanity(name):
         if k in p:
             assert 0.0 < p[k] < 0.5, f"{name}.{k} = {p[k]}"
     if "yield_stress" in p:
-        assert 10.0 < p["yield_stress"] < 1000.0
+        assert all(10.0 < v < 1000.0 for v in _values(p["yield_stress"]))
+    for k in ("C",):
+        if k in p:
+            assert all(0.0 <= v <= 1e6 for v in (p[k] if isinstance(p[k], list) else [p[k]]))
 
 
 def test_built_material_units():
@@ -289,3 +298,108 @@ def test_cli_prints_citations_and_no_absolute_path(capsys):
     for out in outs:
         assert not re.search(r"(^|[\s(`'\"])/(work|home|tmp|Users)/", out), out[:300]
         assert "/work/shared" not in out
+
+
+# -- orthotropic with temperature tables and a glass transition (materials/elastic.py) --------------------------------
+ORTHO_TG = {"model": "orthotropic", "E1": [[-50.0, 22000.0], [250.0, 18000.0]], "E2": 22000.0, "E3": 10000.0,
+            "nu12": 0.11, "nu13": 0.39, "nu23": 0.39, "G12": 10000.0, "G13": 3500.0, "G23": 3500.0,
+            "alpha1": 16e-6, "alpha2": 16e-6, "alpha3": 84e-6, "Tg": 170.0,
+            "alpha1_above_Tg": 19e-6, "alpha2_above_Tg": 19e-6, "alpha3_above_Tg": 336e-6}
+
+
+def test_tg_secant_tables_integrate_the_instantaneous_cte():
+    """eps_th(T) from T0 = the integral of the instantaneous CTE (alpha below Tg, alpha_above above) from T0 to T:
+    exact at the table nodes, within the interpolation error of the secant between them (elastic.TG_TABLE_STEP)."""
+    from fem_wlp.materials.elastic import TG_TABLE_STEP
+    m = material_from_spec("pcb", ORTHO_TG)
+    a_lo, a_hi, Tg = 84e-6, 336e-6, 170.0
+
+    def integral(T0, T):                       # exact int_T0^T alpha dT'
+        def F(t):
+            return a_lo * min(t, Tg) + a_hi * max(t - Tg, 0.0)
+        return F(T) - F(T0)
+
+    for T0, T in ((217.0, 25.0), (217.0, 170.0), (217.0, 125.0), (215.0, -40.0), (180.0, 240.0), (25.0, 100.0)):
+        eps = m.thermal_strain(np.array([T]), T0)[2, 0]
+        node = all(x in m.alpha_material[2].T for x in (T0, T)) or max(T0, T) <= Tg
+        # h^2/8 max|alpha_sec''| (at Tg) times the lever arms |T - T_alpha| + |T0 - T_alpha|
+        bound = TG_TABLE_STEP ** 2 / 8 * 2 * (a_hi - a_lo) / (Tg - 25.0) ** 2 * (abs(T - 25.0) + abs(T0 - 25.0))
+        tol = 1e-12 if node else bound
+        assert abs(eps - integral(T0, T)) < tol, (T0, T, eps, integral(T0, T))
+    # below Tg nothing changes: the secant is the constant alpha
+    assert m.thermal_strain(np.array([-40.0]), 125.0)[2, 0] == pytest.approx(a_lo * (-165.0), rel=1e-12)
+
+
+def test_orthotropic_stiffness_follows_the_tables():
+    m = material_from_spec("pcb", ORTHO_TG).oriented(1)
+    assert m.temperature_dependent
+    D = m.stiffness(np.array([-50.0, 100.0, 250.0]))
+    const = material_from_spec("pcb", {**ORTHO_TG, "E1": 22000.0, "Tg": 170.0})
+    assert np.allclose(D[:, :, 0], const.oriented(1).stiffness(0.0), rtol=1e-12)
+    E1 = {**ORTHO_TG, "E1": 18000.0}
+    assert np.allclose(D[:, :, 2], material_from_spec("pcb", E1).oriented(1).stiffness(0.0), rtol=1e-12)
+    assert D[0, 0, 0] > D[0, 0, 1] > D[0, 0, 2]          # mesh x = material 1: softer when hot
+
+
+@pytest.mark.parametrize("override, key", [
+    ({"Tg": 300.0}, "materials.pcb.Tg"),                 # outside the modulus table range [-50, 250]
+    ({"Tg": -60.0}, "materials.pcb.Tg"),
+    ({"Tg": 20.0}, "materials.pcb.Tg"),                   # below T_alpha = 25
+    ({"alpha3": [[0.0, 84e-6], [200.0, 90e-6]]}, "materials.pcb.alpha3"),   # a table together with Tg
+    ({"Tg": None}, "materials.pcb.Tg"),
+    ({"alpha3_above_Tg": 0.02}, "materials.pcb.alpha3_above_Tg"),           # ppm typed as percent
+])
+def test_tg_bad_input(override, key):
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        material_from_spec("pcb", {**ORTHO_TG, **override})
+
+
+def test_above_tg_keys_need_tg():
+    spec = {k: v for k, v in ORTHO_TG.items() if k != "Tg"}
+    with pytest.raises(InputError, match=r"materials\.pcb\.alpha1_above_Tg"):
+        material_from_spec("pcb", spec)
+
+
+def test_cyclic_copper_entry():
+    """Cu_cyclic: 130 GPa at room temperature ([S43]), the [S60] relative trends, and the assumed AF constants
+    that saturate the monotonic stress at 262 MPa at 20 °C."""
+    m = material_from_spec("rdl", "Cu_cyclic")
+    assert m.model == "chaboche"
+    assert m.E(25.0) == pytest.approx(130000.0) and m.E(226.85) == pytest.approx(130000.0 * 119.74 / 134.04, rel=1e-5)
+    assert m.yield_stress(20.0) == 200.0 and m.yield_stress(300.0) == pytest.approx(200.0 * 230 / 330, rel=1e-5)
+    assert float(m.yield_stress(20.0)) + m.saturation() == pytest.approx(262.0, rel=1e-3)
+    s = LIBRARY["Cu_cyclic"]["sources"]
+    assert source_status(s["C"]) == "assumed" and "NOT FOUND" in s["C"]
+    assert source_status(s["gamma"]) == "assumed"
+    assert {"S43", "S60", "S62"} <= set(entry_tags(LIBRARY["Cu_cyclic"]))
+
+
+def test_polymer_and_board_entries_with_temperature():
+    pi = material_from_spec("pi2", "PI_HD4100_T")
+    assert pi.E(25.0) == pytest.approx(3400.0, rel=1e-5)
+    assert pi.E(-65.0) > pi.E(25.0) > pi.E(125.0) > pi.E(250.0)
+    # [S61] trend: E(573 K)/E(10 K) = 1.8/5.5; linear in T, so the ratio of the slopes is fixed
+    assert (pi.E(300.0) - pi.E(-65.0)) / 365.0 == pytest.approx(3400.0 * (1.8 - 5.5) / 563.0 / 3.60630, rel=1e-4)
+    fr = material_from_spec("board", "FR4_Tg")
+    assert fr.Tg == 170.0
+    # from the stress-free 217 °C down to 25 °C: z strain = -(84e-6 * 145 + 336e-6 * 47), in-plane 16/18.33 ppm
+    # (217 °C lies between secant nodes: the interpolation bound of elastic.TG_TABLE_STEP, 2.3e-6 for z)
+    eps = fr.thermal_strain(np.array([25.0]), 217.0)[:, 0]
+    assert eps[2] == pytest.approx(-(84e-6 * 145 + 336e-6 * 47), abs=2.3e-6)
+    assert eps[0] == pytest.approx(-(16e-6 * 145 + 1.833e-5 * 47), abs=2.3e-6 * (1.833e-5 - 16e-6) / 252e-6)
+    # below Tg the same as FR4
+    old = material_from_spec("board", "FR4")
+    assert np.allclose(fr.thermal_strain(np.array([-40.0]), 125.0), old.thermal_strain(np.array([-40.0]), 125.0))
+
+
+def test_cyclic_copper_lowyield_meets_its_anchors():
+    """Cu_cyclic_lowyield: 200 MPa at 0.2 % plastic strain and saturation 262 MPa at 20 °C (uniaxial driver;
+    1e-5 strain steps: the backward-Euler backstress error gamma dp / 2 x 162 MPa ~ 0.4 MPa)."""
+    from fem_wlp.materials.driver import drive
+    m = material_from_spec("rdl", "Cu_cyclic_lowyield")
+    assert float(m.yield_stress(20.0)) == 100.0
+    assert float(m.yield_stress(20.0)) + m.saturation() == pytest.approx(262.0, rel=1e-4)
+    r = drive(m, np.arange(1001.0), strain={"xx": np.linspace(0.0, 0.01, 1001)}, temperature=20.0)
+    s02 = np.interp(0.002, r["eps_in"][:, 0], r["stress"][:, 0])
+    assert s02 == pytest.approx(200.0, abs=0.5)
+    assert source_status(LIBRARY["Cu_cyclic_lowyield"]["sources"]["yield_stress"]) == "assumed"

@@ -20,6 +20,7 @@ MODELS = {
     "garofalo": "fem_wlp.materials.garofalo:Garofalo.from_spec",
     "anand": "fem_wlp.materials.anand:Anand.from_spec",
     "plastic": "fem_wlp.materials.plasticity:J2Plastic.from_spec",
+    "chaboche": "fem_wlp.materials.kinematic:Chaboche.from_spec",
 }
 
 

@@ -1,4 +1,5 @@
-"""Anisotropic elastic materials: orthotropic (FR-4 laminates) and cubic (single-crystal silicon).
+"""Anisotropic elastic materials: orthotropic (FR-4 laminates; constants may be temperature tables, with a glass
+transition Tg for the CTEs) and cubic (single-crystal silicon).
 
 Material axes 1, 2 lie in the plane of the layer, axis 3 is the through-thickness direction. The model builder
 orients a material to the mesh with `oriented(thickness_axis)`: thickness along mesh y for 2D and axisymmetric
@@ -15,6 +16,7 @@ import numpy as np
 from fem_wlp.errors import InputError
 from fem_wlp.materials.base import (SQ2, Expansion, Material, check_keys, describe_sources, expansion_table,
                                     from_tensor, matvec, number, positive, table, to_tensor)
+from fem_wlp.tables import Table
 
 W6 = np.array([1.0, 1.0, 1.0, SQ2, SQ2, SQ2])   # Voigt (engineering shear) -> Mandel scaling
 
@@ -71,45 +73,170 @@ class AnisotropicElastic(Material):
         return sig, D, {**state, "stress": sig}
 
 
-ORTHO_KEYS = {"E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23",
-              "alpha1", "alpha2", "alpha3", "T_alpha"}
+ORTHO_CONSTANTS = ("E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23")
+ORTHO_ALPHAS = ("alpha1", "alpha2", "alpha3")
+ORTHO_ABOVE_TG = tuple(f"{a}_above_Tg" for a in ORTHO_ALPHAS)
+ORTHO_KEYS = set(ORTHO_CONSTANTS) | set(ORTHO_ALPHAS) | {"T_alpha", "Tg"} | set(ORTHO_ABOVE_TG)
+#: temperature span (°C) of the secant-CTE tables built from an instantaneous CTE with a jump at Tg, and their
+#: node spacing above Tg (the secant bends there; linear interpolation between nodes h apart errs by at most
+#: h^2/8 |alpha_sec''| <= h^2/8 * 2 (alpha_above - alpha_below) / (Tg - T_alpha)^2: 1.2e-8 1/K with h = 2 K for
+#: FR-4's through-thickness jump 84 -> 336 ppm/K at Tg = 170 °C, i.e. 2.3e-6 of thermal strain from 217 °C to 25 °C
+#: out of 2.8e-2)
+TG_TABLE_RANGE = (-65.0, 300.0)
+TG_TABLE_STEP = 2.0
+
+
+def secant_alpha_table(alpha_below: float, alpha_above: float, Tg: float, T_alpha: float):
+    """Secant-CTE table about T_alpha (< Tg) of an instantaneous CTE alpha_below below Tg and alpha_above above:
+    alpha_sec(T) = (1/(T - T_alpha)) int_T_alpha^T alpha dT' -- alpha_below up to Tg, then
+    (alpha_below (Tg - T_alpha) + alpha_above (T - Tg)) / (T - T_alpha). Nodes at TG_TABLE_RANGE[0], T_alpha, Tg
+    and every TG_TABLE_STEP above Tg up to TG_TABLE_RANGE[1]; the thermal strain alpha_sec (T - T_alpha) is exact
+    at the nodes."""
+    lo, hi = TG_TABLE_RANGE
+    temps = {lo, T_alpha, Tg}
+    t = Tg + TG_TABLE_STEP
+    while t <= hi + 1e-9:
+        temps.add(t)
+        t += TG_TABLE_STEP
+    rows = []
+    for T in sorted(temps):
+        a = alpha_below if T <= Tg else (alpha_below * (Tg - T_alpha) + alpha_above * (T - Tg)) / (T - T_alpha)
+        rows.append([T, a])
+    return rows
+
+
+def _ortho_compliance(E1, E2, E3, n12, n13, n23, G12, G13, G23):
+    """Voigt compliance (6, 6[, M]), shear order 12, 13, 23, of engineering constants (numbers or arrays (M,))."""
+    vals = np.broadcast_arrays(*(np.asarray(v, float) for v in (E1, E2, E3, n12, n13, n23, G12, G13, G23)))
+    E1, E2, E3, n12, n13, n23, G12, G13, G23 = vals
+    S = np.zeros((6, 6) + E1.shape)
+    S[0, 0], S[1, 1], S[2, 2] = 1 / E1, 1 / E2, 1 / E3
+    S[0, 1] = S[1, 0] = -n12 / E1
+    S[0, 2] = S[2, 0] = -n13 / E1
+    S[1, 2] = S[2, 1] = -n23 / E2
+    S[3, 3], S[4, 4], S[5, 5] = 1 / G12, 1 / G13, 1 / G23
+    return S
 
 
 @dataclass(frozen=True)
 class Orthotropic(AnisotropicElastic):
-    """Orthotropic elastic (engineering constants, axes 1, 2 in-plane, 3 through-thickness)."""
+    """Orthotropic elastic (engineering constants, axes 1, 2 in-plane, 3 through-thickness), each constant a
+    number or a [[T_C, value], ...] table; the stiffness is computed at the nodes of the tables (their union)
+    and interpolated linearly in T between them (material_stiffness), as CalculiX does with
+    *ELASTIC, TYPE=ENGINEERING CONSTANTS rows.
+
+    A glass transition: `Tg` (°C) with `alpha1/2/3` the instantaneous CTEs below Tg (numbers) and
+    `alpha1/2/3_above_Tg` those above (default: no jump). They are integrated to secant tables about T_alpha
+    (secant_alpha_table), the form base.Expansion uses. Moduli above Tg come from the modulus tables (their
+    range must contain Tg).
+    """
 
     model: ClassVar[str] = "orthotropic"
-    constants: tuple = ()
+    constants: tuple = ()             # nine Tables, ORTHO_CONSTANTS order
+    Tg: float | None = None
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Orthotropic":
-        check_keys(name, spec, ORTHO_KEYS, ORTHO_KEYS - {"T_alpha"})
+        check_keys(name, spec, ORTHO_KEYS, set(ORTHO_CONSTANTS) | set(ORTHO_ALPHAS))
         p = f"materials.{name}"
-        E1, E2, E3, G12, G13, G23 = (positive(f"{p}.{k}", spec[k]) for k in ("E1", "E2", "E3", "G12", "G13", "G23"))
-        n12, n13, n23 = (number(f"{p}.{k}", spec[k], -1.0, 1.0) for k in ("nu12", "nu13", "nu23"))
-        S = np.zeros((6, 6))                      # Voigt compliance, shear order 12, 13, 23
-        S[0, 0], S[1, 1], S[2, 2] = 1 / E1, 1 / E2, 1 / E3
-        S[0, 1] = S[1, 0] = -n12 / E1
-        S[0, 2] = S[2, 0] = -n13 / E1
-        S[1, 2] = S[2, 1] = -n23 / E2
-        S[3, 3], S[4, 4], S[5, 5] = 1 / G12, 1 / G13, 1 / G23
-        if np.any(np.linalg.eigvalsh(S) <= 0):
+        tabs = {}
+        for k in ORTHO_CONSTANTS:
+            if k.startswith("nu"):
+                tabs[k] = Table.of(f"{p}.{k}", spec[k], lower=-1.0, upper=1.0)
+            else:
+                tabs[k] = table(f"{p}.{k}", spec[k], positive=True)
+        temps = sorted(set().union(*(set(t.T) for t in tabs.values() if not t.constant)))
+        # positive-definite compliance at every node (the stiffness between nodes is a convex combination of the
+        # node stiffnesses, so it is positive definite too)
+        check_T = temps if temps else [0.0]
+        S = _ortho_compliance(*(tabs[k](np.array(check_T)) for k in ORTHO_CONSTANTS))
+        if np.any(np.linalg.eigvalsh(np.moveaxis(S, -1, 0)) <= 0):
             raise InputError(p, {k: spec[k] for k in ("nu12", "nu13", "nu23")},
-                             "engineering constants with a positive-definite compliance")
-        C = np.linalg.inv(S) * np.outer(W6, W6)
-        alphas = tuple(expansion_table(f"{p}.{k}", spec[k]) for k in ("alpha1", "alpha2", "alpha3"))
+                             "engineering constants with a positive-definite compliance (at every temperature)")
+        C = np.linalg.inv(_ortho_compliance(*(tabs[k].v[0] for k in ORTHO_CONSTANTS))) * np.outer(W6, W6)
         T_alpha = number(f"{p}.T_alpha", spec.get("T_alpha", 25.0), -273.15, 1000.0)
-        return cls(name=name, E=table(f"{p}.E1", E1), nu=n12,
+        Tg = None
+        if "Tg" in spec:
+            lo, hi = TG_TABLE_RANGE
+            Tg = number(f"{p}.Tg", spec["Tg"])
+            if temps and not (temps[0] <= Tg <= temps[-1]):
+                raise InputError(f"{p}.Tg", spec["Tg"], f"a temperature inside the modulus tables' range "
+                                 f"[{temps[0]:g}, {temps[-1]:g}] °C")
+            if not (max(T_alpha, lo) < Tg < hi):
+                raise InputError(f"{p}.Tg", spec["Tg"], f"a temperature in ({max(T_alpha, lo):g}, {hi:g}) °C "
+                                 "(above T_alpha, inside the secant-table range)")
+            alphas = []
+            for a, above in zip(ORTHO_ALPHAS, ORTHO_ABOVE_TG):
+                below = spec[a]
+                if isinstance(below, bool) or not isinstance(below, (int, float)):
+                    raise InputError(f"{p}.{a}", below, "a number (the instantaneous CTE below Tg) when Tg is "
+                                     "given")
+                a1 = expansion_table(f"{p}.{a}", below).v[0]
+                a2 = expansion_table(f"{p}.{above}", spec.get(above, below)).v[0]
+                alphas.append(expansion_table(f"{p}.{a}", secant_alpha_table(a1, a2, Tg, T_alpha)))
+            alphas = tuple(alphas)
+        else:
+            for above in ORTHO_ABOVE_TG:
+                if above in spec:
+                    raise InputError(f"{p}.{above}", spec[above], "only together with Tg")
+            alphas = tuple(expansion_table(f"{p}.{k}", spec[k]) for k in ORTHO_ALPHAS)
+        E1 = tabs["E1"]
+        if temps and E1.constant:
+            # a two-node E marks the material temperature-dependent for the solver (static regions are those
+            # with E.constant, fe/solver/discretization.py), although only other constants vary
+            E1 = Table((temps[0], temps[-1]), (E1.v[0], E1.v[0]))
+        return cls(name=name, E=E1, nu=tabs["nu12"].v[0],
                    expansion=Expansion(alphas, T_alpha), source=describe_sources(spec),
                    C_material=tuple(map(tuple, C)), alpha_material=alphas,
-                   constants=(E1, E2, E3, n12, n13, n23, G12, G13, G23))
+                   constants=tuple(tabs[k] for k in ORTHO_CONSTANTS), Tg=Tg)
+
+    @property
+    def temperature_dependent(self) -> bool:
+        return not all(t.constant for t in self.constants)
+
+    @property
+    def nodes(self) -> tuple[float, ...]:
+        """The temperatures of the constants' tables (union)."""
+        return tuple(sorted(set().union(*(set(t.T) for t in self.constants if not t.constant))))
+
+    def node_stiffness(self):
+        """Mandel stiffness in material axes at the table nodes, (6, 6, K)."""
+        Tn = np.array(self.nodes)
+        S = _ortho_compliance(*(t(Tn) for t in self.constants))
+        C = np.linalg.inv(np.moveaxis(S, -1, 0))                         # (K, 6, 6)
+        return np.moveaxis(C, 0, -1) * np.outer(W6, W6)[:, :, None]
+
+    def material_stiffness(self, T):
+        """Mandel stiffness in material axes at temperatures T (M,) -> (6, 6, M): the stiffness of the constants
+        at the table nodes, interpolated linearly in T between them and held outside -- what CalculiX does with
+        *ELASTIC, TYPE=ENGINEERING CONSTANTS rows (measured: interpolating the constants instead and inverting
+        differs from ccx by 3e-4 in u between the nodes, tests/test_calculix.py)."""
+        T = np.atleast_1d(np.asarray(T, float))
+        Tn = np.array(self.nodes)
+        Dn = self.node_stiffness()
+        Tc = np.clip(T, Tn[0], Tn[-1])
+        k = np.clip(np.searchsorted(Tn, Tc, side="right") - 1, 0, Tn.size - 2)
+        w = (Tc - Tn[k]) / (Tn[k + 1] - Tn[k])
+        return Dn[:, :, k] * (1.0 - w) + Dn[:, :, k + 1] * w
+
+    def stiffness(self, T):
+        if not self.temperature_dependent:
+            return super().stiffness(T)
+        T = np.atleast_1d(np.asarray(T, float))
+        # the temperature field is uniform or nearly so: invert once per distinct temperature
+        Tu, inv = np.unique(T, return_inverse=True)
+        Q = mandel_rotation(axes_rotation(self.thickness_axis, self.rotation_deg))
+        D = np.einsum("ij,jkm,lk->ilm", Q, self.material_stiffness(Tu), Q)
+        return D[:, :, inv.ravel()]
 
     def describe(self):
-        E1, E2, E3, n12, n13, n23, G12, G13, G23 = self.constants
-        return {"model": self.model, "E1/E2/E3 [MPa]": f"{E1:g}/{E2:g}/{E3:g}",
-                "nu12/nu13/nu23": f"{n12:g}/{n13:g}/{n23:g}", "G12/G13/G23 [MPa]": f"{G12:g}/{G13:g}/{G23:g}",
-                "alpha1/2/3 [1/K]": [a.describe() for a in self.alpha_material], "source": self.source}
+        E1, E2, E3, n12, n13, n23, G12, G13, G23 = (t.describe() for t in self.constants)
+        d = {"model": self.model, "E1/E2/E3 [MPa]": f"{E1}/{E2}/{E3}",
+             "nu12/nu13/nu23": f"{n12}/{n13}/{n23}", "G12/G13/G23 [MPa]": f"{G12}/{G13}/{G23}",
+             "alpha1/2/3 [1/K]": [a.describe() for a in self.alpha_material], "source": self.source}
+        if self.Tg is not None:
+            d["Tg [°C]"] = self.Tg
+        return d
 
 
 CUBIC_KEYS = {"C11", "C12", "C44", "alpha", "T_alpha", "rotation_deg"}

@@ -192,6 +192,55 @@ _SI_ALPHA_SOURCE = (_src("[S5]", "§5 Silicon alpha(T), Okada & Tokumaru JAP 56:
                     "(okada_alpha_secant)")
 
 
+# -- copper for cycling (Cu_cyclic): E(T) and sigma_y(T) from the relative trends of dispersion-strengthened copper
+# ([S60] Table 1) applied to the electroplated-copper values at room temperature; C, gamma NOT FOUND (see below)
+#: [S60] Table 1: E of DS copper (GPa) at 300, 400, 500, 600 K
+_DSCU_E = ((26.85, 134.04), (126.85, 126.96), (226.85, 119.74), (326.85, 112.37))
+#: [S60] Table 1: yield stress of Glidcop Al-15 (MPa) at 20, 100, 200, 250, 300 °C
+_GLIDCOP_SY = ((20.0, 330.0), (100.0, 310.0), (200.0, 285.0), (250.0, 254.0), (300.0, 230.0))
+_CU_E25 = 130000.0
+_CU_SY25 = 200.0
+
+
+def _relative_table(points, value_at_first: float):
+    """[[T, value_at_first * v(T) / v(T_first)], ...]: a sourced relative trend applied to another material."""
+    v0 = points[0][1]
+    return [[T, _sig(value_at_first * v / v0)] for T, v in points]
+
+
+_CU_E_T = _relative_table(_DSCU_E, _CU_E25)
+_CU_SY_T = _relative_table(_GLIDCOP_SY, _CU_SY25)
+#: Armstrong-Frederick constants: C = the textbook bilinear hardening modulus; gamma from an assumed saturation
+#: sigma_y + C/gamma = 262 MPa at 25 °C (the upper electroplated-Cu tensile strength of [S62])
+_CU_C = 1500.0
+_CU_GAMMA = _sig(_CU_C / (262.0 - _CU_SY25), 4)
+#: Cu_cyclic_lowyield: the same monotonic anchors (200 MPa at 0.2 % plastic strain, saturation 262 MPa) with an
+#: assumed elastic limit of 100 MPa: sigma_y0 + C/gamma (1 - exp(-0.002 gamma)) = 200, sigma_y0 + C/gamma = 262
+_CU_LOW_SY25 = 100.0
+_CU_LOW_GAMMA = _sig(-math.log(1.0 - (200.0 - _CU_LOW_SY25) / (262.0 - _CU_LOW_SY25)) / 0.002, 4)
+_CU_LOW_C = _sig(_CU_LOW_GAMMA * (262.0 - _CU_LOW_SY25), 4)
+
+# -- temperature-dependent polymers and board
+#: [S61]: vapour-deposited PMDA-ODA polyimide, E = 5.5 GPa at 10 K and 1.8 GPa at 573 K (two end points)
+_PMDA_ODA = ((10.0 - 273.15, 5.5), (573.0 - 273.15, 1.8))
+
+
+def _pi_modulus_table(E25: float):
+    """E25 (MPa at 25 °C) scaled by the [S61] trend, taken linear in T between its two end points (assumed);
+    nodes at -65 and 300 °C (linear, so two nodes are exact)."""
+    (T1, E1), (T2, E2) = _PMDA_ODA
+
+    def trend(T):
+        return E1 + (E2 - E1) * (T - T1) / (T2 - T1)
+    return [[T, _sig(E25 * trend(T) / trend(25.0))] for T in (-65.0, 300.0)]
+
+
+#: FR-4 glass transition and the CTE above it (instantaneous), for FR4_Tg
+_FR4_TG = 170.0
+_FR4_Z_ABOVE = 4.0 * 84e-6           # [S32]: z-CTE about 4x higher above Tg
+_FR4_XY_ABOVE = _sig(16e-6 * 0.5 * (14.0 / 13.0 + 17.0 / 14.0), 4)   # HR370 [S32] in-plane ratios above/below Tg
+
+
 def _ortho_sources(common: str, **override) -> dict:
     keys = ("E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23", "alpha1", "alpha2", "alpha3")
     out = {k: common for k in keys}
@@ -271,6 +320,61 @@ LIBRARY: dict[str, dict] = {
                          "use hardening = \"kinematic\" for cyclic studies)",
         },
     },
+    "Cu_cyclic": {
+        "model": "chaboche",
+        "description": "Electroplated copper for cycling: J2 plasticity with Armstrong-Frederick kinematic hardening "
+                       "(Bauschinger effect, no shakedown by isotropic growth), E(T) and sigma_y(T). The default "
+                       "copper of the build-up (RDL, UBM, board pad); C and gamma are NOT FOUND for electroplated "
+                       "copper and are assumed (see sources)",
+        "source": f"[S43] {REF}: §5 Electroplated Cu; [S60] DS-copper E(T), sigma_y(T) trends; [S62]",
+        "E": _CU_E_T, "nu": 0.34, "alpha": 17.7e-6,
+        "yield_stress": _CU_SY_T, "C": _CU_C, "gamma": _CU_GAMMA,
+        "sources": {
+            "E": _src("[S43]", "§5 electroplated Cu 130 GPa at room temperature", "sourced")
+            + "; temperature trend: [S60] Table 1, E of dispersion-strengthened copper at 300/400/500/600 K "
+              "(134.0/127.0/119.7/112.4 GPa, sourced for that alloy) scaled to 130 GPa at 26.85 °C (computed; "
+              "assumed: electroplated Cu follows the same relative trend). Below 27 °C held at 130 GPa (the "
+              "[S60] data start at 300 K). Electroplated-copper E(T): NOT FOUND",
+            "nu": _CU_ELASTIC_SOURCES["nu"],
+            "alpha": _CU_ELASTIC_SOURCES["alpha"],
+            "yield_stress": _src("", "§5 Cu plasticity (electroplated) yield 150-300 MPa; Recommended defaults "
+                                 "sigma_y ~ 200 MPa", "textbook, unsourced").strip()
+            + " at 20 °C; temperature trend: [S60] Table 1, yield stress of Glidcop Al-15 at 20/100/200/250/300 °C "
+              "(330/310/285/254/230 MPa, sourced for that alloy) scaled to 200 MPa at 20 °C (computed; assumed: "
+              "the same relative trend). Below 20 °C held at 200 MPa. Electroplated-copper sigma_y(T): NOT FOUND",
+            "C": "NOT FOUND: no published Armstrong-Frederick/Chaboche constants for electroplated (or OFHC) copper "
+                 "were found (domain.md has none; searches of public pages and docs, issue 14). Assumed: "
+                 "C = 1500 MPa, the textbook bilinear tangent modulus of domain.md §5 (1-2 GPa, textbook, "
+                 "unsourced) -- the initial kinematic slope of the AF law",
+            "gamma": "NOT FOUND (as C). Assumed: gamma = C / (262 - 200) = 24.19, so that the monotonic stress "
+                     "saturates at sigma_y + C/gamma = 262 MPa at 20 °C, the upper electroplated-Cu tensile "
+                     "strength of [S62] (193-262 MPa, sourced; its use as the saturation is assumed)",
+        },
+    },
+    "Cu_cyclic_lowyield": {
+        "model": "chaboche",
+        "description": "Electroplated copper for cycling, sensitivity case: as Cu_cyclic but with an assumed "
+                       "elastic limit of 100 MPa and the Armstrong-Frederick constants refitted to the same "
+                       "monotonic anchors (200 MPa at 0.2 % plastic strain, saturation 262 MPa): a smaller "
+                       "elastic domain, so the copper keeps cycling plastically where Cu_cyclic shakes down",
+        "source": f"[S43] {REF}: §5 Electroplated Cu; [S60] trends; [S62]; elastic limit assumed",
+        "E": _CU_E_T, "nu": 0.34, "alpha": 17.7e-6,
+        "yield_stress": _relative_table(_GLIDCOP_SY, _CU_LOW_SY25), "C": _CU_LOW_C, "gamma": _CU_LOW_GAMMA,
+        "sources": {
+            "E": "as Cu_cyclic: [S43] 130 GPa at room temperature (sourced) with the [S60] DS-copper relative "
+                 "trend (computed, transfer assumed)",
+            "nu": _CU_ELASTIC_SOURCES["nu"],
+            "alpha": _CU_ELASTIC_SOURCES["alpha"],
+            "yield_stress": "assumed: elastic limit 100 MPa at 20 °C (half the textbook 0.2 % yield of domain.md "
+                            "§5; no proportional limit of electroplated Cu was found), with the [S60] Glidcop "
+                            "relative trend in T (computed)",
+            "C": "NOT FOUND (see Cu_cyclic). Computed from assumed anchors: C = gamma (262 - 100) MPa, so that "
+                 "the monotonic curve reaches 200 MPa (domain.md §5 textbook yield) at 0.2 % plastic strain and "
+                 "saturates at 262 MPa ([S62] upper tensile strength, sourced; its use as saturation assumed)",
+            "gamma": "NOT FOUND (see Cu_cyclic). Computed: gamma = -ln(1 - 100/162) / 0.002 from the same "
+                     "assumed anchors",
+        },
+    },
     "Ni": {
         "model": "elastic",
         "description": "Nickel (UBM / ENIG Ni layer)",
@@ -332,6 +436,23 @@ LIBRARY: dict[str, dict] = {
             "alpha": _src("", "§5 HD-4100 CTE ~ 35 ppm/°C", "textbook, unsourced").strip(),
         },
     },
+    "PI_HD4100_T": {
+        "model": "elastic",
+        "description": "Photosensitive polyimide, HD-4100-like, with E(T) (3.4 GPa at 25 °C scaled by the trend of "
+                       "vapour-deposited PMDA-ODA polyimide); Tg ~ 350 °C lies above the modelled range, so the "
+                       "CTE is constant. The default polyimide (pi1, pi2, pi3)",
+        "source": f"{REF}: §5 HD-4100 (textbook); [S61] for the E(T) trend",
+        "E": _pi_modulus_table(3400.0), "nu": 0.34, "alpha": 35.0e-6,
+        "sources": {
+            "E": _src("", "§5 HD-4100 (PI) E ~ 3.4 GPa at room temperature", "textbook, unsourced").strip()
+            + "; temperature trend: [S61] vapour-deposited PMDA-ODA polyimide, E = 5.5 GPa at 10 K and 1.8 GPa "
+              "at 573 K (sourced for that polyimide), taken linear between its two points (assumed) and scaled "
+              "to 3.4 GPa at 25 °C (computed): 3.96 GPa at -65 °C, 1.70 GPa at 300 °C. HD-4100 E(T): NOT FOUND",
+            "nu": _src("", "§5 polyimide nu 0.34", "textbook, unsourced").strip(),
+            "alpha": _src("", "§5 HD-4100 CTE ~ 35 ppm/°C; Tg ~ 350 °C", "textbook, unsourced").strip()
+            + " (above the modelled range: no CTE jump)",
+        },
+    },
     "PBO_HD8820": {
         "model": "elastic",
         "description": "Photosensitive PBO, HD-8820-like (Tg ~ 260 °C); vendor datasheet not retrieved",
@@ -364,7 +485,9 @@ LIBRARY: dict[str, dict] = {
         "source": f"[S5] {REF}: §5 Solder mask (Taiyo PSR-4000 AUS703 TDS)",
         "E": 3000.0, "nu": 0.30, "alpha": _glassy_table(55e-6, 140e-6, 105.0), "T_alpha": T_ALPHA,
         "sources": {
-            "E": _src("[S5]", "§5 Solder mask E ~ 3 GPa (estimate, 2-4)", "estimate given in the reference"),
+            "E": _src("[S5]", "§5 Solder mask E ~ 3 GPa (estimate, 2-4)", "estimate given in the reference")
+            + "; E(T) NOT FOUND (domain.md and the searched pages give no modulus above or below Tg 105 °C): "
+              "held constant at every temperature",
             "nu": _src("[S5]", "§5 Solder mask nu 0.30 (estimate)", "estimate given in the reference"),
             "alpha": _src("[S5]", "§5 Solder mask alpha1 = 55, alpha2 = 140 ppm/°C, Tg 105 °C (Taiyo TDS)",
                           "sourced; table computed")
@@ -384,6 +507,36 @@ LIBRARY: dict[str, dict] = {
         "G12": 10000.0, "G13": 3500.0, "G23": 3500.0,
         "alpha1": 16e-6, "alpha2": 16e-6, "alpha3": 84e-6,
         "sources": _ortho_sources(_FR4_SRC + "; generic FR-4 in-plane 17-26 GPa, nu_xy 0.11-0.18 [S32] (sourced)"),
+    },
+    "FR4_Tg": {
+        "model": "orthotropic",
+        "description": "FR-4 laminate, the orthotropic default set with a glass transition at Tg = 170 °C: "
+                       "instantaneous CTEs below and above Tg integrated to secant tables (z 84 -> 336 ppm/K, "
+                       "x/y 16 -> 18.4 ppm/K). Moduli above Tg NOT FOUND: held at the below-Tg values. The "
+                       "default board",
+        "source": f"{REF}: §5 FR-4 orthotropic set (textbook); [S32] for the above-Tg CTE ratios",
+        "E1": 22000.0, "E2": 22000.0, "E3": 10000.0,
+        "nu12": 0.11, "nu13": 0.39, "nu23": 0.39,
+        "G12": 10000.0, "G13": 3500.0, "G23": 3500.0,
+        "alpha1": 16e-6, "alpha2": 16e-6, "alpha3": 84e-6, "Tg": _FR4_TG,
+        "alpha1_above_Tg": _FR4_XY_ABOVE, "alpha2_above_Tg": _FR4_XY_ABOVE, "alpha3_above_Tg": _FR4_Z_ABOVE,
+        "T_alpha": T_ALPHA,
+        "sources": {
+            **_ortho_sources(_FR4_SRC + "; generic FR-4 in-plane 17-26 GPa, nu_xy 0.11-0.18 [S32] (sourced). "
+                             "Above Tg: NOT FOUND in domain.md or the searched pages (a temperature-dependent FR-4 "
+                             "characterization exists, Fu, Brown & Ume ECTC 1993, numbers not retrieved); the "
+                             "below-Tg value is used at every temperature (assumed)"),
+            "alpha1": _FR4_SRC + ": 16 ppm/K below Tg; above Tg 18.4 ppm/K = 16 x the mean of Isola HR370's "
+                      "x and y ratios 14/13 and 17/14 ([S32], sourced for HR370; transfer assumed, computed)",
+            "alpha2": _FR4_SRC + ": as alpha1 (computed from the [S32] HR370 ratios, transfer assumed)",
+            "alpha3": _FR4_SRC + ": 84 ppm/K below Tg; above Tg 4 x 84 = 336 ppm/K ([S32]: standard laminates' "
+                      "z-CTE is about 4x higher above Tg, sourced; applied to this set, computed)",
+            "Tg": _src("", "§5 FR-4 orthotropic set Tg ~ 170 °C", "textbook, unsourced").strip(),
+            "alpha1_above_Tg": "computed: see alpha1 ([S32] HR370 ratios, transfer assumed)",
+            "alpha2_above_Tg": "computed: see alpha1 ([S32] HR370 ratios, transfer assumed)",
+            "alpha3_above_Tg": "computed: 4 x 84 ppm/K ([S32] 'about 4x higher above Tg', sourced)",
+            "T_alpha": T_ALPHA_SOURCE,
+        },
     },
     "FR4_highTg": {
         "model": "orthotropic",

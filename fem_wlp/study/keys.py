@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 
+from fem_wlp.materials import MODELS
 from fem_wlp.study import spec as S
 from fem_wlp.study import values as V
 from fem_wlp.wlcsp.design import (FIELD_DOCS, KIND_KEYS, MAX_ARRAY_SIZE, MAX_LENGTH, MIN_LENGTH, MIN_MESH_SIZE, Design,
@@ -82,7 +83,7 @@ def keys_markdown() -> str:
     for title, cls in SPEC_TABLES:
         out += spec_table(title, cls)
     out += ["## [materials]", "", "region = library name (`fem-wlp materials`) or an inline table "
-            "{model = elastic | norton | garofalo | anand | plasticity, E, nu, alpha, ...} or "
+            "{model = " + " | ".join(MODELS) + ", E, nu, alpha, ...} or "
             "{library = \"NAME\", <overrides>}; numbers or [[T_C, value], ...] tables, all finite. Generated models "
             "default every region: " + ", ".join(f"{k} = {v}" for k, v in S.DEFAULT_MATERIALS.items()) + ".", ""]
     out += design_table("[geometry] (generated models)", Geometry)

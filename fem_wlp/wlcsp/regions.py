@@ -33,12 +33,15 @@ from __future__ import annotations
 #: model kind -> finite-element formulation
 MODEL_KINDS = {"slice2d": "generalized_plane_strain", "axisym": "axisymmetric", "joint3d": "3d"}
 
-#: default material of every region the geometry builder writes (library names; see `fem-wlp materials`)
+#: default material of every region the geometry builder writes (library names; see `fem-wlp materials`).
+#: Issue 14: copper with kinematic hardening and sigma_y(T) (Cu_cyclic), polyimide with E(T) (PI_HD4100_T) and
+#: FR-4 with its glass transition (FR4_Tg); the previous defaults stay in the library under their names
+#: (Cu_plastic, PI_HD4100, FR4) for a study's [materials] table.
 DEFAULT_MATERIALS = {
-    "die": "Si", "passivation": "SiN_passivation", "pi1": "PI_HD4100", "pi2": "PI_HD4100", "pi3": "PI_HD4100",
-    "cu_wiring": "Cu_plastic", "ubm": "Cu_plastic", "solder": "SAC305", "board_pad": "Cu_plastic",
-    "solder_mask": "solder_mask",
-    "board": "FR4",
+    "die": "Si", "passivation": "SiN_passivation", "pi1": "PI_HD4100_T", "pi2": "PI_HD4100_T",
+    "pi3": "PI_HD4100_T", "cu_wiring": "Cu_cyclic", "ubm": "Cu_cyclic", "solder": "SAC305",
+    "board_pad": "Cu_cyclic", "solder_mask": "solder_mask",
+    "board": "FR4_Tg",
     "imc": "Cu6Sn5",
 }
 

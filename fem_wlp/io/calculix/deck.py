@@ -36,9 +36,11 @@ from scipy.optimize import brentq
 from fem_wlp.errors import InputError
 from fem_wlp.fe.kinematics import mesh_kind
 from fem_wlp.fe.solver import Discretization, SolverSettings
-from fem_wlp.materials.elastic import AnisotropicElastic
+from fem_wlp.materials.base import Expansion
+from fem_wlp.materials.elastic import AnisotropicElastic, Orthotropic, axes_rotation
 from fem_wlp.materials.norton import Norton
 from fem_wlp.materials.plasticity import J2Plastic
+from fem_wlp.materials.kinematic import Chaboche
 
 T_ABS = 273.15
 #: spacing (K) of the temperature table of a Norton A(T) = A exp(-Q/RT): ccx interpolates A linearly in T, whose
@@ -236,7 +238,7 @@ def creep_law(region, mat, model, times, nearest_native=False):
     """(A, n, Q_over_R, fit report or None) of the Norton law written for a material, None if it does not creep."""
     if isinstance(mat, Norton):
         return mat.A, mat.n, mat.Q_over_R, None
-    if mat.elastic or isinstance(mat, J2Plastic):
+    if mat.elastic or isinstance(mat, (J2Plastic, Chaboche)):
         return None
     if not nearest_native:
         raise InputError(f"materials.{region}", mat.model,
@@ -276,7 +278,11 @@ def material_cards(region: str, mat, model, times, nearest_native: bool = False,
     creep = None if law is None else {"A": law[0], "n": law[1], "Q_over_R": law[2]}
     if law is not None and law[3] is not None:
         out += _fit_comment(mat, law[3])
-    if isinstance(mat, AnisotropicElastic):
+    if _orientation(mat, thickness_axis) is not None:
+        out += _engineering_constants_cards(region, mat.oriented(thickness_axis), scale)
+        # with an *ORIENTATION ccx reads TYPE=ORTHO expansion in the local (material) axes too
+        exp = Expansion(tuple(mat.alpha_material), mat.expansion.T_alpha)
+    elif isinstance(mat, AnisotropicElastic):
         m = mat.oriented(thickness_axis) if hasattr(mat, "oriented") else mat
         out += ["** anisotropic elasticity as TYPE=ANISO in mesh (global) axes"
                 + (" -- for CAX elements the hoop axis is z" if model.formulation == "axisymmetric" else ""),
@@ -287,6 +293,34 @@ def material_cards(region: str, mat, model, times, nearest_native: bool = False,
         exp = mat.expansion
         out += _isotropic_cards(mat, creep, _temperature_range(model, times), scale)
     return out + _expansion_cards(exp)
+
+
+def _orientation(mat, thickness_axis: int):
+    """(a, b) of the *ORIENTATION (material axes 1, 2 in mesh coordinates) of a temperature-dependent
+    orthotropic material, which is exported as ENGINEERING CONSTANTS in material axes; None for the others
+    (written in mesh axes)."""
+    if not (isinstance(mat, Orthotropic) and mat.temperature_dependent):
+        return None
+    R = axes_rotation(thickness_axis, mat.rotation_deg)
+    return R[:, 0], R[:, 1]
+
+
+def _engineering_constants_cards(region: str, mat, scale: float) -> list[str]:
+    """*ELASTIC, TYPE=ENGINEERING CONSTANTS with one row per table temperature (ccx interpolates the constants
+    linearly in T, as fem_wlp does) and the *ORIENTATION that maps material axes to the mesh (ccx: local z = a x b,
+    which may be -axis 3: irrelevant for an orthotropic material)."""
+    a, b = _orientation(mat, mat.thickness_axis)
+    temps = sorted(set().union(*(set(t.T) for t in mat.constants if not t.constant)))
+    out = ["** orthotropic with temperature tables: engineering constants in material axes (1, 2 in-plane, "
+           "3 through-thickness) and an *ORIENTATION",
+           "*ELASTIC, TYPE=ENGINEERING CONSTANTS"]
+    for t in temps:
+        v = [float(c(t)) for c in mat.constants]
+        v = [x / scale if k in (0, 1, 2, 6, 7, 8) else x for k, x in enumerate(v)]
+        out += [", ".join(_g(x) for x in v[:8]), f"{_g(v[8])}, {_g(t + T_ABS)}"]
+    out += [f"*ORIENTATION, NAME={set_name('OR_', region)}, SYSTEM=RECTANGULAR",
+            ", ".join(_g(x) for x in list(a) + list(b))]
+    return out
 
 
 def _fit_comment(mat, fit: dict) -> list[str]:
@@ -330,6 +364,8 @@ def _isotropic_cards(mat, creep: dict | None, T_range: tuple[float, float], scal
             pts.append((Y[-1] + H[-1] * (p_end - P[-1]), p_end))
         out += [f"{_g(sy / scale)}, {_g(p)}" for sy, p in pts]
         out.append("** yield stress is temperature independent in fem_wlp (no temperature column)")
+    if isinstance(mat, Chaboche):
+        out += _chaboche_cards(mat, scale)
     if creep is not None:
         A, n, Q = creep["A"], creep["n"], creep["Q_over_R"]
         A = A * scale ** n                       # A in 1/(s unit^n)
@@ -342,6 +378,36 @@ def _isotropic_cards(mat, creep: dict | None, T_range: tuple[float, float], scal
         else:
             out.append("*CREEP, LAW=NORTON")
             out.append(f"{A:.10e}, {_g(n)}, 0.")
+    return out
+
+
+def _chaboche_cards(mat, scale: float) -> list[str]:
+    """*PLASTIC of a chaboche material that CalculiX 2.20 has natively: no kinematic hardening (C = 0), i.e.
+    J2 with sigma_y(T) + H p, written as HARDENING=ISOTROPIC with temperature rows.
+
+    Refused: gamma > 0 (ccx has no Armstrong-Frederick law) and C > 0 with gamma = 0 (Prager). ccx 2.20's
+    *PLASTIC, HARDENING=KINEMATIC does not give Prager hardening: on one C3D8 cube under a uniaxial strain
+    cycle (E = 130 GPa, curve 100 MPa at 0 / 1600 MPa at 1) its plastic tangent is -1517 MPa = -E H/(E - H)
+    instead of +E H/(E + H) = +1483 MPa (the stress falls as the plastic strain grows), with or without NLGEOM
+    (measured for issue 14; the same cube with HARDENING=ISOTROPIC gives +1483 MPa)."""
+    key = f"materials.{mat.name}"
+    if any(g > 0 for g in mat.gamma):
+        raise InputError(f"{key}.gamma", list(mat.gamma), "0 for a CalculiX export (ccx has no "
+                         "Armstrong-Frederick kinematic hardening)")
+    if sum(mat.C) > 0:
+        raise InputError(f"{key}.C", list(mat.C), "0 for a CalculiX export (ccx 2.20's HARDENING=KINEMATIC "
+                         "is not Prager hardening, see io/calculix/deck.py _chaboche_cards)")
+    H = mat.hardening_modulus
+    p_end = 1.0                         # linear hardening: two points, extended to a large plastic strain
+    yt = mat.yield_table
+    out = ["** chaboche with C = 0: J2 with sigma_y(T) + H p as isotropic hardening, sigma_y(T) rows",
+           "*PLASTIC, HARDENING=ISOTROPIC"]
+    rows = [(yt.v[0], None)] if yt.constant else list(zip(yt.v, yt.T))
+    for sy, t in rows:
+        tc = "" if t is None else f", {_g(t + T_ABS)}"
+        out.append(f"{_g(sy / scale)}, 0.{tc}")
+        if H > 0:
+            out.append(f"{_g((sy + H * p_end) / scale)}, {_g(p_end)}{tc}")
     return out
 
 
@@ -508,7 +574,9 @@ def _materials_and_sections(model, disc, maps: CCXMaps, times, nearest_native: b
     for name in disc.names:
         L += material_cards(name, model.materials[name], model, times, nearest_native, model.thickness_axis, scale)
     for name in disc.names:
-        L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}")
+        orient = (f", ORIENTATION={set_name('OR_', name)}"
+                  if _orientation(model.materials[name], model.thickness_axis) is not None else "")
+        L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}{orient}")
         if maps.formulation != "3d":
             L.append("1.")
     return L
@@ -573,7 +641,7 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
     temperature, the prescribed boundary values and the output requests."""
     mats = model.materials
     inelastic = [r for r, m in mats.items() if not m.elastic]
-    creep = [r for r, m in mats.items() if not m.elastic and m.model != "plastic"]
+    creep = [r for r, m in mats.items() if not m.elastic and m.model not in ("plastic", "chaboche")]
     L = []
     # output times: DIRECT collides with *TIME POINTS in ccx, so every step prints with a FREQUENCY that hits its
     # output increments (and ccx prints the last increment of a step anyway)
@@ -582,6 +650,8 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
         ot = np.asarray(output_times, float)
         ot = np.unique(np.argmin(np.abs(times[:, None] - ot[None, :]), axis=0))     # grid indices
     el_keys = "S, COORD" + (", PEEQ" if inelastic else "")
+    # stresses in global axes where a section has an *ORIENTATION (ccx prints local ones otherwise)
+    glob = ", GLOBAL=YES" if any(_orientation(m, model.thickness_axis) is not None for m in mats.values()) else ""
     if creep:
         ce = cetol if cetol is not None else settings.max_deps_in
         L.append(f"** creep in regions {', '.join(creep)}: *VISCO (creep is off in *STATIC), CETOL = {ce:g} "
@@ -608,6 +678,6 @@ def _steps(model, times, settings, output_times, cetol, step_bc: list[str]) -> l
                   "*CONTROLS, PARAMETERS=TIME INCREMENTATION", "30, 40, 40, 100"]
         L += ["*TEMPERATURE, AMPLITUDE=TEMP", "NALL, 1."]
         L += step_bc
-        L += [f"*NODE PRINT, NSET=NALL, {out_param}", "U", f"*EL PRINT, ELSET=EALL, {out_param}", el_keys,
+        L += [f"*NODE PRINT, NSET=NALL, {out_param}", "U", f"*EL PRINT, ELSET=EALL, {out_param}{glob}", el_keys,
               "*END STEP"]
     return L
