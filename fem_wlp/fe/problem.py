@@ -96,6 +96,8 @@ class Model:
     order: int = 1
     intorder: int | None = None
     name: str = "model"
+    contacts: tuple = ()             # fe.contact.Contact per unbonded interface (mesh split by split_interface);
+                                     # empty: every interface bonded (the discretization is then unchanged)
 
     def __post_init__(self):
         if self.formulation not in FORMULATIONS:
@@ -105,6 +107,8 @@ class Model:
         for r, m in self.materials.items():
             if not isinstance(m, Material):
                 raise TypeError(f"materials[{r!r}] is not a Material")
+        if self.contacts and self.order != 1:
+            raise InputError("model.order", self.order, "1 with unbonded (contact) interfaces")
 
     @property
     def ncomp(self) -> int:
