@@ -127,9 +127,10 @@ class ContactSet:
                 "gap": np.zeros(n), "pressure": np.zeros(n), "traction": np.zeros((nc, n))}
 
     # -- per Newton iterate ---------------------------------------------------------------------------------------
-    def evaluate(self, u, states_old) -> dict:
-        """Contact forces and tangent blocks at displacement u from the committed state; returns the trial state
-        {STATE_KEY: ...}. Raises ConvergenceError when the status chatters."""
+    def evaluate(self, u, states_old, dt: float = 0.0) -> dict:
+        """Contact forces and tangent blocks at displacement u from the committed state `states_old` (increment
+        length dt: with states_old it identifies the attempt); returns the trial state {STATE_KEY: ...}. Raises
+        ConvergenceError when the status chatters."""
         old = states_old[STATE_KEY]
         nc = self.nc
         du = u[self.ldofs[:, nc:]].T - u[self.ldofs[:, :nc]].T             # (nc, n): u_b - u_a
@@ -164,13 +165,14 @@ class ContactSet:
         np.add.at(f, self.ldofs[:, nc:].T, fvec)
         np.add.at(f, self.ldofs[:, :nc].T, -fvec)
         self.force, self._blocks = f, blocks
-        self._check_chattering(states_old, act, stick)
+        self._check_chattering((states_old, dt), act, stick)
         return {STATE_KEY: {"active": act, "stick": stick, "slip": slip, "gap": g,
                             "pressure": Fn / self.area, "traction": t / self.area}}
 
-    def _check_chattering(self, states_old, act, stick):
-        if states_old is not self._old:            # a new increment (or a retry from the committed state)
-            self._old, self._seen, self._cycles = states_old, [], 0
+    def _check_chattering(self, attempt, act, stick):
+        states_old, dt = attempt
+        if self._old is None or states_old is not self._old[0] or dt != self._old[1]:   # a new increment or a
+            self._old, self._seen, self._cycles = attempt, [], 0                           # retry (cutback: new dt)
             self.status_changes = []
             prev = np.concatenate([states_old[STATE_KEY]["active"], states_old[STATE_KEY]["stick"]])
         else:

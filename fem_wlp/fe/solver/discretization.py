@@ -145,7 +145,7 @@ class Discretization:
             sig[i], tan[i], new[n] = s, D, st
         if self.contact is not None and regions is None:      # contact forces and status (fe/contact.py)
             try:
-                new.update(self.contact.evaluate(u, states_old))
+                new.update(self.contact.evaluate(u, states_old, dt))
             except ConvergenceError as exc:                     # status chattering: cut back like a failure
                 raise NotConverged(str(exc), {"region": STATE_KEY, **exc.report}) from None
         self.timing["material_s"] += _time.perf_counter() - t0
