@@ -361,3 +361,60 @@ def test_no_contacts_changes_nothing():
     model = Model(fm, "plane_strain", mats, cons, Temperature.uniform_step(125.0, 25.0))
     f = last(model)
     assert STATE_KEY not in f.states
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. the same meshes solved by CalculiX (*CONTACT PAIR, surface to surface, linear pressure-overclosure with the
+# same stiffness per unit area; io/calculix/deck.py writes the cards)
+def tilted(friction=0.0):
+    """The elastic block of test 2 tilted onto the foundation: top u_y = 0.004 (x - 1.2), u_x = 0, bottom fixed:
+    the interface is closed left of x ~ 1.1 and open right of it."""
+    fm = layered("quad", 8, 8, 2.0, 2.0, 1.0, names=("found", "block"))
+    mesh, pr = split_interface(fm, "found", "block")
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
+            "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": 0.3, "alpha": 0.0})}
+    ramp = History((0.0, 1.0), (0.0, 1.0))
+    cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+            Constraint("top", (0, 1), facets=mesh.boundary("top"),
+                       value=lambda t, x: np.array([0.0 * x[0], ramp(t) * 0.004 * (x[0] - 1.2)]), corners=(0.0, 1.0)))
+    return Model(mesh, "plane_strain", mats, cons, Temperature(25.0),
+                 contacts=(Contact(pr, friction=friction, penalty=PENALTY),))
+
+
+@pytest.mark.skipif(__import__("shutil").which("ccx") is None, reason="CalculiX (ccx) not on PATH")
+@pytest.mark.parametrize("case,times,tol_u,tol_s", [
+    # measured (ccx 2.20, CPE4): u 4.8e-8, S 1.1e-7 (uniform pressure: both exact; ccx prints 7 digits)
+    ("pushed", [0.0, 1.0], 1e-6, 1e-5),
+    # partial contact, frictionless: u 5.2e-6, S 1.3e-5 -- surface-to-surface integrates the pressure over the
+    # faces, the pairs lump it at the vertices: they differ only on the face where the contact ends
+    ("tilted", [0.0, 1.0], 5e-5, 1e-4),
+    # pressed, then sheared below mu p (every pair sticks): u 1.1e-7, S 3.3e-7
+    ("sticking", [0.0, 1.0, 1.5, 2.0], 1e-6, 1e-5),
+])
+def test_calculix_same_mesh(tmp_path, case, times, tol_u, tol_s):
+    from fem_wlp.io.calculix.deck import deck_maps, write_deck
+    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
+    from fem_wlp.fe.solver.discretization import Discretization
+
+    if case == "pushed":
+        model, _ = block(-0.01)
+    elif case == "tilted":
+        model = tilted()
+    else:
+        model, _ = block(-0.01, friction=MU, nu=(0.0, 0.0), shear=2e-4)
+    disc = Discretization(model, TIGHT)
+    frames = list(run(model, times, disc=disc))
+    inp = write_deck(model, times, tmp_path / f"{case}.inp", disc=disc)
+    text = inp.read_text()
+    assert "*CONTACT PAIR" in text and ("*FRICTION" in text) == (case == "sticking")
+    res = read_dat(run_ccx(inp, timeout=300)["dat"])
+    maps = deck_maps(model, disc)
+    for f in frames[1:]:
+        m = map_to_model(res, maps, disc, f.time)
+        assert np.abs(m.u - f.u).max() <= tol_u * np.abs(f.u).max(), f.time
+        for n in disc.names:
+            s = f.states[n]["stress"]
+            assert np.abs(m.S_qp[n] - s).max() <= tol_s * np.abs(s).max(), (f.time, n)
+    if case == "tilted":
+        act = frames[-1].states[STATE_KEY]["active"]
+        assert 0 < act.sum() < act.size
