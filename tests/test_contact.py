@@ -418,3 +418,71 @@ def test_calculix_same_mesh(tmp_path, case, times, tol_u, tol_s):
     if case == "tilted":
         act = frames[-1].states[STATE_KEY]["active"]
         assert 0 < act.sum() < act.size
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 6. the study key [contact] (generated models) and its wiring (workflows/case.unbonded_interfaces)
+def _study(contact=None):
+    import tomllib
+    from pathlib import Path
+
+    from fem_wlp.study.spec import Study
+
+    path = Path(__file__).resolve().parents[1] / "studies" / "flat_vs_embossed_vs_recessed.toml"
+    data = tomllib.loads(path.read_text())
+    if contact is not None:
+        data["contact"] = contact
+    return Study.from_dict(data, path)
+
+
+def test_contact_key_defaults_bonded():
+    s = _study()
+    assert s.contact.bonded_everywhere and s.contact.pairs == ()
+    s = _study({"bonded_everywhere": False, "friction": 0.2})
+    assert ("solder", "pi2") in s.contact.pairs and s.contact.friction == 0.2
+
+
+@pytest.mark.parametrize("contact,key", [
+    ({"friction": 2.5}, "contact.friction"),
+    ({"friction": -0.1}, "contact.friction"),
+    ({"unbonded": ["solder:ubm"]}, "contact.unbonded"),             # metal-metal without allow_metal
+    ({"unbonded": ["solder:nowhere"]}, "contact.unbonded"),
+    ({"unbonded": ["solder"]}, "contact.unbonded"),
+    ({"unbonded": "solder:pi2"}, "contact.unbonded"),
+    ({"bonded_everywhere": "no"}, "contact.bonded_everywhere"),
+    ({"slip": 1}, "contact.slip"),
+])
+def test_contact_key_bad_input(contact, key):
+    with pytest.raises(InputError) as exc:
+        _study(contact)
+    assert exc.value.key == key
+
+
+def test_contact_metal_pair_with_permission():
+    s = _study({"bonded_everywhere": False, "unbonded": ["solder:ubm"], "allow_metal": True})
+    assert s.contact.pairs == (("solder", "ubm"),)
+
+
+def test_unbonded_interfaces_split_and_reject_missing_pairs():
+    """Default pairs the mesh lacks are left out; a listed pair without an interface is an InputError naming
+    contact.unbonded; every partner of the first region is split at once."""
+    from types import SimpleNamespace
+
+    from fem_wlp.study.spec import ContactSpec
+    from fem_wlp.workflows.case import unbonded_interfaces
+
+    fm = layered("quad", 4, 4, 2.0, 2.0, 1.0, names=("pi2", "solder"), extra=1.5)   # pi2 | solder | side
+    fm = FEMesh.from_skfem(fm.mesh, {"pi2": fm.leaves["pi2"], "solder": fm.leaves["solder"],
+                                     "pi3": fm.leaves["side"]}, fm.boundaries)
+    spec = SimpleNamespace(contact=ContactSpec(bonded_everywhere=False))
+    new, contacts = unbonded_interfaces(fm, spec)
+    assert len(contacts) == 1 and contacts[0].name == "solder:pi2+pi3"
+    # the solder/pi2 face y = 1, x in [0, 1.5] (4 vertices) and the solder/pi3 face x = 1.5, y in [1, 2] (3), the
+    # corner (1.5, 1) in both: one copy for pi2 and pi3 (bonded to each other there)
+    assert contacts[0].pairs.size == 6
+    assert new.mesh.nvertices == fm.mesh.nvertices + contacts[0].pairs.size
+    spec = SimpleNamespace(contact=ContactSpec(bonded_everywhere=False, unbonded=("solder:solder_mask",)))
+    with pytest.raises(InputError) as exc:
+        unbonded_interfaces(fm, spec)
+    assert exc.value.key == "contact.unbonded"
+    assert unbonded_interfaces(fm, SimpleNamespace(contact=ContactSpec()))[0] is fm
