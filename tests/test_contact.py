@@ -486,3 +486,26 @@ def test_unbonded_interfaces_split_and_reject_missing_pairs():
         unbonded_interfaces(fm, spec)
     assert exc.value.key == "contact.unbonded"
     assert unbonded_interfaces(fm, SimpleNamespace(contact=ContactSpec()))[0] is fm
+
+
+def test_cutback_reverts_the_contact_status():
+    """The status is committed state: a run whose first increment chatters and is cut back ends exactly where a
+    run on the accepted increments' times ends (the failed attempts leave nothing behind)."""
+    fm = layered("quad", 8, 8, 2.0, 2.0, 1.0, names=("found", "block"))
+    mesh, pr = split_interface(fm, "found", "block")
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
+            "block": material_from_spec("b", {"model": "norton", "E": 50000.0, "nu": 0.3, "alpha": 0.0,
+                                              "A": 1e-8, "n": 5.0, "Q_over_R": 0.0})}
+    tilt = History((0.0, 10.0), (0.0, 1.0))
+    cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+            Constraint("top", (0, 1), facets=mesh.boundary("top"),
+                       value=lambda t, x: np.array([0.0 * x[0], tilt(t) * 0.004 * (x[0] - 1.2)]),
+                       corners=(0.0, 10.0)))
+    model = Model(mesh, "plane_strain", mats, cons, Temperature(25.0), contacts=(Contact(pr),))
+    s = SolverSettings(rtol=1e-10, step_control="grid", predictor=False)
+    a = list(run(model, [0.0, 10.0], s))
+    assert a[1].cutbacks > 0                                            # the first attempt(s) failed
+    b = list(run(model, [f.time for f in a], s))
+    assert all(f.cutbacks == 0 for f in b) and len(b) == len(a)
+    assert np.abs(a[-1].u - b[-1].u).max() <= 1e-12 * np.abs(b[-1].u).max()
+    assert np.array_equal(a[-1].states[STATE_KEY]["active"], b[-1].states[STATE_KEY]["active"])
