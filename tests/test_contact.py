@@ -390,6 +390,8 @@ def tilted(friction=0.0):
     ("tilted", [0.0, 1.0], 5e-5, 1e-4),
     # pressed, then sheared below mu p (every pair sticks): u 1.1e-7, S 3.3e-7
     ("sticking", [0.0, 1.0, 1.5, 2.0], 1e-6, 1e-5),
+    # (sliding above mu p is checked against mu F_n only: ccx 2.20 did not converge the fully sliding block
+    # within 400 s with fixed increments, 10 per step -- its friction iterations cycled)
 ])
 def test_calculix_same_mesh(tmp_path, case, times, tol_u, tol_s):
     from fem_wlp.io.calculix.deck import deck_maps, write_deck

@@ -11,6 +11,8 @@
 - *MATERIAL: isotropic *ELASTIC with its E(T) table (temperatures in K), anisotropic elastic as TYPE=ANISO in mesh
   axes, *EXPANSION (secant, ZERO = T_alpha in K: the same convention as fem_wlp), Norton as *CREEP (A(T) =
   A exp(-Q/RT) tabulated, see the comment written into the deck), J2 as *PLASTIC (ISOTROPIC or KINEMATIC);
+- unbonded interfaces (model.contacts, fe/contact.py): *SURFACE per side, *CONTACT PAIR TYPE=SURFACE TO SURFACE,
+  SMALL SLIDING, *SURFACE BEHAVIOR PRESSURE-OVERCLOSURE=LINEAR with fem_wlp's penalty stiffness, *FRICTION;
 - *BOUNDARY: fixed components in the model definition, prescribed ones in the steps with an *AMPLITUDE;
 - *INITIAL CONDITIONS, TYPE=TEMPERATURE = T0 (stress-free) and the uniform temperature history as an amplitude of
   ABSOLUTE temperatures (K) with reference value 1.0 on *TEMPERATURE (ccx multiplies absolute temperatures);
