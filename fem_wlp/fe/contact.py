@@ -20,7 +20,9 @@ F_n / k_i = p h / (penalty E_i), i.e. 1/penalty of the elastic compression of on
 pressure p (penalty = 1e3 by default: 0.1 %). With friction the tangent is the symmetric part of the generalized
 derivative (the solvers factor symmetric matrices only): the slip term's coupling mu k m n^T to the normal gap is
 left out, so Newton is quadratic under stick and frictionless contact and only linear while pairs slip with a
-changing normal force.
+changing normal force. On the flagship slice (generalized plane strain, solder against polyimide, mu = 0.3) that
+tangent lets the stick/slip status of a pair cycle at the first ramp (the run stops with the chattering error);
+frictionless contact runs it through.
 
 Assumptions (small sliding): the pairs never change partners, the normals and weights come from the undeformed
 mesh, the two vertices of a pair coincide initially (zero initial gap). Only vertex dofs are paired: order-1
