@@ -308,3 +308,170 @@ def _facets_from_nodes(mesh, fnodes, name, source, key):
                          message=f"{key}: {int((~ok).sum())} facets of boundary '{name}' in {source} "
                                  "are not faces of the mesh's elements")
     return np.unique(order[pos])
+
+
+# -- interfaces --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InterfacePairs:
+    """Coincident vertex pairs of an interface split by `split_interface`: vertex a on side A (its original id),
+    vertex b its copy on side B. Normals point from A into B (unit, the area-weighted mean of the interface facets
+    at the vertex, from the undeformed mesh); `area` is the vertex's tributary share of the interface facets
+    (facet measure / its vertex count; 2D: length per unit thickness, no 2 pi r). The interface facets themselves
+    (side-A vertices in cyclic order, unit normals, measures) are kept for weights that need them (axisymmetric)."""
+
+    name: str
+    a: np.ndarray               # (n,) side-A vertices
+    b: np.ndarray               # (n,) side-B vertices (the duplicates)
+    normal: np.ndarray          # (dim, n)
+    area: np.ndarray            # (n,)
+    facets: np.ndarray          # (nfv, nf) side-A vertices of each interface facet
+    facet_normal: np.ndarray    # (dim, nf)
+    facet_area: np.ndarray      # (nf,)
+    tied: np.ndarray            # vertices on the interface left shared (a bonded region joins A and B around them)
+
+    @property
+    def size(self) -> int:
+        return int(self.a.size)
+
+
+def _elements_of(femesh: FEMesh, names, key) -> np.ndarray:
+    if isinstance(names, str):
+        names = [names]
+    if not names:
+        raise InputError(key, names, "a non-empty list of regions")
+    return np.unique(np.concatenate([femesh.region(n, key=key) for n in names]))
+
+
+def split_interface(femesh: FEMesh, side_a, side_b, name: str = "interface",
+                    key: str = "contact") -> tuple[FEMesh, InterfacePairs]:
+    """Split a conforming mesh along the facets shared by an element of the regions `side_a` and one of `side_b`:
+    every vertex of those facets is duplicated, the copy going to the elements on side B's side of the interface
+    (side B and whatever is bonded to it around the vertex through facets that are not on the interface). A vertex
+    where side A and side B stay connected around it through a third, bonded region is not split (it is reported
+    in `tied`). Element indices, named regions (leaves) and named boundaries are preserved; higher-order elements
+    on the split mesh get distinct edge/face dofs on the two sides because the interface edges/faces become
+    distinct. Only straight-sided (first-order geometry) meshes are supported.
+
+    Returns (the split mesh, the vertex pairs with normals and tributary areas)."""
+    mesh = femesh.mesh
+    if mesh_kind_name(mesh)[-1] != "1":
+        raise InputError(key, type(mesh).__name__, "a mesh with first-order (straight-sided) geometry")
+    A = _elements_of(femesh, side_a, f"{key}.{name}")
+    B = _elements_of(femesh, side_b, f"{key}.{name}")
+    nel, nv = mesh.t.shape[1], mesh.nvertices
+    side = np.zeros(nel, np.int8)                  # 1: A, 2: B, 0: other
+    side[A] = 1
+    if np.any(side[B] == 1):
+        raise InputError(f"{key}.{name}", [side_a, side_b], "two disjoint region sets")
+    side[B] = 2
+    facets = mesh_facets(mesh)
+    f2t = mesh.f2t
+    inner = f2t[1] >= 0
+    s0, s1 = side[f2t[0]], np.where(inner, side[np.maximum(f2t[1], 0)], 0)
+    on = inner & (((s0 == 1) & (s1 == 2)) | ((s0 == 2) & (s1 == 1)))
+    fi = np.flatnonzero(on)
+    if fi.size == 0:
+        raise InputError(f"{key}.{name}", [side_a, side_b], "regions that share an interface",
+                         message=f"{key}.{name}: regions {side_a} and {side_b} share no interface facet")
+    ea = np.where(s0[fi] == 1, f2t[0, fi], f2t[1, fi])             # the side-A element of each interface facet
+    # -- which element-vertex incidences get the copy: components of the elements around each interface vertex,
+    # joined across facets that are not on the interface
+    isiv = np.zeros(nv, bool)
+    isiv[facets[:, fi]] = True
+    t = mesh.t
+    ie, ik = np.nonzero(isiv[t].T)                 # incidences (element, local vertex) at interface vertices
+    iv = t[ik, ie]
+    ikey = ie * nv + iv
+    order = np.argsort(ikey)
+    skey = ikey[order]
+
+    def incidence(e, v):
+        return order[np.searchsorted(skey, e * nv + v)]
+
+    other = np.flatnonzero(inner & ~on)
+    rows, cols = [], []
+    for k in range(facets.shape[0]):               # (loop over the facet's vertex slots, not over facets)
+        v = facets[k, other]
+        m = isiv[v]
+        rows.append(incidence(f2t[0, other[m]], v[m]))
+        cols.append(incidence(f2t[1, other[m]], v[m]))
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nin = ie.size
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    g = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(nin, nin))
+    _, comp = connected_components(g, directed=False)
+    sides = side[ie]
+    hasA = np.zeros(comp.max() + 1, bool)
+    hasB = np.zeros(comp.max() + 1, bool)
+    hasA[comp[sides == 1]] = True
+    hasB[comp[sides == 2]] = True
+    both = hasA & hasB
+    tied_v = np.zeros(nv, bool)
+    tied_v[iv[both[comp]]] = True
+    split_v = np.zeros(nv, bool)
+    split_v[iv[hasB[comp] & ~both[comp]]] = True
+    split_v &= ~tied_v
+    old = np.flatnonzero(split_v)
+    new_id = -np.ones(nv, np.int64)
+    new_id[old] = nv + np.arange(old.size)
+    moved = hasB[comp] & split_v[iv]               # incidences that take the copy
+    t_new = t.copy()
+    t_new[ik[moved], ie[moved]] = new_id[iv[moved]]
+    p_new = np.hstack([mesh.p, mesh.p[:, old]])
+    out = type(mesh)(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
+    # -- named boundaries: each facet's vertices as seen from its (first) element, looked up in the new mesh
+    mkey = ie[moved] * nv + iv[moved]
+    morder = np.argsort(mkey)
+    mkey_sorted, mval = mkey[morder], new_id[iv[moved]][morder]
+
+    def renumber(e, v):
+        if mkey_sorted.size == 0:
+            return v
+        k = e * nv + v
+        pos = np.minimum(np.searchsorted(mkey_sorted, k), mkey_sorted.size - 1)
+        return np.where(mkey_sorted[pos] == k, mval[pos], v)
+
+    boundaries = {}
+    for bname, F in femesh.boundaries.items():
+        F = np.asarray(F, np.int64)
+        if F.size == 0:
+            boundaries[bname] = F
+            continue
+        fn = renumber(f2t[0, F][None, :], facets[:, F])
+        boundaries[bname] = _facets_from_nodes(out, fn.T, bname, femesh.source, key)
+    new = FEMesh(out, dict(femesh.leaves), boundaries, femesh.source)
+    # -- interface geometry from the side-A elements (cyclic facet vertex order of the reference element)
+    t2f = mesh.t2f
+    loc = np.argmax(t2f[:, ea] == fi[None, :], axis=0)
+    ref = np.asarray(mesh.elem.refdom.facets)
+    fv = t[ref[loc].T, ea]                                       # (nfv, nf)
+    P = mesh.p[:, fv]                                            # (dim, nfv, nf)
+    dim = mesh.dim()
+    if dim == 2:
+        d = P[:, 1] - P[:, 0]
+        nvec = np.array([d[1], -d[0]])                           # |nvec| = length
+    elif fv.shape[0] == 3:
+        nvec = 0.5 * np.cross(P[:, 1] - P[:, 0], P[:, 2] - P[:, 0], axis=0)
+    else:                                                        # planar quadrilateral: half the diagonals' cross
+        nvec = 0.5 * np.cross(P[:, 2] - P[:, 0], P[:, 3] - P[:, 1], axis=0)
+    meas = np.linalg.norm(nvec, axis=0)
+    centroid_a = mesh.p[:, t[:, ea]].mean(axis=1)
+    flip = np.einsum("dn,dn->n", nvec, P.mean(axis=1) - centroid_a) < 0
+    nvec[:, flip] *= -1.0                                        # outward of A: from A into B
+    nacc = np.zeros((dim, nv))
+    area = np.zeros(nv)
+    for k in range(fv.shape[0]):                                 # (loop over the facet's vertex slots)
+        np.add.at(nacc, (slice(None), fv[k]), nvec / fv.shape[0])
+        np.add.at(area, fv[k], meas / fv.shape[0])
+    normal = nacc[:, old] / np.linalg.norm(nacc[:, old], axis=0)
+    pairs = InterfacePairs(name, old, new_id[old], normal, area[old], fv, nvec / meas, meas,
+                           np.flatnonzero(tied_v))
+    return new, pairs
+
+
+def mesh_kind_name(mesh) -> str:
+    """'MeshTri1', 'MeshQuad2', ... (the class name with its geometry order)."""
+    name = type(mesh).__name__
+    return name if name[-1].isdigit() else name + "1"

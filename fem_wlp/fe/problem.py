@@ -118,6 +118,8 @@ class Model:
     intorder: int | None = None
     name: str = "model"
     initial: InitialState | None = None
+    contacts: tuple = ()             # fe.contact.Contact per unbonded interface (mesh split by split_interface);
+                                     # empty: every interface bonded (the discretization is then unchanged)
 
     def __post_init__(self):
         if self.formulation not in FORMULATIONS:
@@ -134,6 +136,8 @@ class Model:
             for r in tuple(self.initial.activated) + tuple(self.initial.states):
                 if r not in self.materials:
                     raise InputError("initial", r, "a material region: " + ", ".join(self.materials))
+        if self.contacts and self.order != 1:
+            raise InputError("model.order", self.order, "1 with unbonded (contact) interfaces")
 
     @property
     def ncomp(self) -> int:

@@ -12,7 +12,7 @@ from fem_wlp.wlcsp.design import (FIELD_DOCS, KIND_KEYS, MAX_ARRAY_SIZE, MAX_LEN
 
 SPEC_TABLES = (("[study]", S.StudyInfo), ("[model]", S.ModelSpec), ("[load]", S.LoadSpec),
                ("[solver]", S.SolverSpec), ("[output]", S.OutputSpec), ("[fatigue]", S.FatigueSpec),
-               ("[sweep]", S.SweepSpec), ("[[constraints]]", S.ConstraintSpec))
+               ("[sweep]", S.SweepSpec), ("[[constraints]]", S.ConstraintSpec), ("[contact]", S.ContactSpec))
 #: units of the [geometry]/[[designs]]/[mesh] keys that are not lengths in mm
 DESIGN_UNITS = {"ring_gap_angle": "deg", "solder_volume": "mm^3", "array_size": "", "ring_segments": "",
                 "order": "", "area_rule": "", "pi1_open_in_ring": "", "pad_definition": "", "name": "", "kind": "",

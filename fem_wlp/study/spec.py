@@ -30,7 +30,8 @@ from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.fe.problem import History
 from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
                                       Profile, corner_ladder, profile_from_spec)
-from fem_wlp.wlcsp.regions import BUILDUP, BUILDUP_STRESS_FREE, DEFAULT_MATERIALS, MODEL_KINDS, SOLDER, top_region
+from fem_wlp.wlcsp.regions import (BUILDUP, BUILDUP_STRESS_FREE, DEFAULT_MATERIALS, METALS, MODEL_KINDS, SOLDER,
+                                   UNBONDED_DEFAULT, top_region)
 
 FORMULATIONS = ("plane_strain", "generalized_plane_strain", "axisymmetric", "3d")
 OUTPUT_FIELDS = ("last", "corners", "all", "none")
@@ -545,7 +546,66 @@ class ConstraintSpec:
         return cls(boundary, point, tuple(fix), disp)
 
 
-SECTIONS = ("study", "model", "materials", "constraints", "load", "solver", "output", "fatigue") + GENERATED_SECTIONS
+SECTIONS = ("study", "model", "materials", "constraints", "load", "solver", "output", "fatigue",
+            "contact") + GENERATED_SECTIONS
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    """[contact] (generated models): unbonded interfaces, node-to-node small-sliding contact (fe/contact.py)"""
+    bonded_everywhere: bool = key(True, type="boolean", allowed="true | false",
+                                  doc="every interface bonded (the default: the results of a study without "
+                                      "[contact]); false: the `unbonded` interfaces are contact interfaces")
+    unbonded: tuple[str, ...] | None = key(None, type="list of strings", allowed='"regionA:regionB" pairs of '
+                                           "top-level regions of the generated models",
+                                           doc="interfaces that are unilateral contact (no tension) instead of "
+                                               "bonded (default: " + ", ".join(UNBONDED_DEFAULT) + ", each where "
+                                               "the mesh has it); a listed pair the mesh lacks is an error")
+    friction: float = key(0.0, type="number", allowed="a number in [0, 2]",
+                          doc="Coulomb friction coefficient of the unbonded interfaces (0: frictionless). Friction > 0 "
+                              "is verified on small problems only: on the flagship slice (mu = 0.3) the stick/slip "
+                              "status of a pair chatters within a few minutes of the first ramp and the run stops "
+                              "with a convergence error (the tangent drops the slip/normal coupling)")
+    penalty: float = key(1e3, type="number", allowed="a number in [10, 1e6]",
+                         doc="contact stiffness per unit area = penalty x E / h (E the larger modulus at the "
+                             "interface, h its mean facet size): overclosure = 1/penalty of one element layer's "
+                             "elastic compression")
+    allow_metal: bool = key(False, type="boolean", allowed="true | false",
+                            doc="allow an unbonded pair of two metal regions (" + ", ".join(METALS) + ")")
+
+    @classmethod
+    def from_table(cls, t) -> "ContactSpec":
+        t = v.table("contact", {} if t is None else t, _names(cls))
+        kw = {}
+        for k in ("bonded_everywhere", "allow_metal"):
+            if k in t:
+                kw[k] = v.boolean(f"contact.{k}", t[k])
+        if "friction" in t:
+            kw["friction"] = v.number("contact.friction", t["friction"], 0.0, 2.0)
+        if "penalty" in t:
+            kw["penalty"] = v.number("contact.penalty", t["penalty"], 10.0, 1e6)
+        if "unbonded" in t:
+            pairs = t["unbonded"]
+            if not isinstance(pairs, list) or not all(isinstance(p, str) for p in pairs):
+                raise InputError("contact.unbonded", pairs, 'a list of "regionA:regionB" strings')
+            for p in pairs:
+                ab = p.split(":")
+                if len(ab) != 2 or ab[0] == ab[1] or any(r not in DEFAULT_MATERIALS for r in ab):
+                    raise InputError("contact.unbonded", p, '"regionA:regionB" with two different regions of '
+                                     "the generated models: " + ", ".join(DEFAULT_MATERIALS))
+                if all(r in METALS for r in ab) and not kw.get("allow_metal", False):
+                    raise InputError("contact.unbonded", p, "a pair with at most one metal region (" +
+                                     ", ".join(METALS) + "), or set contact.allow_metal = true")
+            kw["unbonded"] = tuple(pairs)
+        return cls(**kw)
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The unbonded (region A, region B) pairs; () when bonded everywhere."""
+        if self.bonded_everywhere:
+            return ()
+        return tuple(tuple(p.split(":")) for p in (self.unbonded if self.unbonded is not None
+                                                   else UNBONDED_DEFAULT))
 
 
 @dataclass(frozen=True)
@@ -566,6 +626,7 @@ class Study:
     geometry: Geometry | None = None
     designs: tuple[Design, ...] = ()
     mesh: MeshSizes | None = None
+    contact: ContactSpec = field(default_factory=ContactSpec)
 
     @property
     def name(self) -> str:
@@ -622,7 +683,7 @@ class Study:
 
 
 def _mesh_file(data, path, info, model, purpose) -> Study:
-    for sec in GENERATED_SECTIONS:
+    for sec in GENERATED_SECTIONS + ("contact",):
         if sec in data:
             raise InputError(sec, data[sec], "only in a generated-geometry study", message=f"{sec}: only in a "
                              "generated-geometry study (model.kind); this study has model.mesh")
@@ -677,7 +738,8 @@ def _generated(data, path, info, model, purpose) -> Study:
                          "'buildup_then_reflow'")
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), mats, (),
-                 FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh)
+                 FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh,
+                 ContactSpec.from_table(data.get("contact")))
 
 
 def _designs(tables) -> tuple[Design, ...]:

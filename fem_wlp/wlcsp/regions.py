@@ -56,6 +56,13 @@ BUILDUP_STRESS_FREE = (("die", 25.0), ("passivation", 350.0), ("pi1", 200.0), ("
 SOLDER = "solder"
 #: the intermetallic layer of a joint (geometry.imc): `imc/joint<k>`, carved out of the joint's solder
 IMC = "imc"
+#: regions of metal (solder wets them: an interface between two of them stays bonded unless a study says
+#: [contact] allow_metal = true)
+METALS = ("solder", "cu_wiring", "ubm", "board_pad", "imc")
+#: the unbonded (contact) interfaces of [contact] when a study gives no `unbonded` list: solder against every
+#: non-wetting layer it can touch (polyimide, solder mask, passivation); a pair the case's mesh does not have is
+#: left out (an explicitly listed one is an error)
+UNBONDED_DEFAULT = ("solder:pi1", "solder:pi2", "solder:pi3", "solder:solder_mask", "solder:passivation")
 #: the solder interface layers (die side, board side) over which ΔW and Δε_in are averaged
 LAYERS = ("die_layer", "board_layer")
 #: the planar damage layers (die side, board side): same thickness as LAYERS, planar, below the wetted face

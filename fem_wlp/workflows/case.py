@@ -24,7 +24,9 @@ import numpy as np
 
 from fem_wlp import __version__
 from fem_wlp.errors import ConvergenceError, InputError
+from fem_wlp.fe.contact import Contact
 from fem_wlp.fe.mesh import load as load_mesh
+from fem_wlp.fe.mesh import split_interface
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.io.results import HistoryWriter, write_json
 from fem_wlp.materials import material_from_spec
@@ -53,6 +55,7 @@ def build_case_model(spec: Study, mesh_path):
     """Model of a generated-geometry case (`spec`: the case's Study, one design) on the mesh `mesh_path`;
     returns (model, profile)."""
     fm = load_mesh(mesh_path)
+    fm, contacts = unbonded_interfaces(fm, spec)      # [contact]: the mesh split along unbonded interfaces
     kind, form = spec.kind, MODEL_KINDS[spec.kind]
     given = spec.data.get("materials", {})
     unknown = [r for r in given if not fm.leaves_under(r)]
@@ -74,8 +77,43 @@ def build_case_model(spec: Study, mesh_path):
     else:
         cons = _joint3d_constraints(fm, spec, mats, prof, T0, ymin)
     model = Model(fm, form, mats, tuple(cons), temp, order=spec.order, intorder=spec.model.quadrature_order,
-                  name=spec.designs[0].name)
+                  name=spec.designs[0].name, contacts=contacts)
     return model, prof
+
+
+def unbonded_interfaces(fm, spec: Study):
+    """The [contact] interfaces of a case: (the mesh split along them, fe.contact.Contact tuple). Bonded
+    everywhere (the default): the mesh unchanged and (). Every pair shares its first region (the split keeps
+    its vertices; its partners get copies): all partners of one region are split at once, so a vertex where two
+    partners meet the region gets one copy shared by both. A listed pair whose regions share no interface in
+    this mesh is an InputError; a default pair the mesh lacks is left out."""
+    cs = spec.contact
+    pairs = cs.pairs
+    if not pairs:
+        return fm, ()
+    sides = sorted({a for a, _ in pairs})
+    if len(sides) > 1:
+        raise InputError("contact.unbonded", [f"{a}:{b}" for a, b in pairs],
+                         "pairs that share their first region (one split per model)")
+    a = sides[0]
+    partners = []
+    for _, b in pairs:
+        if fm.leaves_under(a) and fm.leaves_under(b):
+            try:
+                split_interface(fm, a, b, key="contact.unbonded")
+            except InputError:
+                if cs.unbonded is not None:
+                    raise InputError("contact.unbonded", f"{a}:{b}", "pairs of regions that share an interface "
+                                     "in every case's mesh") from None
+                continue
+            partners.append(b)
+        elif cs.unbonded is not None:
+            raise InputError("contact.unbonded", f"{a}:{b}", "pairs of regions present in every case's mesh: "
+                             + ", ".join(sorted({n.split('/')[0] for n in fm.leaves})))
+    if not partners:
+        return fm, ()
+    new, pr = split_interface(fm, a, partners, name=f"{a}:{'+'.join(partners)}", key="contact.unbonded")
+    return new, (Contact(pr, friction=cs.friction, penalty=cs.penalty, key="contact"),)
 
 
 def _joint3d_constraints(fm, spec: Study, mats, prof, T0, ymin) -> list:

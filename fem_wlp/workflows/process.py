@@ -14,6 +14,8 @@ history there); the board is stress-free at the joining temperature.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -58,22 +60,23 @@ def with_process(spec, model: Model, prof, settings) -> tuple[Model, dict]:
     count = 1
     for frame in frames:                              # the heating to the joining temperature
         last, count = frame, count + 1
-    # stage-1 dofs -> case-model dofs by coordinates (the same nodes; P2 edge dofs included)
+    # case-model dofs at a stage-1 dof's position take its displacement (by coordinates: the same nodes, P2 edge
+    # dofs included; both copies of a node split for an unbonded interface, so the contact starts closed)
     elem = scalar_element(model.mesh.mesh, model.order)
     _, x_full, _ = scalar_dofs(model.mesh.mesh, elem)
     _, x_sub, _ = scalar_dofs(sub.mesh, scalar_element(sub.mesh, model.order))
-    dist, idx = cKDTree(x_full.T).query(x_sub.T)
-    if np.max(dist, initial=0.0) > 1e-9:
+    dist, idx = cKDTree(x_sub.T).query(x_full.T)
+    hit = dist <= 1e-9 * max(1.0, float(np.ptp(x_full)))
+    if np.count_nonzero(hit) < x_sub.shape[1]:
         raise RuntimeError("build-up stage: its dofs are not dofs of the case mesh")
     nc = model.ncomp
     u0 = np.zeros(x_full.shape[1] * nc)
-    u0.reshape(-1, nc)[idx] = last.u.reshape(-1, nc)
+    u0.reshape(-1, nc)[hit] = last.u.reshape(-1, nc)[idx[hit]]
     joining = tuple(r for r in model.materials if r not in stage_regions)
     init = InitialState(u0, last.ezz, {r: last.states[r] for r in stage_regions}, activated=joining)
     t_model = Temperature(model.temperature.T0, model.temperature.history, model.temperature.field,
                           model.temperature.corners, T0_regions=regions_T0)
-    staged = Model(model.mesh, model.formulation, model.materials, model.constraints, t_model, order=model.order,
-                   intorder=model.intorder, name=model.name, initial=init)
+    staged = replace(model, temperature=t_model, initial=init)
     record = {"process": "buildup_then_reflow", "stress_free_temperatures_C": dict(regions_T0),
               "joining_regions": list(joining), "joining_temperature_C": T_join,
               "buildup_heating_s": t_heat, "buildup_increments": count,

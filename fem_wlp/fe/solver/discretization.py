@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from fem_wlp.errors import ConvergenceError
 from fem_wlp.fe.assembly import Assembler, constraint_positions
+from fem_wlp.fe.contact import STATE_KEY, ContactSet
 from fem_wlp.fe.kinematics import bt, default_intorder, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
 from fem_wlp.fe.la.linear import LinearSolver
 from fem_wlp.fe.problem import Model
@@ -30,7 +31,10 @@ class Discretization:
         self.nc = model.ncomp
         self.ndof = self.nscalar * self.nc
         self.gps = model.formulation == "generalized_plane_strain"
-        self.asm = Assembler(self.nscalar, self.nc, self.ops, extra=self.gps)
+        # contact pairs (fe/contact.py): their 2-node blocks join the sparsity pattern; none without contacts
+        self.contact = ContactSet(model, self.ops, self.materials) if model.contacts else None
+        self.asm = Assembler(self.nscalar, self.nc, self.ops + ([self.contact.pattern] if self.contact else []),
+                             extra=self.gps)
         self.node_x = mesh.p[:, : mesh.nvertices]
         self._build_constraints(mesh, sb)
         self._build_static()
@@ -106,8 +110,11 @@ class Discretization:
     # -- per increment and iteration ---------------------------------------------------------------------------------------------------
     def initial_states(self) -> dict:
         given = self.model.initial.states if self.model.initial is not None else {}
-        return {n: given[n] if n in given else m.init_state(o.npoints)
-                for n, m, o in zip(self.names, self.materials, self.ops)}
+        states = {n: given[n] if n in given else m.init_state(o.npoints)
+                  for n, m, o in zip(self.names, self.materials, self.ops)}
+        if self.contact is not None:          # the contact status is committed with the material states
+            states[STATE_KEY] = self.contact.initial_state()
+        return states
 
     def temperatures(self, t: float) -> dict:
         return {n: self.model.temperature.at(t, o.x).reshape(-1) for n, o in zip(self.names, self.ops)}
@@ -146,6 +153,11 @@ class Discretization:
                 raise NotConverged(str(exc), {"region": n, "material": {"message": str(exc), **exc.report}}) \
                     from None
             sig[i], tan[i], new[n] = s, D, st
+        if self.contact is not None and regions is None:      # contact forces and status (fe/contact.py)
+            try:
+                new.update(self.contact.evaluate(u, states_old, dt))
+            except ConvergenceError as exc:                     # status chattering: cut back like a failure
+                raise NotConverged(str(exc), {"region": STATE_KEY, **exc.report}) from None
         self.timing["material_s"] += _time.perf_counter() - t0
         return sig, tan, new
 
@@ -154,7 +166,8 @@ class Discretization:
         if self._cond is None:
             self._cond = False
             mode = self.settings.condense
-            if (mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy")):
+            if (mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy")
+                    and self.contact is None):      # contact pairs may join condensed dofs: no condensation
                 N, I = partition(self)
                 if I.size and (mode == "on" or worth_it(self, N, I)):
                     t0 = _time.perf_counter()
@@ -195,6 +208,8 @@ class Discretization:
             fs, fzzs = self.static_force(u, ezz, T)
             fint += fs
             fzz += fzzs
+        if self.contact is not None:       # contact forces of the last evaluate (same u)
+            fint += self.contact.force
         r = -fint
         r[prescribed_dofs] = 0.0
         scale = max(np.linalg.norm(fint), self.force_floor)
@@ -220,6 +235,8 @@ class Discretization:
             else:
                 d, c_, k_ = self.asm.contribution(i, D, out=out)
                 contribs.append((None if out is not None else d, c_, k_))
+        if self.contact is not None:       # contact pair stiffness (never condensed, see condensation())
+            contribs.append(self.contact.tangent_contribution(self.asm))
         if cond is not None:
             K, c, kee = cond.tangent(contribs), None, None      # reduced (superelement) tangent
         elif self.gps and self.linear.name in ("pardiso", "scipy"):

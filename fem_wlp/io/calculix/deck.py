@@ -11,6 +11,8 @@
 - *MATERIAL: isotropic *ELASTIC with its E(T) table (temperatures in K), anisotropic elastic as TYPE=ANISO in mesh
   axes, *EXPANSION (secant, ZERO = T_alpha in K: the same convention as fem_wlp), Norton as *CREEP (A(T) =
   A exp(-Q/RT) tabulated, see the comment written into the deck), J2 as *PLASTIC (ISOTROPIC or KINEMATIC);
+- unbonded interfaces (model.contacts, fe/contact.py): *SURFACE per side, *CONTACT PAIR TYPE=SURFACE TO SURFACE,
+  SMALL SLIDING, *SURFACE BEHAVIOR PRESSURE-OVERCLOSURE=LINEAR with fem_wlp's penalty stiffness, *FRICTION;
 - *BOUNDARY: fixed components in the model definition, prescribed ones in the steps with an *AMPLITUDE;
 - *INITIAL CONDITIONS, TYPE=TEMPERATURE = T0 (stress-free) and the uniform temperature history as an amplitude of
   ABSOLUTE temperatures (K) with reference value 1.0 on *TEMPERATURE (ccx multiplies absolute temperatures);
@@ -486,6 +488,7 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
     L += _elements(model, disc, maps)
     L += _boundary_sets(model, disc)
     L += _materials_and_sections(model, disc, maps, times, nearest_native, scale)
+    L += _contact_cards(model, disc, maps, scale)
     fixed, step_bc, amps = _constraints(model, disc, times, t0)
     L += fixed
     L += _temperature(model, times, t0)
@@ -579,6 +582,56 @@ def _materials_and_sections(model, disc, maps: CCXMaps, times, nearest_native: b
         L.append(f"*SOLID SECTION, ELSET={set_name('E_', name)}, MATERIAL={set_name('M_', name)}{orient}")
         if maps.formulation != "3d":
             L.append("1.")
+    return L
+
+
+# ccx faces of each element type as corner positions in ccx node order (0-based): face k -> "S{k+1}"
+_CCX_FACES = {"tri3": [(0, 1), (1, 2), (2, 0)], "quad4": [(0, 1), (1, 2), (2, 3), (3, 0)],
+              "tet4": [(0, 1, 2), (0, 3, 1), (1, 3, 2), (2, 3, 0)],
+              "hex8": [(0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0)]}
+
+
+def _contact_cards(model, disc, maps: CCXMaps, scale: float) -> list[str]:
+    """Unbonded interfaces (model.contacts): per interface an element-face *SURFACE on each side (side B slave,
+    side A master), *CONTACT PAIR TYPE=SURFACE TO SURFACE, SMALL SLIDING and a *SURFACE INTERACTION with the
+    linear pressure-overclosure of fem_wlp's penalty (slope = the pairs' stiffness per unit area, the same k; its
+    mean where the moduli at the pairs vary along the interface) and
+    *FRICTION (mu, stick slope = the same k) when the interface has friction. ccx's surface-to-surface contact
+    integrates the pressure over the faces, fem_wlp lumps it at the vertex pairs: equal for uniform pressure."""
+    if not model.contacts:
+        return []
+    from fem_wlp.fe.mesh import _facets_from_nodes, mesh_facets
+
+    mesh = model.mesh.mesh
+    faces = _CCX_FACES[_shape(model)]
+    facets = mesh_facets(mesh)
+    f2t = mesh.f2t
+    cs = disc.contact
+    L, i0 = [], 0
+    for c in model.contacts:
+        pr = c.pairs
+        kA = cs.k[i0: i0 + pr.size] / cs.area[i0: i0 + pr.size]        # stiffness per unit area (MPa/mm)
+        i0 += pr.size
+        kk = float(np.mean(kA)) / scale
+        to_b = np.arange(mesh.nvertices)
+        to_b[pr.a] = pr.b
+        name = set_name("", pr.name)
+        L.append(f"** unbonded interface {pr.name}: {pr.size} vertex pairs, friction {c.friction:g}")
+        for side, verts in (("A", pr.facets), ("B", to_b[pr.facets])):
+            fi = _facets_from_nodes(mesh, verts.T, pr.name, "", "contact")
+            el = f2t[0, fi]
+            conn = maps.conn[el][:, : max(max(f) for f in faces) + 1]
+            want = np.sort(facets[:, fi].T, axis=1)
+            L.append(f"*SURFACE, NAME=S{side}_{name}, TYPE=ELEMENT")
+            for j, e in enumerate(el):
+                hit = [q for q, f in enumerate(faces) if np.array_equal(np.sort(conn[j, list(f)]), want[j])]
+                L.append(f"{int(e) + 1}, S{hit[0] + 1}")
+        L += [f"*CONTACT PAIR, INTERACTION=I_{name}, TYPE=SURFACE TO SURFACE, SMALL SLIDING",
+              f"SB_{name}, SA_{name}",
+              f"*SURFACE INTERACTION, NAME=I_{name}",
+              "*SURFACE BEHAVIOR, PRESSURE-OVERCLOSURE=LINEAR", f"{_g(kk)}"]
+        if c.friction > 0:
+            L += ["*FRICTION", f"{_g(c.friction)}, {_g(kk)}"]
     return L
 
 
