@@ -18,8 +18,10 @@ class NotConverged(Exception):
         self.report = report
 
 
-def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0):
-    """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new.
+def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0, history=None):
+    """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new. history: (the states before
+    states_old, dt / previous dt) for a BDF2 step of the rate-dependent regions (Discretization.evaluate), or None
+    (backward Euler).
 
     Returns (u, ezz, trial states, temperatures, iterations, relative residuals); raises NotConverged."""
     s = disc.settings
@@ -37,7 +39,7 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
     try:
         for it in range(s.max_iterations + 1):
-            sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt)
+            sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt, history=history)
             r, re, scale = disc.residual(sig, pdofs, u, ezz, T)
             if it == 0:
                 r0, re0 = np.linalg.norm(r), abs(re)

@@ -24,6 +24,9 @@ class SolverSettings:
                                       # regions (stepping.integration_error). The default meets issue 15 item 4
                                       # (tests/test_error_control.py): Norton/Garofalo relaxation within 1 %,
                                       # Anand dW within 0.5 %; the global error goes as sqrt(tolerance)
+    integration: str = "auto"         # time integration of the rate-dependent regions: bdf2 (variable-step BDF2,
+                                      # second order; stepping.py) | euler (backward Euler, first order) | auto
+                                      # (bdf2 under step_control = "error", euler on the grid, as CalculiX)
     max_deps_in: float = 5e-3         # coarse guard: equivalent inelastic strain increment per step (reject
                                       # above 2x); the only step control rate-independent plasticity has
     growth: float = 1.5               # largest step growth factor per increment
@@ -46,5 +49,7 @@ class SolverSettings:
             raise InputError("solver.step_control", self.step_control, "error or grid")
         if not (0 < self.tolerance < 1e-2):
             raise InputError("solver.tolerance", self.tolerance, "0 < tolerance < 1e-2")
+        if self.integration not in ("auto", "bdf2", "euler"):
+            raise InputError("solver.integration", self.integration, "auto, bdf2 or euler")
         if self.condense not in ("auto", "on", "off"):
             raise InputError("solver.condense", self.condense, "auto, on or off")
