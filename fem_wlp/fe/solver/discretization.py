@@ -279,6 +279,25 @@ class Discretization:
         self.timing["solve_s"] += _time.perf_counter() - t0
         return du, de
 
+    def can_resolve(self) -> bool:
+        """Whether `resolve` can run: a direct solver holding a factorized tangent."""
+        return self.linear.name in ("pardiso", "scipy") and self.linear._factored
+
+    def resolve(self, r, re):
+        """A modified-Newton correction: the last factorized tangent solved for (r, re) (back-substitution only)."""
+        t0 = _time.perf_counter()
+        cond = self.condensation()
+        if cond is not None:
+            du, de = cond.expand(self.linear.solve(cond.reduced(r, re)))
+        elif self.gps:                           # direct solvers factorize the bordered matrix
+            x = self.linear.solve(np.append(r, re))
+            du, de = x[:-1], float(x[-1])
+        else:
+            du, de = self.linear.solve(r), 0.0
+        self.counts["resolves"] = self.counts.get("resolves", 0) + 1
+        self.timing["solve_s"] += _time.perf_counter() - t0
+        return du, de
+
     def completion(self, ezz, T, dt):
         """For a condensed run: the function that completes a frame (interior displacements recovered with the
         interior factor, stresses of the condensed regions), or None."""

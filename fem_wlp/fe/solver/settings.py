@@ -31,6 +31,8 @@ class SolverSettings:
                                       # above 2x); the only step control rate-independent plasticity has
     growth: float = 1.5               # largest step growth factor per increment
     predictor: bool = True            # extrapolate the displacement increment of the previous step
+    modified_newton: bool = True      # start each increment with the last factorized tangent (direct solvers;
+                                      # newton.py) while it contracts the residual by 5x per iteration
     reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
                                        # off when only a small, mildly nonlinear part of the model changes)
     condense: str = "auto"            # static condensation of the constant elastic regions (solver/condense.py):
