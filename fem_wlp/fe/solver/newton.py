@@ -23,10 +23,12 @@ class NotConverged(Exception):
         self.report = report
 
 
-def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0, history=None):
+def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0, history=None,
+              modified=False):
     """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new. history: (the states before
     states_old, dt / previous dt) for a BDF2 step of the rate-dependent regions (Discretization.evaluate), or None
-    (backward Euler).
+    (backward Euler). modified: start with the last factorized tangent (modified Newton) while it contracts the
+    residual by CONTRACTION per iteration, then continue with fresh tangents.
 
     Returns (u, ezz, trial states, temperatures, iterations, relative residuals); raises NotConverged."""
     s = disc.settings
@@ -44,7 +46,7 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
     # modified Newton: start with the last factorized tangent (a back-substitution instead of an assembly and a
     # factorization) while it contracts the residual fast enough
-    fresh = not (s.modified_newton and disc.can_resolve())
+    fresh = not (modified and disc.can_resolve())
     try:
         for it in range(s.max_iterations + 1):
             sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt, history=history)

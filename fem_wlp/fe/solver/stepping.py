@@ -1,6 +1,7 @@
 """Time stepping over a time grid, yielding converged frames.
 
-Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state. After
+Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state (the
+rate-dependent regions integrated by variable-step BDF2 under error control, `SolverSettings.integration`). After
 convergence the local integration error of the increment is estimated (`integration_error`); when it is within
 settings.tolerance the new state is committed and a `Frame` is yielded, else the trial state is discarded and the
 increment retried smaller; on Newton failure the trial state is discarded and the increment is cut back
@@ -75,7 +76,10 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     settings.tolerance; an increment above it is rejected and retried smaller from the last converged state, an
     accepted one proposes the next step by the controller above (carried across grid times, capped by the next
     grid interval, so increments land on every grid time and never step past one). With step_control = "grid"
-    every grid interval starts with its full length. In both modes an increment is cut back (halved) on Newton
+    every grid interval starts with its full length. With integration "auto" (the default) the controlled run
+    integrates the rate-dependent regions by variable-step BDF2 from the last two committed states (second order;
+    the first step of the run, the first after a load corner and a step more than OMEGA_MAX times the previous
+    one are backward Euler) and the grid run by backward Euler. In both modes an increment is cut back (halved) on Newton
     failure or when the equivalent inelastic strain increment exceeds 2x settings.max_deps_in (a coarse guard, e.g.
     for rate-independent plasticity, which the error estimate does not see), and the smallest step is
     the interval's first step / 2**max_cutbacks.
@@ -95,6 +99,8 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     du_prev, de_prev, dt_prev = None, 0.0, None
     states_prev = None                   # the committed states before `states` (BDF2 history)
     bdf2 = s.integration == "bdf2" or (s.integration == "auto" and control)
+    modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control)
+    full_retry = False                   # the retry of an increment that failed under modified Newton
     disc.counts.setdefault("rejected", 0)
     corners = sorted(set(model.temperature.corners).union(*[set(c.corners) for c in model.constraints]))
     h_next = np.inf                      # the controller's proposal, carried across grid times
@@ -129,12 +135,17 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             order = 2 if history is not None else 1
             try:
                 u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, de_prev * fac,
-                                                               history)
+                                                               history, modified and not full_retry)
                 deps = _max_inelastic_increment(disc, trial, states)
                 if deps > 2 * s.max_deps_in and dt > hmin * 1.0001:
                     raise NotConverged("inelastic strain increment too large",
                                        {"time_s": t_new, "deps_in": deps, "residuals": res})
             except NotConverged as exc:
+                if modified and not full_retry and "deps_in" not in exc.report:
+                    full_retry = True             # the same increment once more with full Newton
+                    disc.counts["full_newton_retries"] = disc.counts.get("full_newton_retries", 0) + 1
+                    continue
+                full_retry = False
                 if dt <= hmin * 1.0001:
                     raise _failure(exc, t, t_new, dt) from None
                 h = dt / 2
@@ -147,6 +158,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                     h = max(dt * max(SHRINK_MIN, SAFETY * (s.tolerance / err) ** (1.0 / (order + 1))), hmin)
                     disc.counts["rejected"] += 1
                     continue
+            full_retry = False
             du_prev, de_prev, dt_prev = u_new - u, ezz_new - ezz, dt
             states_prev = states
             u, ezz, states, t = u_new, ezz_new, trial, t_new
