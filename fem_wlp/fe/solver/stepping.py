@@ -97,6 +97,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
     k = 0
     du_prev, de_prev, dt_prev = None, 0.0, None
+    quad = None                          # (du, de, dt) of the increment before the last, on the same load branch
     states_prev = None                   # the committed states before `states` (BDF2 history)
     bdf2 = s.integration == "bdf2" or (s.integration == "auto" and control)
     modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control)
@@ -123,9 +124,19 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             # a long hold must not be extrapolated 1e8 times), and not across a load corner (the rate changes)
             pred, fac = None, 0.0
             at_corner = any(abs(t - c) <= 1e-9 * max(1.0, abs(c)) for c in corners)
+            pde = 0.0
             if s.predictor and du_prev is not None and dt_prev and not at_corner:
                 fac = min(dt / dt_prev, 1.0)
                 pred = du_prev * fac
+                pde = de_prev * fac
+                if quad is not None and bdf2 and dt <= OMEGA_MAX * dt_prev:
+                    # with BDF2 (second order in time): quadratic extrapolation through the last three states (the
+                    # last two increments lie between the same load corners): P(t + dt) = u + dt D1 + dt (dt + h1) D2
+                    # with the divided differences D1 = du1/h1, D2 = (du1/h1 - du2/h2)/(h1 + h2)
+                    du2, de2, h2 = quad
+                    c1, c2 = dt / dt_prev, dt * (dt + dt_prev) / (dt_prev + h2)
+                    pred = c1 * du_prev + c2 * (du_prev / dt_prev - du2 / h2)
+                    pde = c1 * de_prev + c2 * (de_prev / dt_prev - de2 / h2)
             err = 0.0
             history = None
             # BDF2 restarts at a load corner (the history before it lies on another branch of the load: a
@@ -134,7 +145,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 history = (states_prev, dt / dt_prev)
             order = 2 if history is not None else 1
             try:
-                u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, de_prev * fac,
+                u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, pde,
                                                                history, modified and not full_retry)
                 deps = _max_inelastic_increment(disc, trial, states)
                 if deps > 2 * s.max_deps_in and dt > hmin * 1.0001:
@@ -159,6 +170,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                     disc.counts["rejected"] += 1
                     continue
             full_retry = False
+            quad = (du_prev, de_prev, dt_prev) if (du_prev is not None and not at_corner) else None
             du_prev, de_prev, dt_prev = u_new - u, ezz_new - ezz, dt
             states_prev = states
             u, ezz, states, t = u_new, ezz_new, trial, t_new
