@@ -34,7 +34,8 @@ class SolverSettings:
     max_deps_in: float = 5e-3         # coarse guard: equivalent inelastic strain increment per step (reject
                                       # above 2x); the only step control rate-independent plasticity has
     growth: float = 1.5               # largest step growth factor per increment
-    predictor: bool = True            # extrapolate the displacement increment of the previous step
+    predictor: bool = True            # extrapolate the previous displacement increment (with BDF2: quadratically
+                                      # through the last three states)
     modified_newton: str = "auto"     # on: start each increment with the last factorized tangent (direct
                                       # solvers; newton.py) while it contracts the residual 5x per iteration, an
                                       # increment that fails so is retried with full Newton | off: full Newton |

@@ -14,7 +14,7 @@ import numpy as np
 
 from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.fe.problem import Model
-from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.discretization import Discretization, multistep
 from fem_wlp.fe.solver.newton import NotConverged, increment
 from fem_wlp.fe.solver.settings import SolverSettings
 
@@ -218,11 +218,14 @@ def integration_error(disc, trial, states, dt: float, omega: float | None = None
     homogeneous region the two are equal.) Regions whose state has no "rate_in" (elastic, rate-independent
     plasticity) contribute nothing; None when no region has one (nothing to control)."""
     worst = None
-    scale = 1.0 if omega is None else 2.0 * (1.0 + omega) ** 2 / (2.0 + 3.0 * omega)
+    bdf = 1.0 if omega is None else 2.0 * (1.0 + omega) ** 2 / (2.0 + 3.0 * omega)
     for i, n in enumerate(disc.names):
         old = states.get(n)          # condensed elastic regions are absent until a frame is completed
         if old is None or n not in trial or "rate_in" not in old:
             continue
+        # a region whose material took a backward-Euler step within a BDF2 increment (no multistep_vars) keeps
+        # the backward-Euler estimate
+        scale = bdf if multistep(disc.materials[i], old) else 1.0
         d = trial[n]["eps_in"] - old["eps_in"] - (0.5 * dt) * (old["rate_in"] + trial[n]["rate_in"])
         e2 = (scale * scale * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
         w = disc.ops[i].w.reshape(-1)
