@@ -336,7 +336,7 @@ def multistep(material, state) -> bool:
 
 def bdf2_coefficients(omega: float) -> tuple[float, float, float]:
     """Variable-step BDF2, y_n+1 = a y_n - b y_n-1 + beta dt f(y_n+1), omega = dt_n+1 / dt_n (Hairer, Norsett &
-    Wanner, Solving ODEs I, III.5 (5.7)): a = (1+w)^2/(1+2w), b = w^2/(1+2w), beta = (1+w)/(1+2w). omega = 0 is
+    Wanner, Solving ODEs I, section III.5): a = (1+w)^2/(1+2w), b = w^2/(1+2w), beta = (1+w)/(1+2w). omega = 0 is
     backward Euler (1, 0, 1)."""
     w = float(omega)
     return (1 + w) ** 2 / (1 + 2 * w), w * w / (1 + 2 * w), (1 + w) / (1 + 2 * w)
