@@ -12,6 +12,13 @@ MKL_NUM_THREADS, CCX_NPROC_*), set before numpy is imported.
 
     python benchmarks/bench_calculix.py                    # both problems, 3 cycles
     python benchmarks/bench_calculix.py --cycles 1 --only 2d --threads 2
+    python benchmarks/bench_calculix.py --cycles 1 --only 2d --no-reference   # skip the accuracy comparison
+
+Accuracy at equal footing (issue 15 item 5): besides the fixed-grid head-to-head, fem_wlp also runs with its
+default settings (error control: BDF2, solver.tolerance) and once more with a tolerance 100x tighter and rtol 1e-8
+(the fine-step reference: BDF2's global error goes as tolerance^(2/3), so it is ~20x more accurate than the default);
+the table gives each run's error against that reference at the end of the run: ccx and fem_wlp on the fixed grid
+(the same backward-Euler steps: their difference is the codes', their error the grid's) and fem_wlp controlled.
 """
 from __future__ import annotations
 
@@ -25,6 +32,8 @@ ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
 ap.add_argument("--only", choices=["2d", "3d"], default=None)
 ap.add_argument("--max-dt", type=float, default=60.0, help="largest increment (s); ccx DIRECT needs small steps")
 ap.add_argument("--out", default="/tmp/bench_calculix")
+ap.add_argument("--no-reference", action="store_true",
+                help="skip the controlled and the fine-step reference runs of fem_wlp (accuracy comparison)")
 args = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
             "CCX_NPROC_EQUATION_SOLVER", "CCX_NPROC_RESULTS", "CCX_NPROC_STIFFNESS"):
@@ -133,7 +142,49 @@ def bench(kind: str):
     print(f"end of run: max |u_ccx - u_fem| / max|u| = {du:.2e}; solder equivalent creep strain ({how}) "
           f"max diff / max = {dp:.2e} (max {pf.max():.4e}); wall-time ratio fem_wlp/ccx = {wf / wc:.3f}",
           flush=True)
+    if not args.no_reference:
+        row.update(accuracy(model, times, disc, last, mp, how))
     return row
+
+
+#: the reference's tolerance relative to the default: BDF2's global error goes as tolerance^(2/3), so 1/100 gives
+#: ~20x smaller errors than the default run
+REF_FACTOR = 1e-2
+
+
+def accuracy(model, times, disc, last, mp, how) -> dict:
+    """fem_wlp with its default settings (error control), and the fine-step reference (tolerance x REF_FACTOR,
+    rtol 1e-8): wall
+    time and counts of the controlled run, and the end-of-run errors of the fixed-grid runs (fem_wlp, ccx) and of
+    the controlled run against the reference (max |u - u_ref| / max |u_ref|, solder PEEQ max diff / max)."""
+    base = SolverSettings()               # the defaults a study runs with
+    dc, lc, wcon, _ = run_fem(model, times, base)
+    print(f"fem_wlp controlled (tolerance {base.tolerance:g}): {wcon:.1f} s, {dc.counts}", flush=True)
+    ref = dataclasses.replace(base, tolerance=base.tolerance * REF_FACTOR, rtol=1e-8)
+    dr, lr, wref, _ = run_fem(model, times, ref)
+    print(f"fem_wlp reference (tolerance {ref.tolerance:g}, rtol 1e-8): {wref:.1f} s, {dr.counts}", flush=True)
+    s = "solder"
+    ref_u, ref_p = lr.u, lr.states[s]["eps_in_eq"]
+
+    def err_fem(fr):
+        return (float(np.max(np.abs(fr.u - ref_u)) / np.max(np.abs(ref_u))),
+                float(np.max(np.abs(fr.states[s]["eps_in_eq"] - ref_p)) / np.max(ref_p)))
+
+    if mp.peeq_qp is not None:
+        ep_ccx = float(np.max(np.abs(mp.peeq_qp[s] - ref_p)) / np.max(ref_p))
+    else:              # element means, as in the fixed-grid comparison
+        ops = disc.ops[disc.names.index(s)]
+        pe = ref_p.reshape(ops.elements.size, -1).mean(axis=1)
+        ep_ccx = float(np.max(np.abs(mp.peeq_elem[ops.elements] - pe)) / np.max(pe))
+    out = {"con_s": wcon, "con_incr": dc.counts["increments"], "con_newton": dc.counts["newton_iterations"],
+           "ref_s": wref, "ref_incr": dr.counts["increments"]}
+    out["err_grid"], out["err_con"] = err_fem(last), err_fem(lc)
+    out["err_ccx"] = (float(np.max(np.abs(mp.u - ref_u)) / np.max(np.abs(ref_u))), ep_ccx)
+    print(f"errors against the reference (max |du| / max |u|, solder PEEQ max diff / max; ccx PEEQ: {how}): "
+          f"fem_wlp grid {out['err_grid'][0]:.1e} / {out['err_grid'][1]:.1e}, ccx grid {out['err_ccx'][0]:.1e} / "
+          f"{out['err_ccx'][1]:.1e}, fem_wlp controlled {out['err_con'][0]:.1e} / {out['err_con'][1]:.1e}",
+          flush=True)
+    return out
 
 
 rows = [bench(k) for k in ("slice2d", "joint3d") if args.only is None or args.only == {"slice2d": "2d",
@@ -146,4 +197,15 @@ for r in rows:
     print(f"| {r['problem']} | {r['elements']} | {r['dofs']} | {r['increments']} | {r['fem_s']:.1f} | {r['ccx_s']:.1f} | "
           f"{r['ratio']:.3f} | {r['fem_MB']:.0f} | {r['ccx_MB']:.0f} | {r['newton_fem']}/{r['iter_ccx']} | "
           f"{r['du']:.1e} | {r['dpeeq']:.1e} |")
+acc = [r for r in rows if "err_con" in r]
+if acc:
+    print("\naccuracy against the fine-step fem_wlp reference (errors: max |du| / max |u_ref|; solder PEEQ max diff / "
+          "max):")
+    print("| problem | ccx grid s | ccx errors u / PEEQ | fem_wlp grid s | fem_wlp grid errors | fem_wlp controlled s "
+          "(increments, Newton) | fem_wlp controlled errors | controlled / ccx |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in acc:
+        print(f"| {r['problem']} | {r['ccx_s']:.1f} | {r['err_ccx'][0]:.1e} / {r['err_ccx'][1]:.1e} | {r['fem_s']:.1f} | "
+              f"{r['err_grid'][0]:.1e} / {r['err_grid'][1]:.1e} | {r['con_s']:.1f} ({r['con_incr']}, {r['con_newton']}) | "
+              f"{r['err_con'][0]:.1e} / {r['err_con'][1]:.1e} | {r['con_s'] / r['ccx_s']:.3f} |")
 sys.exit(0)

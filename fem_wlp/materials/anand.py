@@ -59,6 +59,8 @@ class Anand(Material):
     a: float = 1.0
     model: ClassVar[str] = "anand"
     state_vars: ClassVar[tuple[str, ...]] = ("s", "rate", "rate_in")
+    #: the variables `update` integrates in time (BDF2 in the stepper: fe/solver/discretization.bdf2_update)
+    multistep_vars: ClassVar[tuple[str, ...]] = ("eps_in", "s")
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Anand":

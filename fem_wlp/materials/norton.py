@@ -187,6 +187,9 @@ class CreepLaw(Material):
     (3/2) f(sigma_vm) s / sigma_vm at the converged stress; zero in the initial (stress-free) state."""
 
     state_vars: ClassVar[tuple[str, ...]] = ("rate_in",)
+    #: the variables `update` integrates in time (the stepper's BDF2 extrapolates exactly these:
+    #: fe/solver/discretization.bdf2_update)
+    multistep_vars: ClassVar[tuple[str, ...]] = ("eps_in",)
 
     # subclasses: per-point parameters of ln f at T_K, ln f(q, *params), d ln f/dq
     def _rate_params(self, T_K) -> tuple:

@@ -340,7 +340,8 @@ class SolverSpec:
                                 "grid: the grid's steps")
     tolerance: float = key(_SOLVER_DEFAULTS["tolerance"], type="number", allowed="a number in (0, 0.01)",
                            doc="local error bound per increment (equivalent inelastic strain, volume RMS over a "
-                               "region): |backward-Euler - trapezoidal inelastic strain increment|")
+                               "region): the BDF2 error estimated from the difference to the trapezoidal "
+                               "inelastic strain increment")
     max_deps_in: float = key(_SOLVER_DEFAULTS["max_deps_in"], type="number", allowed="a number in (0, 1]",
                              doc="coarse guard: largest equivalent inelastic strain increment of a step")
     growth: float = key(_SOLVER_DEFAULTS["growth"], type="number", allowed="a number in [1, 10]",

@@ -133,11 +133,16 @@ class Discretization:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(dofs), np.concatenate(vals)
 
-    def evaluate(self, u, ezz, T, states_old, dt, regions=None):
+    def evaluate(self, u, ezz, T, states_old, dt, regions=None, history=None):
         """Material update of `regions` (default: all but the fast static ones) at displacement u: stresses,
         tangents and trial states. A material that cannot integrate the increment (its ConvergenceError: a local
         iteration that does not converge, a non-finite result) makes the increment fail like a Newton failure
-        (NotConverged: the stepper cuts back)."""
+        (NotConverged: the stepper cuts back).
+
+        history = (states before states_old, omega = dt / previous dt), or None: the rate-dependent regions whose
+        material names its integrated variables (`multistep_vars`) are integrated by the variable-step BDF2
+        formula instead of backward Euler (`bdf2_update`); the others always by their own (backward Euler)
+        update."""
         t0 = _time.perf_counter()
         sig, tan, new = {}, {}, {}
         for i in (self.dynamic if regions is None else regions):
@@ -147,7 +152,11 @@ class Discretization:
                 eps = eps - self.strain_offset[i]
             eps_mech = eps - m.thermal_strain(T[n], self.T0[i])
             try:
-                s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
+                prev = history[0].get(n) if history is not None else None
+                if prev is not None and multistep(m, states_old[n]):
+                    s, D, st = bdf2_update(m, states_old[n], prev, history[1], eps_mech, T[n], dt)
+                else:
+                    s, D, st = m.update(states_old[n], eps_mech, T[n], dt)
             except ConvergenceError as exc:
                 self.timing["material_s"] += _time.perf_counter() - t0
                 raise NotConverged(str(exc), {"region": n, "material": {"message": str(exc), **exc.report}}) \
@@ -296,6 +305,25 @@ class Discretization:
         self.timing["solve_s"] += _time.perf_counter() - t0
         return du, de
 
+    def can_resolve(self) -> bool:
+        """Whether `resolve` can run: a direct solver holding a factorized tangent."""
+        return self.linear.name in ("pardiso", "scipy") and self.linear._factored
+
+    def resolve(self, r, re):
+        """A modified-Newton correction: the last factorized tangent solved for (r, re) (back-substitution only)."""
+        t0 = _time.perf_counter()
+        cond = self.condensation()
+        if cond is not None:
+            du, de = cond.expand(self.linear.solve(cond.reduced(r, re)))
+        elif self.gps:                           # direct solvers factorize the bordered matrix
+            x = self.linear.solve(np.append(r, re))
+            du, de = x[:-1], float(x[-1])
+        else:
+            du, de = self.linear.solve(r), 0.0
+        self.counts["resolves"] = self.counts.get("resolves", 0) + 1
+        self.timing["solve_s"] += _time.perf_counter() - t0
+        return du, de
+
     def completion(self, ezz, T, dt):
         """For a condensed run: the function that completes a frame (interior displacements recovered with the
         interior factor, stresses of the condensed regions), or None."""
@@ -323,3 +351,40 @@ class Discretization:
                 if not np.isfinite(d) or d > val:
                     best, val = n, (np.inf if not np.isfinite(d) else d)
         return best
+
+
+def multistep(material, state) -> bool:
+    """Whether a region may be integrated by BDF2: a rate-dependent material ("rate_in" in its state) that names
+    every variable its update integrates in time (`multistep_vars`; a material without the declaration -- e.g.
+    rate-independent plasticity -- always takes its own backward-Euler update)."""
+    return bool(getattr(material, "multistep_vars", ())) and "rate_in" in state
+
+
+def bdf2_coefficients(omega: float) -> tuple[float, float, float]:
+    """Variable-step BDF2, y_n+1 = a y_n - b y_n-1 + beta dt f(y_n+1), omega = dt_n+1 / dt_n (Hairer, Norsett &
+    Wanner, Solving ODEs I, section III.5): a = (1+w)^2/(1+2w), b = w^2/(1+2w), beta = (1+w)/(1+2w). omega = 0 is
+    backward Euler (1, 0, 1)."""
+    w = float(omega)
+    return (1 + w) ** 2 / (1 + 2 * w), w * w / (1 + 2 * w), (1 + w) / (1 + 2 * w)
+
+
+def bdf2_update(material, old, prev, omega, eps_mech, T, dt):
+    """One BDF2 step of a material whose `update` is backward Euler: BDF2 is backward Euler from the extrapolated
+    history y* = a y_n - b y_n-1 (each integrated variable of `multistep_vars`) over beta dt, so the material's own
+    return map and consistent tangent apply unchanged (y* is fixed within the increment). The accumulated
+    quantities are then re-based on the committed state y_n: eps_in_eq += sqrt(2/3) |d eps_in|, w_in += (sigma_n +
+    sigma_n+1)/2 : d eps_in with d eps_in = eps_in_n+1 - eps_in_n (not - y*); "rate_in" = (y_n+1 - y*) / (beta dt)
+    is the rate at the end of the increment, as for backward Euler. Should an extrapolated positive variable (Anand's
+    s) not stay positive, the region takes a backward-Euler step instead."""
+    a, b, beta = bdf2_coefficients(omega)
+    hist = dict(old)
+    for v in material.multistep_vars:
+        x = a * old[v] - b * prev[v]
+        if v != "eps_in" and np.all(old[v] > 0) and not np.all(x > 0):
+            return material.update(old, eps_mech, T, dt)
+        hist[v] = x
+    sig, D, st = material.update(hist, eps_mech, T, beta * dt)
+    d = st["eps_in"] - old["eps_in"]
+    st["eps_in_eq"] = old["eps_in_eq"] + np.sqrt(2.0 / 3.0) * np.sqrt(np.einsum("in,in->n", d, d))
+    st["w_in"] = old["w_in"] + 0.5 * np.einsum("in,in->n", old["stress"] + sig, d)
+    return sig, D, st

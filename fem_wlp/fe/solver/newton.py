@@ -10,6 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 
+#: modified Newton (settings.modified_newton): an iteration with the last factorized tangent must reduce the
+#: relative residual at least by this factor, else the increment continues with fresh tangents (full Newton)
+CONTRACTION = 0.2
+
+
 class NotConverged(Exception):
     """An increment that failed; `report` says where (time, dt, residuals, region)."""
 
@@ -18,8 +23,12 @@ class NotConverged(Exception):
         self.report = report
 
 
-def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0):
-    """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new.
+def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_pred=0.0, history=None,
+              modified=False):
+    """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new. history: (the states before
+    states_old, dt / previous dt) for a BDF2 step of the rate-dependent regions (Discretization.evaluate), or None
+    (backward Euler). modified: start with the last factorized tangent (modified Newton) while it contracts the
+    residual by CONTRACTION per iteration, then continue with fresh tangents.
 
     Returns (u, ezz, trial states, temperatures, iterations, relative residuals); raises NotConverged."""
     s = disc.settings
@@ -35,9 +44,12 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     residuals = []
     trial = {}
     r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
+    # modified Newton: start with the last factorized tangent (a back-substitution instead of an assembly and a
+    # factorization) while it contracts the residual fast enough
+    fresh = not (modified and disc.can_resolve())
     try:
         for it in range(s.max_iterations + 1):
-            sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt)
+            sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt, history=history)
             r, re, scale = disc.residual(sig, pdofs, u, ezz, T)
             if it == 0:
                 r0, re0 = np.linalg.norm(r), abs(re)
@@ -52,8 +64,13 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
                 return u, ezz, trial, T, it, residuals
             if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
                 break
-            K, c, kee = disc.tangent(tan, t_new)
-            du, de = disc.linear_solve(K, c, kee, r, re)
+            if not fresh and it >= 1 and residuals[-1] > CONTRACTION * residuals[-2]:
+                fresh = True
+            if fresh:
+                K, c, kee = disc.tangent(tan, t_new)
+                du, de = disc.linear_solve(K, c, kee, r, re)
+            else:
+                du, de = disc.resolve(r, re)
             u += du
             ezz += de
     except NotConverged as exc:                    # a material update failed

@@ -18,16 +18,28 @@ class SolverSettings:
     max_cutbacks: int = 10            # smallest step = grid step / 2**max_cutbacks
     step_control: str = "error"       # error: local error control of the time integration within the grid's
                                       # steps (stepping.py); grid: the grid's steps (cut back on failure only)
-    tolerance: float = 3e-7           # local error bound per increment (equivalent inelastic strain): the
-                                      # difference of the backward-Euler and the trapezoidal inelastic strain
-                                      # increments, volume RMS over each rate-dependent region, max over the
-                                      # regions (stepping.integration_error). The default meets issue 15 item 4
-                                      # (tests/test_error_control.py): Norton/Garofalo relaxation within 1 %,
-                                      # Anand dW within 0.5 %; the global error goes as sqrt(tolerance)
+    tolerance: float = 1e-6           # local error bound per increment (equivalent inelastic strain): the
+                                      # estimated local error of the inelastic strain increment from its
+                                      # difference to the trapezoidal one (stepping.integration_error), volume
+                                      # RMS over each rate-dependent region, max over the regions. The default
+                                      # with BDF2 meets issue 15 item 4 (tests/test_error_control.py): Norton /
+                                      # Garofalo relaxation 0.38 / 0.54 % (bound 1 %), Anand dW +0.03 % (bound
+                                      # 0.5 %), smaller errors than backward Euler at 3e-7 had (0.71 / 0.87 /
+                                      # -0.12 %). The global error goes as tolerance^(2/3) with BDF2, as
+                                      # sqrt(tolerance) with backward Euler (integration = "euler": at 1e-6
+                                      # Norton relaxation is 1.24 % off; use 3e-7 there)
+    integration: str = "auto"         # time integration of the rate-dependent regions: bdf2 (variable-step BDF2,
+                                      # second order; stepping.py) | euler (backward Euler, first order) | auto
+                                      # (bdf2 under step_control = "error", euler on the grid, as CalculiX)
     max_deps_in: float = 5e-3         # coarse guard: equivalent inelastic strain increment per step (reject
                                       # above 2x); the only step control rate-independent plasticity has
     growth: float = 1.5               # largest step growth factor per increment
-    predictor: bool = True            # extrapolate the displacement increment of the previous step
+    predictor: bool = True            # extrapolate the previous displacement increment (with BDF2: quadratically
+                                      # through the last three states)
+    modified_newton: str = "auto"     # on: start each increment with the last factorized tangent (direct
+                                      # solvers; newton.py) while it contracts the residual 5x per iteration, an
+                                      # increment that fails so is retried with full Newton | off: full Newton |
+                                      # auto: on under step_control = "error", off on the grid (as CalculiX)
     reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
                                        # off when only a small, mildly nonlinear part of the model changes)
     condense: str = "auto"            # static condensation of the constant elastic regions (solver/condense.py):
@@ -46,5 +58,9 @@ class SolverSettings:
             raise InputError("solver.step_control", self.step_control, "error or grid")
         if not (0 < self.tolerance < 1e-2):
             raise InputError("solver.tolerance", self.tolerance, "0 < tolerance < 1e-2")
+        if self.integration not in ("auto", "bdf2", "euler"):
+            raise InputError("solver.integration", self.integration, "auto, bdf2 or euler")
+        if self.modified_newton not in ("auto", "on", "off"):
+            raise InputError("solver.modified_newton", self.modified_newton, "auto, on or off")
         if self.condense not in ("auto", "on", "off"):
             raise InputError("solver.condense", self.condense, "auto, on or off")

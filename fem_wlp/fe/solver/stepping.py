@@ -1,6 +1,7 @@
 """Time stepping over a time grid, yielding converged frames.
 
-Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state. After
+Per increment t_n -> t_{n+1} the Newton iteration of newton.py runs from the last converged state (the
+rate-dependent regions integrated by variable-step BDF2 under error control, `SolverSettings.integration`). After
 convergence the local integration error of the increment is estimated (`integration_error`); when it is within
 settings.tolerance the new state is committed and a `Frame` is yielded, else the trial state is discarded and the
 increment retried smaller; on Newton failure the trial state is discarded and the increment is cut back
@@ -13,7 +14,7 @@ import numpy as np
 
 from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.fe.problem import Model
-from fem_wlp.fe.solver.discretization import Discretization
+from fem_wlp.fe.solver.discretization import Discretization, multistep
 from fem_wlp.fe.solver.newton import NotConverged, increment
 from fem_wlp.fe.solver.settings import SolverSettings
 
@@ -57,9 +58,13 @@ class Frame:
 
 
 #: step-size controller (Hairer & Wanner, Solving ODEs I, II.4 (4.13)): dt_new = dt min(growth, max(SHRINK_MIN,
-#: SAFETY (tol/err)^(1/2))); the exponent 1/2 because the local error of backward Euler is O(dt^2)
+#: SAFETY (tol/err)^(1/(p+1)))); p = 1 for backward Euler (local error O(dt^2)), 2 for BDF2 (O(dt^3))
 SAFETY = 0.9
 SHRINK_MIN = 0.2
+#: largest step ratio dt_n+1/dt_n of a BDF2 step (variable-step BDF2 is zero-stable below 1 + sqrt 2; Hairer,
+#: Norsett & Wanner III.5); a larger ratio (a step after one shortened to land on a grid time) is a backward-Euler
+#: step
+OMEGA_MAX = 2.0
 
 
 def run(model: Model, times, settings: SolverSettings | None = None, disc: Discretization | None = None):
@@ -71,7 +76,10 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     settings.tolerance; an increment above it is rejected and retried smaller from the last converged state, an
     accepted one proposes the next step by the controller above (carried across grid times, capped by the next
     grid interval, so increments land on every grid time and never step past one). With step_control = "grid"
-    every grid interval starts with its full length. In both modes an increment is cut back (halved) on Newton
+    every grid interval starts with its full length. With integration "auto" (the default) the controlled run
+    integrates the rate-dependent regions by variable-step BDF2 from the last two committed states (second order;
+    the first step of the run, the first after a load corner and a step more than OMEGA_MAX times the previous
+    one are backward Euler) and the grid run by backward Euler. In both modes an increment is cut back (halved) on Newton
     failure or when the equivalent inelastic strain increment exceeds 2x settings.max_deps_in (a coarse guard, e.g.
     for rate-independent plasticity, which the error estimate does not see), and the smallest step is
     the interval's first step / 2**max_cutbacks.
@@ -90,6 +98,11 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     yield Frame(0, float(times[0]), 0.0, u.copy(), ezz, states, T, 0, [])
     k = 0
     du_prev, de_prev, dt_prev = None, 0.0, None
+    quad = None                          # (du, de, dt) of the increment before the last, on the same load branch
+    states_prev = None                   # the committed states before `states` (BDF2 history)
+    bdf2 = s.integration == "bdf2" or (s.integration == "auto" and control)
+    modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control)
+    full_retry = False                   # the retry of an increment that failed under modified Newton
     disc.counts.setdefault("rejected", 0)
     corners = sorted(set(model.temperature.corners).union(*[set(c.corners) for c in model.constraints]))
     h_next = np.inf                      # the controller's proposal, carried across grid times
@@ -112,17 +125,39 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             # a long hold must not be extrapolated 1e8 times), and not across a load corner (the rate changes)
             pred, fac = None, 0.0
             at_corner = any(abs(t - c) <= 1e-9 * max(1.0, abs(c)) for c in corners)
+            pde = 0.0
             if s.predictor and du_prev is not None and dt_prev and not at_corner:
                 fac = min(dt / dt_prev, 1.0)
                 pred = du_prev * fac
+                pde = de_prev * fac
+                if quad is not None and bdf2 and dt <= OMEGA_MAX * dt_prev:
+                    # with BDF2 (second order in time): quadratic extrapolation through the last three states (the
+                    # last two increments lie between the same load corners): P(t + dt) = u + dt D1 + dt (dt + h1) D2
+                    # with the divided differences D1 = du1/h1, D2 = (du1/h1 - du2/h2)/(h1 + h2)
+                    du2, de2, h2 = quad
+                    c1, c2 = dt / dt_prev, dt * (dt + dt_prev) / (dt_prev + h2)
+                    pred = c1 * du_prev + c2 * (du_prev / dt_prev - du2 / h2)
+                    pde = c1 * de_prev + c2 * (de_prev / dt_prev - de2 / h2)
             err = 0.0
+            history = None
+            # BDF2 restarts at a load corner (the history before it lies on another branch of the load: a
+            # constant creep rate after a ramp would not be integrated exactly): the first step is backward Euler
+            if bdf2 and states_prev is not None and not at_corner and dt <= OMEGA_MAX * dt_prev:
+                history = (states_prev, dt / dt_prev)
+            order = 2 if history is not None else 1
             try:
-                u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, de_prev * fac)
+                u_new, ezz_new, trial, T, its, res = increment(disc, t, t_new, u, ezz, states, pred, pde,
+                                                               history, modified and not full_retry)
                 deps = _max_inelastic_increment(disc, trial, states)
                 if deps > 2 * s.max_deps_in and dt > hmin * 1.0001:
                     raise NotConverged("inelastic strain increment too large",
                                        {"time_s": t_new, "deps_in": deps, "residuals": res})
             except NotConverged as exc:
+                if modified and not full_retry and "deps_in" not in exc.report:
+                    full_retry = True             # the same increment once more with full Newton
+                    disc.counts["full_newton_retries"] = disc.counts.get("full_newton_retries", 0) + 1
+                    continue
+                full_retry = False
                 if dt <= hmin * 1.0001:
                     raise _failure(exc, t, t_new, dt) from None
                 h = dt / 2
@@ -130,12 +165,15 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 disc.counts["cutbacks"] += 1
                 continue
             if control:
-                err = integration_error(disc, trial, states, dt)
+                err = integration_error(disc, trial, states, dt, history[1] if history is not None else None)
                 if err is not None and err > s.tolerance and dt > hmin * 1.0001:    # rejected: retry smaller
-                    h = max(dt * max(SHRINK_MIN, SAFETY * np.sqrt(s.tolerance / err)), hmin)
+                    h = max(dt * max(SHRINK_MIN, SAFETY * (s.tolerance / err) ** (1.0 / (order + 1))), hmin)
                     disc.counts["rejected"] += 1
                     continue
+            full_retry = False
+            quad = (du_prev, de_prev, dt_prev) if (du_prev is not None and not at_corner) else None
             du_prev, de_prev, dt_prev = u_new - u, ezz_new - ezz, dt
+            states_prev = states
             u, ezz, states, t = u_new, ezz_new, trial, t_new
             k += 1
             disc.counts["increments"] += 1
@@ -149,7 +187,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 if err is None:          # nothing rate-dependent to control: the grid's steps
                     h_next = np.inf if grow > 1.0 else base
                 else:
-                    prop = dt * SAFETY * np.sqrt(s.tolerance / err) if err > 0 else np.inf
+                    prop = dt * SAFETY * (s.tolerance / err) ** (1.0 / (order + 1)) if err > 0 else np.inf
                     h_next = max(min(prop, grow * base), SHRINK_MIN * dt)
                 if deps > s.max_deps_in:
                     h_next = min(h_next, dt * s.max_deps_in / deps)
@@ -160,27 +198,37 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 h = max(h * s.max_deps_in / deps, hmin)
 
 
-def integration_error(disc, trial, states, dt: float) -> float:
-    """Local error estimate of a backward-Euler increment (equivalent strain, dimensionless): per quadrature point
+def integration_error(disc, trial, states, dt: float, omega: float | None = None) -> float:
+    """Local error estimate of an increment (equivalent strain, dimensionless). Backward Euler (omega None): per
+    quadrature point
 
         e = sqrt(2/3) | d eps_in - (dt/2) (eps_dot_in(t_n) + eps_dot_in(t_n+1)) |
           = (dt/2) sqrt(2/3) | eps_dot_in(t_n+1) - eps_dot_in(t_n) |
 
     the difference between the backward-Euler inelastic strain increment (d eps_in = dt eps_dot_in(t_n+1)) and
     the trapezoidal one from the rates at both ends (as CalculiX/Abaqus CETOL), i.e. the leading term of the local
-    truncation error of backward Euler, (dt^2/2) eps_ddot_in. Returned: the largest over the rate-dependent
+    truncation error of backward Euler, (dt^2/2) eps_ddot_in. A BDF2 step (omega = dt / previous dt): the same
+    difference times 2 (1+omega)^2 / (2 + 3 omega) (8/5 at omega = 1). Both local errors are of third order
+    there: BDF2's is c dt^3 y3 (y3 the third time derivative of eps_in) with c = (1+omega)^2 / (6 omega (1+2
+    omega)), the trapezoidal rule's dt^3 y3 / 12, so the difference is (c - 1/12) dt^3 y3 and c / (c - 1/12) =
+    2 (1+omega)^2 / (2 + 3 omega) scales it to BDF2's error (Milne's device). Returned: the largest over the
+    rate-dependent
     regions of the region's volume-weighted RMS of e, sqrt(int e^2 dV / V). RMS, not the pointwise max: the
     pointwise max sits at the stress singularities (free-edge bimaterial corners), grows without bound as the mesh
     is refined there, and would make the step depend on the mesh; the RMS converges with the mesh. (For a
     homogeneous region the two are equal.) Regions whose state has no "rate_in" (elastic, rate-independent
     plasticity) contribute nothing; None when no region has one (nothing to control)."""
     worst = None
+    bdf = 1.0 if omega is None else 2.0 * (1.0 + omega) ** 2 / (2.0 + 3.0 * omega)
     for i, n in enumerate(disc.names):
         old = states.get(n)          # condensed elastic regions are absent until a frame is completed
         if old is None or n not in trial or "rate_in" not in old:
             continue
-        d = trial[n]["eps_in"] - old["eps_in"] - dt * old["rate_in"]
-        e2 = (0.25 * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
+        # a region whose material took a backward-Euler step within a BDF2 increment (no multistep_vars) keeps
+        # the backward-Euler estimate
+        scale = bdf if multistep(disc.materials[i], old) else 1.0
+        d = trial[n]["eps_in"] - old["eps_in"] - (0.5 * dt) * (old["rate_in"] + trial[n]["rate_in"])
+        e2 = (scale * scale * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
         w = disc.ops[i].w.reshape(-1)
         if e2.size and w.sum() > 0:
             worst = max(worst or 0.0, float(np.sqrt((e2 * w).sum() / w.sum())))
