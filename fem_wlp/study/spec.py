@@ -352,6 +352,12 @@ class SolverSpec:
                                     allowed="true | false", doc="keep a factorization as CG preconditioner")
     condense: str = key(_SOLVER_DEFAULTS["condense"], type="string", allowed="auto | on | off",
                         doc="static condensation of the constant elastic regions")
+    integration: str = key(_SOLVER_DEFAULTS["integration"], type="string", allowed="auto | bdf2 | euler",
+                           doc="time integration of the rate-dependent regions: variable-step BDF2 (second "
+                               "order) or backward Euler; auto: BDF2 under step_control = error, else Euler")
+    modified_newton: str = key(_SOLVER_DEFAULTS["modified_newton"], type="string", allowed="auto | on | off",
+                               doc="start each increment with the last factorized tangent while it contracts "
+                                   "the residual 5x per iteration (auto: under step_control = error)")
 
     @classmethod
     def from_table(cls, t) -> "SolverSpec":
@@ -363,6 +369,10 @@ class SolverSpec:
                 kw[k] = v.choice(sk, val, LINEAR_SOLVERS if k == "linear" else ("auto", "on", "off"))
             elif k == "step_control":
                 kw[k] = v.choice(sk, val, ("error", "grid"))
+            elif k == "integration":
+                kw[k] = v.choice(sk, val, ("auto", "bdf2", "euler"))
+            elif k == "modified_newton":
+                kw[k] = v.choice(sk, val, ("auto", "on", "off"))
             elif k in ("predictor", "reuse_factorization"):
                 kw[k] = v.boolean(sk, val)
             elif k in ("max_iterations", "max_cutbacks"):

@@ -22,7 +22,8 @@ from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE
 
 #: half-cycle dwell (min) assumed by Engelmaier when the profile has no dwell
 DEFAULT_DWELL_MIN = 15.0
-SOLVER_KEYS = ("dofs", "elements", "increments", "newton_iterations", "cutbacks", "linear_solver", "timing_s")
+SOLVER_KEYS = ("dofs", "elements", "increments", "newton_iterations", "cutbacks", "rejected", "resolves",
+               "linear_solver", "timing_s")
 
 
 def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:

@@ -120,6 +120,7 @@ def _summary(model, disc, status, error, last, series, wall) -> dict:
         "linear_solver": disc.linear.name, "linear_solver_stats": disc.linear.stats,
         "increments": disc.counts["increments"], "newton_iterations": disc.counts["newton_iterations"],
         "cutbacks": disc.counts["cutbacks"], "assemblies": disc.counts["assemblies"],
+        "rejected": disc.counts.get("rejected", 0), "resolves": disc.counts.get("resolves", 0),
         "timing_s": {**{k: round(v, 4) for k, v in disc.timing.items()}, "wall": round(wall, 4)},
         "last_converged_time_s": last.time if last else None,
         "fields": [f for _, f in series],

@@ -90,7 +90,8 @@ def run_study(study: Study, out, workers=None, scheduler=None, quiet=False) -> i
     s = write_summary(study, cases, done, out)
     write_json(out / "provenance.json", provenance(start, now(), {
         "study_file": str(study.path), "cases": {n: {k: r.get(k) for k in ("dofs", "increments", "newton_iterations",
-                                                                            "cutbacks", "linear_solver", "timing_s",
+                                                                            "cutbacks", "rejected", "resolves",
+                                                                            "linear_solver", "timing_s",
                                                                             "wall_time_s")} for n, r in done.items()},
         "workers": workers, "scheduler": scheduler}))
     _plots_and_report(out)
@@ -329,7 +330,8 @@ def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> di
     write_json(out / "provenance.json", provenance(start, now(), {
         "study_file": str(study.path), "solver_settings": settings.__dict__,
         "solver_statistics": {k: res[k] for k in ("linear_solver", "linear_solver_stats", "increments",
-                                                   "newton_iterations", "cutbacks", "assemblies", "timing_s")}}))
+                                                   "newton_iterations", "cutbacks", "rejected", "resolves",
+                                                   "assemblies", "timing_s")}}))
     if not quiet:
         print_mesh_file_summary(summary)
     if res["status"] != "ok":
