@@ -437,11 +437,20 @@ def _study(contact=None):
     return Study.from_dict(data, path)
 
 
-def test_contact_key_defaults_bonded():
+def test_contact_key_defaults():
+    # linear elements: unbonded solder/polymer interfaces by default (issue 14); bonded_everywhere = true restores
+    # the bonded model; quadratic elements stay bonded (contact is implemented for linear elements only)
     s = _study()
+    assert not s.contact.bonded_everywhere and ("solder", "pi2") in s.contact.pairs
+    s = _study({"bonded_everywhere": True})
     assert s.contact.bonded_everywhere and s.contact.pairs == ()
     s = _study({"bonded_everywhere": False, "friction": 0.2})
     assert ("solder", "pi2") in s.contact.pairs and s.contact.friction == 0.2
+    from fem_wlp.study.spec import ContactSpec
+    assert ContactSpec.from_table(None, order=2).pairs == ()
+    with pytest.raises(InputError) as exc:
+        ContactSpec.from_table({"bonded_everywhere": False}, order=2)
+    assert exc.value.key == "contact.bonded_everywhere"
 
 
 @pytest.mark.parametrize("contact,key", [
@@ -487,7 +496,7 @@ def test_unbonded_interfaces_split_and_reject_missing_pairs():
     with pytest.raises(InputError) as exc:
         unbonded_interfaces(fm, spec)
     assert exc.value.key == "contact.unbonded"
-    assert unbonded_interfaces(fm, SimpleNamespace(contact=ContactSpec()))[0] is fm
+    assert unbonded_interfaces(fm, SimpleNamespace(contact=ContactSpec(bonded_everywhere=True)))[0] is fm
 
 
 def test_cutback_reverts_the_contact_status():

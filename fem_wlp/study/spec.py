@@ -564,9 +564,12 @@ SECTIONS = ("study", "model", "materials", "constraints", "load", "solver", "out
 @dataclass(frozen=True)
 class ContactSpec:
     """[contact] (generated models): unbonded interfaces, node-to-node small-sliding contact (fe/contact.py)"""
-    bonded_everywhere: bool = key(True, type="boolean", allowed="true | false",
-                                  doc="every interface bonded (the default: the results of a study without "
-                                      "[contact]); false: the `unbonded` interfaces are contact interfaces")
+    bonded_everywhere: bool = key(False, type="boolean", allowed="true | false",
+                                  doc="true: every interface bonded (the results before issue 14); false (the "
+                                      "default for linear elements): the `unbonded` interfaces -- solder against "
+                                      "the polymers it does not wet -- are frictionless contact. Quadratic "
+                                      "models (order 2) default to true: the contact is implemented for linear "
+                                      "elements only")
     unbonded: tuple[str, ...] | None = key(None, type="list of strings", allowed='"regionA:regionB" pairs of '
                                            "top-level regions of the generated models",
                                            doc="interfaces that are unilateral contact (no tension) instead of "
@@ -585,12 +588,15 @@ class ContactSpec:
                             doc="allow an unbonded pair of two metal regions (" + ", ".join(METALS) + ")")
 
     @classmethod
-    def from_table(cls, t) -> "ContactSpec":
+    def from_table(cls, t, order: int = 1) -> "ContactSpec":
         t = v.table("contact", {} if t is None else t, _names(cls))
-        kw = {}
+        kw = {"bonded_everywhere": order != 1}
         for k in ("bonded_everywhere", "allow_metal"):
             if k in t:
                 kw[k] = v.boolean(f"contact.{k}", t[k])
+        if order != 1 and not kw["bonded_everywhere"]:
+            raise InputError("contact.bonded_everywhere", False, f"true with element order {order} (the contact "
+                             "interfaces are implemented for linear elements only: mesh.order = 1)")
         if "friction" in t:
             kw["friction"] = v.number("contact.friction", t["friction"], 0.0, 2.0)
         if "penalty" in t:
@@ -750,7 +756,8 @@ def _generated(data, path, info, model, purpose) -> Study:
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), mats, (),
                  FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh,
-                 ContactSpec.from_table(data.get("contact")))
+                 ContactSpec.from_table(data.get("contact"), mesh.order if "order" in (data.get("mesh") or {})
+                                        else model.order))
 
 
 def _designs(tables) -> tuple[Design, ...]:
