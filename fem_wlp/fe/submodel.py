@@ -28,9 +28,10 @@ from fem_wlp.fe.mesh import FEMesh
 from fem_wlp.fe.problem import Constraint
 
 #: candidate elements per point (nearest centroids) in the first locating pass; points not inside any of them
-#: are searched again with CANDIDATES_WIDE candidates
+#: are searched again among every element whose centroid is within the largest centroid-vertex distance of the
+#: mesh (no element containing the point can be farther: flat elements of thin layers have centroids far from
+#: many of the points they contain)
 CANDIDATES = 12
-CANDIDATES_WIDE = 96
 #: barycentric tolerance for "inside" (relative): points on a face shared by two elements are inside both
 INSIDE_TOL = 1e-9
 
@@ -47,41 +48,54 @@ def locate(mesh, points: np.ndarray, chunk: int = 20000) -> tuple[np.ndarray, np
     V = mesh.p[:, t]                                            # (dim, dim+1, nel)
     A = np.moveaxis(V[:, 1:] - V[:, :1], -1, 0)                 # (nel, dim, dim): x = v0 + A X
     Ainv = np.linalg.inv(A)
-    tree = cKDTree(V.mean(axis=1).T)
+    cen = V.mean(axis=1)
+    tree = cKDTree(cen.T)
+    reach = float(np.sqrt(((V - cen[:, None, :]) ** 2).sum(0)).max())
     elem = np.empty(n, dtype=np.int64)
     X = np.empty((dim, n))
     out = np.empty(n)
     for s in range(0, n, chunk):
         q = p[:, s: s + chunk]
-        e, Xq, o = _best_candidate(q, tree, Ainv, V, min(CANDIDATES, tree.n))
-        bad = o > 0
-        if np.any(bad) and tree.n > CANDIDATES:
-            e2, X2, o2 = _best_candidate(q[:, bad], tree, Ainv, V, min(CANDIDATES_WIDE, tree.n))
-            better = o2 < o[bad]
-            idx = np.flatnonzero(bad)[better]
-            e[idx], Xq[:, idx], o[idx] = e2[better], X2[:, better], o2[better]
+        m = q.shape[1]
+        k = min(CANDIDATES, tree.n)
+        _, cand = tree.query(q.T, k)
+        e, Xq, o = _best_candidate(q, np.repeat(np.arange(m), k), cand.reshape(-1), Ainv, V)
+        bad = np.flatnonzero(o > 0)
+        if bad.size:
+            lists = tree.query_ball_point(q[:, bad].T, reach * (1 + 1e-9))
+            sizes = np.array([len(c) for c in lists])
+            bad = bad[sizes > 0]                # (a point farther than `reach` from every centroid keeps its best)
+            if bad.size:
+                owner = np.repeat(np.arange(bad.size), sizes[sizes > 0])
+                cands = np.concatenate([c for c in lists if len(c)]).astype(np.int64)
+                e2, X2, o2 = _best_candidate(q[:, bad], owner, cands, Ainv, V)
+                better = o2 < o[bad]
+                idx = bad[better]
+                e[idx], Xq[:, idx], o[idx] = e2[better], X2[:, better], o2[better]
         elem[s: s + chunk], X[:, s: s + chunk], out[s: s + chunk] = e, Xq, o
     return elem, X, out
 
 
-def _best_candidate(q, tree, Ainv, V, k):
+def _best_candidate(q, owner, cand, Ainv, V):
+    """For points q (dim, n) and candidate pairs (owner point (m,), element (m,)), every point having at least one
+    candidate: per point the candidate whose smallest barycentric coordinate is largest -> (element, reference
+    coordinates (dim, n), distance outside (n,))."""
     dim, n = q.shape
-    _, cand = tree.query(q.T, k)
-    cand = cand.reshape(n, -1)                                              # (n, k)
-    d = q.T[:, None, :] - np.moveaxis(V[:, 0, cand], 0, -1)                 # (n, k, dim)
-    Xc = np.einsum("nkij,nkj->nki", Ainv[cand], d)                          # (n, k, dim)
-    lam = np.concatenate([1.0 - Xc.sum(-1, keepdims=True), Xc], axis=-1)    # (n, k, dim+1)
+    d = q[:, owner].T - V[:, 0, cand].T                                     # (m, dim)
+    Xc = np.einsum("mij,mj->mi", Ainv[cand], d)                             # (m, dim)
+    lam = np.concatenate([1.0 - Xc.sum(-1, keepdims=True), Xc], axis=-1)    # (m, dim+1)
     score = lam.min(-1)
-    best = np.argmax(score, axis=1)
-    rows = np.arange(n)
-    e = cand[rows, best]
-    Xb = Xc[rows, best].T.copy()
-    sc = score[rows, best]
+    # per owner the largest score: sort by (owner, -score), take each owner's first
+    order = np.lexsort((-score, owner))
+    first = order[np.r_[0, np.flatnonzero(np.diff(owner[order])) + 1]]
+    e = cand[first]
+    Xb = Xc[first].T.copy()
+    sc = score[first]
     # distance outside: clip the barycentrics to the element and measure the distance to the clipped point
     outside = np.zeros(n)
     o = sc < -INSIDE_TOL
     if np.any(o):
-        lam_b = np.clip(lam[rows[o], best[o]], 0.0, None)
+        lam_b = np.clip(lam[first[o]], 0.0, None)
         lam_b /= lam_b.sum(-1, keepdims=True)
         xc = np.einsum("dkn,nk->dn", V[:, :, e[o]], lam_b)
         outside[o] = np.linalg.norm(xc - q[:, o], axis=0)

@@ -25,7 +25,7 @@ from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature
-from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, match_tables
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_package_array, match_tables
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.fe.problem import History
 from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
@@ -97,6 +97,21 @@ class ModelSpec:
     meshes: Path | None = key(None, type="path", allowed="a folder written by fem-wlp mesh",
                               doc="prebuilt meshes <design>_<kind>.msh instead of meshing each case")
     kinds: tuple[str, ...] = ()           # every kind named (fem-wlp mesh builds them all)
+    # -- package3d only (workflows/submodel.py) --
+    joint_size: float = key(0.025, type="number", unit="mm", allowed="a size in [0.0005, pitch/2]",
+                            doc="package3d: element size of every joint of the global model (the critical one "
+                                "is refined in the submodel)")
+    buildup: str = key("merged", type="string", allowed="merged | layers",
+                       doc="package3d: far-field build-up and mask merged into die and board away from the joint "
+                           "columns (merged), or kept as full-area layers (layers)")
+    critical_joint: object = key("auto", type="string or integer", allowed="auto | a joint index of the quarter",
+                                 doc="package3d: the joint re-solved in the submodel (auto: the largest ΔW per "
+                                     "cycle over its die-side layer in the global model)")
+    submodel: bool = key(True, type="boolean", allowed="true | false",
+                         doc="package3d: run the submodel of the critical joint after the global model")
+    submodel_order: int = key(2, type="integer", allowed="1 | 2",
+                              doc="package3d: element order of the submodel (2: quadratic tetrahedra, which do "
+                                  "not lock under isochoric inelastic flow)")
 
     @classmethod
     def from_table(cls, t, base_dir: Path, purpose: str) -> "ModelSpec":
@@ -125,7 +140,33 @@ class ModelSpec:
         kinds = _kinds(t["kind"], purpose)
         meshes = t.get("meshes")
         meshes = None if meshes is None else _path("model.meshes", meshes, base_dir)
-        return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds)
+        p3 = _package3d_keys(t, kinds)
+        return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds, **p3)
+
+
+PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order")
+
+
+def _package3d_keys(t: dict, kinds) -> dict:
+    """The package3d keys of [model] (only with kind = "package3d")."""
+    given = [k for k in PACKAGE3D_KEYS if k in t]
+    if given and "package3d" not in kinds:
+        raise InputError(f"model.{given[0]}", t[given[0]], 'only with model.kind = "package3d"')
+    out = {}
+    if "joint_size" in t:
+        out["joint_size"] = v.number("model.joint_size", t["joint_size"], 5e-4, 1.0)
+    if "buildup" in t:
+        out["buildup"] = v.choice("model.buildup", t["buildup"], ("merged", "layers"))
+    if "critical_joint" in t:
+        c = t["critical_joint"]
+        if c != "auto" and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
+            raise InputError("model.critical_joint", c, "auto or a joint index >= 0")
+        out["critical_joint"] = c
+    if "submodel" in t:
+        out["submodel"] = v.boolean("model.submodel", t["submodel"])
+    if "submodel_order" in t:
+        out["submodel_order"] = v.choice_int("model.submodel_order", t["submodel_order"], (1, 2))
+    return out
 
 
 def _kinds(kind, purpose: str) -> tuple[str, ...]:
@@ -594,6 +635,8 @@ def _generated(data, path, info, model, purpose) -> Study:
         raise InputError("constraints", data["constraints"],
                          "only in a mesh-file study (model.mesh); model.kind sets the boundary conditions")
     geometry = Geometry.from_dict(data.get("geometry"))
+    if model.kind == "package3d":
+        _check_package3d(model, geometry)
     tables = data.get("designs")
     if purpose != "case":      # equal conditions (a case has one design: study.cases derived it already)
         tables = match_tables(tables, info.baseline, info.match)
@@ -617,6 +660,19 @@ def _generated(data, path, info, model, purpose) -> Study:
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), mats, (),
                  FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh)
+
+
+def _check_package3d(model: ModelSpec, geometry: Geometry) -> None:
+    """package3d: the array fits the die with every joint's pitch cell, a named critical joint exists, the joint
+    size is at most half the pitch."""
+    check_package_array(geometry)
+    m = geometry.array_size // 2
+    c = model.critical_joint
+    if c != "auto" and c >= m * m:
+        raise InputError("model.critical_joint", c, f"auto or a joint index of the quarter model, 0..{m * m - 1} "
+                         f"(joint i*{m} + j at ((i + 1/2) pitch, (j + 1/2) pitch))")
+    if model.joint_size > geometry.pitch / 2:
+        raise InputError("model.joint_size", model.joint_size, f"<= pitch/2 = {geometry.pitch / 2} mm")
 
 
 def _designs(tables) -> tuple[Design, ...]:

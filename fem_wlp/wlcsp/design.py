@@ -105,7 +105,7 @@ class Geometry:
                                            # cf. Amkor >= 261 um [S19])
     solder_volume: float = 0.0             # mm^3; 0 -> volume of the as-placed ball_diameter sphere
     interface_layer_thickness: float = 0.025  # [S5] 25 um die/board-side averaging layers
-    board_extension: float = 1.0           # slice2d: board length beyond the die edge (modelling choice)
+    board_extension: float = 1.0           # slice2d, package3d: board length beyond the die edge (modelling choice)
 
     _POSITIVE = ("pitch", "die_size", "die_thickness", "passivation_thickness", "pi1_thickness",
                  "pi2_thickness", "pi3_thickness", "cu_thickness", "board_thickness", "board_pad_diameter",
@@ -370,7 +370,7 @@ class MeshSizes:
                 _fail(f"mesh.{f}", getattr(self, f), f"<= mesh.size_coarse = {self.size_coarse}")
 
     def fine(self, model: str) -> float:
-        return self.size_fine_3d if model == "joint3d" else self.size_fine
+        return self.size_fine_3d if model in ("joint3d", "package3d") else self.size_fine
 
     @classmethod
     def from_dict(cls, table: dict | None) -> "MeshSizes":
@@ -406,6 +406,8 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         pass
     if d.pad_diameter >= g.pitch:
         _fail(k("pad_diameter"), d.pad_diameter, f"< geometry.pitch = {g.pitch}")
+    if model == "package3d":
+        check_package_array(g)
     tcu = g.cu_thickness
     if d.kind == "embossed":
         if d.ring_inner_diameter / 2 <= tcu:
@@ -455,6 +457,18 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
 
 
+def check_package_array(g: Geometry) -> None:
+    """package3d (a quarter of the array, every joint in its pitch cell): an even array whose pitch cells lie on
+    the die."""
+    n = g.array_size
+    if n % 2:
+        _fail("geometry.array_size", n, "an even number for model.kind = package3d (the quarter model's symmetry "
+              "planes run between the joint rows)")
+    if n * g.pitch > g.die_size + 1e-12:
+        _fail("geometry.array_size", n, f"array_size * pitch <= die_size = {g.die_size} for model.kind = "
+              "package3d (every joint's pitch cell -- the submodel cell -- must lie on the die)")
+
+
 def with_overrides(obj, **kw):
     """A validated copy with some fields replaced."""
     return replace(obj, **kw)
@@ -471,7 +485,7 @@ FIELD_DOCS = {
     "pad_definition": "nsmd: mask clear of the pad; smd: mask overlaps the pad edge",
     "ball_diameter": "as-placed solder ball", "solder_volume": "solder volume of a joint",
     "interface_layer_thickness": "die-/board-side solder layers ΔW and Δε_in are averaged over",
-    "board_extension": "slice2d: board length beyond the die edge",
+    "board_extension": "slice2d, package3d: board length beyond the die edge",
     "name": "design name (required; a folder name)", "kind": "pad design (required)",
     "pad_diameter": "RDL Cu capture pad", "pi2_opening": "PI2 ball-pad opening",
     "pad_edge": "flat: polymer (no UBM: the ball wets the Cu through the PI2 opening, whose edge is the contact "
