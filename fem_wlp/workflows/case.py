@@ -10,6 +10,8 @@ Model kinds and their boundary conditions:
 - joint3d: one joint (the corner joint) in a square cell; the die-side cut faces follow the free in-plane
   thermal expansion of the die about the package neutral point, the board-side cut faces that of the board
   (the standard first-order loading of a local joint model); u_z = 0 at one board-bottom point.
+- package3d: a quarter of the array with every joint and the submodel of its critical joint (global-local):
+  workflows/submodel.py builds, constrains, runs and evaluates both.
 A mesh-file study's model takes its formulation, materials and [[constraints]] from the study.
 """
 from __future__ import annotations
@@ -37,6 +39,7 @@ from fem_wlp.workflows.evaluate import evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
+from fem_wlp.workflows.submodel import run_package3d
 
 
 def case_hash(case: Case) -> str:
@@ -151,15 +154,10 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
     summary = {"name": case.name, "design": case.design, "kind": case.kind, "sweep": case.sweep,
                "status": "failed", "hash": case_hash(case)}
     try:
-        mres = case_mesh(case, cdir)
-        summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
-                           ("joint_positions", "material_sizes", "joint")}
-        model, prof = build_case_model(case.spec, mres.msh)
-        res = _solve_tracked(case, model, prof, cdir, quiet)
-        summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
-        summary["status"] = res["status"]
-        if res["status"] != "ok":
-            summary["error"] = res["error"]
+        if case.spec.kind == "package3d":        # global model + submodel of its critical joint
+            run_package3d(case, cdir, quiet, summary)
+        else:
+            _run_one_model(case, cdir, quiet, summary)
     except (ConvergenceError, InputError) as exc:
         summary["error"] = {**getattr(exc, "report", {}), "message": str(exc)}
     except Exception as exc:                            # a case that breaks must not stop the study
@@ -168,6 +166,20 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
     summary["wall_time_s"] = round(_time.perf_counter() - t0, 3)
     write_json(cdir / "case.json", summary)
     return summary
+
+
+def _run_one_model(case: Case, cdir: Path, quiet: bool, summary: dict) -> None:
+    """Mesh, solve and evaluate the one model of a slice2d / axisym / joint3d case, into `summary` (what is
+    known stays there when a step raises)."""
+    mres = case_mesh(case, cdir)
+    summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
+                       ("joint_positions", "material_sizes", "joint")}
+    model, prof = build_case_model(case.spec, mres.msh)
+    res = _solve_tracked(case, model, prof, cdir, quiet)
+    summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
+    summary["status"] = res["status"]
+    if res["status"] != "ok":
+        summary["error"] = res["error"]
 
 
 def _solve_tracked(case: Case, model, prof, cdir: Path, quiet: bool) -> dict:

@@ -1,0 +1,219 @@
+"""The package model and the submodel of its critical joint (global-local): one package3d case.
+
+1. Global model (wlcsp.geometry.package3d): a quarter of the array with every joint, symmetry u_x = 0 on x = 0
+   and u_y = 0 on y = 0, u_z = 0 at the board-bottom point at the package centre, otherwise free (warpage);
+   the study's thermal profile and materials. Every joint's interface-layer averages are tracked, so the global
+   run gives ΔW per cycle for every joint (`global.joints`).
+2. Critical joint: the largest stabilised ΔW per cycle over its die-side (conformal) layer, or
+   model.critical_joint.
+3. Submodel: the joint3d cell of that joint (its pitch cell: die, exact build-up, joint, mask, board pad,
+   board), meshed with the study's [mesh] sizes at model.submodel_order (quadratic tetrahedra by default), moved
+   to the joint's position; its die- and board-side cut faces follow the global displacement history
+   (fe.submodel: the global shape functions in space, linear between the global frames in time); the same
+   temperatures and materials; run on the global frame times (its own step control in between). It is evaluated
+   exactly as a joint3d case (workflows.evaluate): its numbers are the case's headline (dW_per_cycle_MPa, lives).
+
+What the numbers mean: the global model's joints are meshed coarsely (model.joint_size) with the build-up merged
+into the die between the joint columns (model.buildup = "merged", see wlcsp.geometry.package3d); their ΔW ranks
+the joints, the submodel's is the reference value. The submodel's cut faces sit at half a pitch from the joint
+axis, where the global model's joint detail (its coarse mesh) still influences the displacement (the St-Venant
+check of issue 13 is not done yet).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from fem_wlp.errors import InputError
+from fem_wlp.fe.mesh import FEMesh, load as load_mesh
+from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
+from fem_wlp.fe.submodel import GlobalHistory, driven_constraint
+from fem_wlp.io.results import HistoryWriter
+from fem_wlp.materials import material_from_spec
+from fem_wlp.study.spec import Study
+from fem_wlp.wlcsp.design import MeshSizes
+from fem_wlp.wlcsp.geometry import build_mesh
+from fem_wlp.wlcsp.geometry.package3d import build_package3d
+from fem_wlp.wlcsp.regions import top_region
+from fem_wlp.workflows.evaluate import evaluate
+from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
+from fem_wlp.workflows.progress import Progress
+from fem_wlp.workflows.solve import run_model
+
+#: the model kind of the submodel (its mesh, layer tracking and evaluation)
+SUB_KIND = "joint3d"
+
+
+def case_materials(spec: Study, fm: FEMesh) -> dict:
+    """Region -> Material for the regions the mesh has (the study's materials; a region the global model merged
+    away, e.g. the solder mask with model.buildup = "merged", is simply absent)."""
+    mats = {r: material_from_spec(r, s) for r, s in spec.materials.items() if fm.leaves_under(r)}
+    present = {top_region(n) for n in fm.leaves}
+    missing = sorted(p for p in present if p not in mats and not any(m.startswith(p + "/") for m in mats))
+    if missing:
+        raise InputError("materials", sorted(mats), f"a material for region(s) {', '.join(missing)}")
+    return mats
+
+
+def global_model(spec: Study, fm: FEMesh) -> Model:
+    mats = case_materials(spec, fm)
+    prof = spec.profile
+    temp = Temperature(spec.load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
+    zmin = float(fm.mesh.p[2].min())
+    cons = (boundary_constraint(fm, "sym_x", ["x"]), boundary_constraint(fm, "sym_y", ["y"]),
+            point_constraint(fm, [0.0, 0.0, zmin], ["z"])[0])
+    return Model(fm, "3d", mats, cons, temp, order=1, intorder=spec.model.quadrature_order,
+                 name=spec.designs[0].name + "/global")
+
+
+def translated(fm: FEMesh, shift) -> FEMesh:
+    """The mesh moved by `shift` (names kept)."""
+    return FEMesh(fm.mesh.translated(np.asarray(shift, float)), fm.leaves, fm.boundaries, fm.source)
+
+
+def submodel_model(spec: Study, fm: FEMesh, history: GlobalHistory, order: int) -> Model:
+    mats = case_materials(spec, fm)
+    prof = spec.profile
+    temp = Temperature(spec.load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
+    cons = (driven_constraint(history, fm, "die_side"), driven_constraint(history, fm, "board_side"))
+    return Model(fm, "3d", mats, cons, temp, order=order, intorder=spec.model.quadrature_order,
+                 name=spec.designs[0].name + "/submodel")
+
+
+def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: str, joint_dirs=None,
+                   keep_u: bool = False):
+    """Run `model` over `times`, writing history.csv, fields and layers.csv (interface-layer averages of every
+    joint) into `outdir`; returns (run summary, [(time, u)] when keep_u)."""
+    prof = spec.profile
+    outdir.mkdir(parents=True, exist_ok=True)
+    writer = HistoryWriter(outdir / "layers.csv")
+    trackers, frames = {}, []
+    prog = None if quiet else Progress(label, prof.duration, prof.cycle_of)
+
+    def on_frame(disc, frame, T):
+        tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, SUB_KIND, joint_dirs=joint_dirs,
+                                                                         cycle_bounds=prof.cycle_bounds))
+        row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
+        row.update(tr.row(frame))
+        writer.write(row)
+        if keep_u:
+            frames.append((frame.time, frame.u.copy()))
+
+    try:
+        res = run_model(model, times, outdir, spec.solver.settings(), output=spec.output.fields,
+                        output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
+                        compression=spec.output.compression)
+    finally:
+        writer.close()
+        if "t" in trackers:
+            trackers["t"].save(outdir / ELEMENT_CYCLES_FILE)
+    return res, frames
+
+
+def _rules(ev: dict) -> dict:
+    """ΔW per cycle (MPa) of each averaging rule and its critical joint/layer: the global and submodel numbers
+    side by side under the same rules (the global ranking uses the conformal die-side layer)."""
+    return {rule: {"dW_per_cycle_MPa": m.get("dW_per_cycle_MPa"), "deps_in_per_cycle": m.get("deps_in_per_cycle"),
+                   "critical_joint": m.get("critical_joint"), "critical_layer": m.get("critical_layer")}
+            for rule, m in (ev.get("metrics") or {}).items()}
+
+
+def choose_critical(spec: Study, joints: list[dict]) -> int:
+    """The joint of the submodel: model.critical_joint, or the largest die-side ΔW per cycle."""
+    c = spec.model.critical_joint
+    if c != "auto":
+        if not any(e["index"] == c for e in joints):
+            raise InputError("model.critical_joint", c, "a joint index of the quarter model: "
+                             + ", ".join(str(e["index"]) for e in joints))
+        return int(c)
+    vals = [(e["dW_per_cycle_MPa"], e["index"]) for e in joints if e["dW_per_cycle_MPa"] is not None]
+    if not vals:
+        raise InputError("model.critical_joint", c, "a joint index (no joint of the global model has a ΔW)")
+    return max(vals)[1]
+
+
+def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
+    """Mesh and solve the global model, choose the critical joint, build, drive and solve its submodel, evaluate
+    both, into the case summary `out` (the submodel's evaluation at the top level, `global`, `submodel`,
+    `timing_phases_s`; what is known stays there when a step raises InputError / ConvergenceError, which
+    run_case records). A global run that fails: the submodel is not run, the case is failed with the global
+    run's last converged state."""
+    spec = case.spec
+    out["status"] = "failed"
+    phases = {}
+    t0 = _time.perf_counter()
+    mres = build_package3d(spec.geometry, spec.designs[0], spec.mesh, cdir / "global" / "mesh",
+                           joint_size=spec.model.joint_size, buildup=spec.model.buildup)
+    phases["global_mesh"] = _time.perf_counter() - t0
+    rep = mres.report
+    # the case's mesh entry is the global model's, with joint_positions = the distances from the package centre
+    # (as slice2d; the (x, y) positions are joint_xy_mm)
+    out["mesh"] = {k: v for k, v in rep.items() if not isinstance(v, (list, dict)) or k in
+                   ("material_sizes", "joint")}
+    out["mesh"].update({"joint_positions": rep["dnp_mm"], "joint_xy_mm": rep["joint_positions"]})
+    t0 = _time.perf_counter()
+    gm = global_model(spec, load_mesh(mres.msh))
+    gres, gframes = _solve_tracked(spec, gm, spec.load.time_grid(), cdir / "global", quiet,
+                                   case.name + " global", keep_u=True)
+    phases["global_solve"] = _time.perf_counter() - t0
+    grep_ = {**rep, "joint_positions": rep["dnp_mm"]}
+    geval = evaluate(spec, cdir / "global" / "layers.csv", gres, grep_)
+    joints = [{"index": int(e["joint"]), "dnp_mm": rep["dnp_mm"][int(e["joint"])],
+               "position_mm": rep["joint_positions"][int(e["joint"])],
+               "dW_per_cycle_MPa": (e.get("die_layer") or {}).get("dW_MPa"),
+               "dW_board_layer_per_cycle_MPa": (e.get("board_layer") or {}).get("dW_MPa")}
+              for e in geval["joints"]]
+    out["global"] = {"status": gres["status"], "dofs": gres["dofs"], "elements": gres["elements"],
+                     "increments": gres["increments"], "newton_iterations": gres["newton_iterations"],
+                     "joints": joints, "critical_joint": None, "timing_s": gres["timing_s"],
+                     "metrics": _rules(geval),
+                     "buildup": spec.model.buildup, "joint_size_mm": spec.model.joint_size}
+    if gres["status"] != "ok":
+        out.update({k: geval[k] for k in ("dW_per_cycle_MPa", "deps_in_per_cycle", "per_cycle") if k in geval})
+        out["error"] = {"message": "global model failed; the submodel was not run", **(gres["error"] or {})}
+        out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+        return
+    cj = choose_critical(spec, joints)
+    out["global"]["critical_joint"] = cj
+    if not spec.model.submodel:
+        out.update({k: geval[k] for k in geval if k not in ("joints",)})
+        out["status"] = "ok"
+        out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+        return
+    # -- submodel of the critical joint ------------------------------------------------------------------------
+    t0 = _time.perf_counter()
+    order = spec.model.submodel_order
+    msizes = MeshSizes(**{**spec.mesh.__dict__, "order": order})
+    sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
+    x, y = rep["joint_positions"][cj]
+    sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
+    phases["submodel_mesh"] = _time.perf_counter() - t0
+    t0 = _time.perf_counter()
+    hist = GlobalHistory(gm.mesh, gm.order, gm.ncomp, np.array([t for t, _ in gframes]),
+                         np.stack([u for _, u in gframes]))
+    sm = submodel_model(spec, sfm, hist, order)
+    r = math.hypot(x, y)
+    sub_res, _ = _solve_tracked(spec, sm, hist.times, cdir, quiet, case.name + " submodel",
+                                joint_dirs={"dir": (x / r, y / r)})
+    phases["submodel_solve"] = _time.perf_counter() - t0
+    sspec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, kind=SUB_KIND, kinds=(SUB_KIND,)))
+    seval = evaluate(sspec, cdir / "layers.csv", sub_res, sres.report)
+    out.update({k: v for k, v in seval.items() if k != "joints"})
+    out["critical_joint"] = cj                      # the global index (the submodel's own joint is joint0)
+    out["submodel"] = {"status": sub_res["status"], "dofs": sub_res["dofs"], "elements": sub_res["elements"],
+                       "order": order, "joint": cj, "dnp_mm": r,
+                       "dW_per_cycle_MPa": seval["dW_per_cycle_MPa"],
+                       "deps_in_per_cycle": seval["deps_in_per_cycle"], "per_cycle": seval["per_cycle"],
+                       "critical_layer": seval["critical_layer"], "averaging": seval["averaging"],
+                       "metrics": _rules(seval),
+                       "increments": sub_res["increments"], "newton_iterations": sub_res["newton_iterations"],
+                       "timing_s": sub_res["timing_s"],
+                       "cut_face_outside_global_mm": hist.report.get("outside_mm", 0.0)}
+    out["status"] = sub_res["status"]
+    if sub_res["status"] != "ok":
+        out["error"] = {"message": "submodel failed", **(sub_res["error"] or {})}
+    out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
