@@ -4,8 +4,10 @@ shipped study's first design with its recorded numbers (a regression reference, 
 benchmarks/bench_package3d.py runs the shipped study)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -132,3 +134,35 @@ def test_coarse_package3d_run(tmp_path):
 
 #: (global joint ΔW conformal die layer, submodel ΔW headline rule, submodel Δε_in) of test_coarse_package3d_run
 REFERENCE = (0.1302564218, 0.0332961086, 0.00135907439)
+
+
+@pytest.mark.skipif(shutil.which("ccx") is None, reason="CalculiX (ccx) not installed")
+def test_global_thermoelastic_step_against_calculix(tmp_path):
+    """The global model's thermoelastic step (every region elastic: solder SAC305_elastic, Cu elastic, FR-4
+    orthotropic; 125 -> -40 °C uniform) on the package3d mesh of a 2 x 2 array, against CalculiX 2.20 on the same
+    mesh and boundary conditions (symmetry planes, one point in z): displacements to 1e-6 relative, as for the
+    other 3D meshes (tests/test_calculix.py: ccx prints 7 significant digits)."""
+    from fem_wlp.io.calculix.deck import deck_maps, write_deck
+    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
+    from fem_wlp.fe.problem import Temperature
+    from fem_wlp.fe.solver import Discretization, SolverSettings, run
+    from fem_wlp.workflows.submodel import global_model
+    g = Geometry(array_size=2, die_size=1.0, board_extension=0.3)
+    d = Design.from_dict({"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2})
+    r = build_package3d(g, d, MeshSizes(size_coarse=0.3, grading_distance=0.3), tmp_path, joint_size=0.025)
+    spec = load_study(STUDY, overrides=['materials.solder="SAC305_elastic"', 'materials.cu_wiring="Cu"',
+                                        'materials.board_pad="Cu"', "geometry.array_size=2",
+                                        "geometry.die_size=1.0"])
+    gm = global_model(spec, load_mesh(r.msh))
+    gm = dataclasses.replace(gm, temperature=Temperature.uniform_step(125.0, -40.0))
+    assert all(m.elastic for m in gm.materials.values())
+    settings = SolverSettings(rtol=1e-10, condense="off")
+    disc = Discretization(gm, settings)
+    fr = list(run(gm, [0.0, 1.0], disc=disc))[-1]
+    inp = write_deck(gm, np.array([0.0, 1.0]), tmp_path / "p3d.inp", settings=settings, disc=disc)
+    res = read_dat(run_ccx(inp, timeout=600)["dat"])
+    mp = map_to_model(res, deck_maps(gm, disc), disc, 1.0)
+    du = float(np.max(np.abs(mp.u - fr.u)) / np.max(np.abs(fr.u)))
+    assert np.max(np.abs(fr.u)) > 1e-3                  # the package warps by micrometres
+    print(f"\npackage3d 2x2 thermoelastic vs ccx: u {du:.2e}, max |u| {np.max(np.abs(fr.u)):.3e} mm, dofs {disc.ndof}")
+    assert du < 1e-6, du
