@@ -2,6 +2,7 @@
 
     python benchmarks/bench_package3d.py time [--set key=value ...]   # the shipped study (3 designs x 3 cycles)
     python benchmarks/bench_package3d.py buildup [--array 4]         # effect of model.buildup on the joints' ΔW
+    python benchmarks/bench_package3d.py refine [--array 2] [--order 2] [--sizes 0.016,0.0113,0.008]
 
 `time` prints, per case, the DOF, elements, increments, Newton iterations of the global model and of the
 submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
@@ -9,6 +10,10 @@ full-size study once (it takes long on 2 shared cores); `--set` overrides make s
 `buildup` runs the flat design's global model only (model.submodel = false, 1 cycle) with the far-field
 build-up merged into die and board ("merged", the default) and with full-area layers ("layers"), and prints every
 joint's ΔW per cycle (conformal die layer) under both: the effect of the approximation.
+
+`refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,
+a constant ratio), and prints the submodel ΔW per cycle, the observed order of convergence and each level's
+deviation from the Richardson-extrapolated value (issue 13: the default within 3 %).
 
 Writes results under /tmp/fem_wlp_bench_package3d/.
 """
@@ -66,11 +71,7 @@ def cmd_time(a):
 
 
 def cmd_buildup(a):
-    text = STUDY.read_text()
-    second = text.index("[[designs]]", text.index("[[designs]]") + 1)
-    study = OUT / "flat_only.toml"
-    OUT.mkdir(parents=True, exist_ok=True)
-    study.write_text(text[:second] + text[text.index("[mesh]"):])
+    study = _flat_only()
     die = max(3.5, a.array * 0.4)
     base = [f"geometry.array_size={a.array}", f"geometry.die_size={die}", "model.submodel=false", "load.cycles=1",
             'output.fields="last"'] + a.set
@@ -87,6 +88,55 @@ def cmd_buildup(a):
               f"{_fmt(m / ly if m and ly else None, '.3f'):>15}")
 
 
+def _flat_only() -> Path:
+    text = STUDY.read_text()
+    second = text.index("[[designs]]", text.index("[[designs]]") + 1)
+    study = OUT / "flat_only.toml"
+    OUT.mkdir(parents=True, exist_ok=True)
+    study.write_text(text[:second] + text[text.index("[mesh]"):])
+    return study
+
+
+def cmd_refine(a):
+    import dataclasses
+    import math
+
+    from fem_wlp.study.load import load_study
+    from fem_wlp.workflows.submodel import run_global, run_submodel
+    sizes = [float(x) for x in a.sizes.split(",")]
+    die = max(3.5, a.array * 0.4)
+    spec = load_study(_flat_only(), [f"geometry.array_size={a.array}", f"geometry.die_size={die}",
+                                     f"load.cycles={a.cycles}", 'output.fields="last"'] + a.set)
+    t0 = time.perf_counter()
+    out = {}
+    g = run_global(spec, "flat", OUT / "refine", True, out)
+    if g is None:
+        raise SystemExit(f"global model failed: {out.get('error')}")
+    cj = out["global"]["critical_joint"]
+    print(f"global: {out['global']['dofs']} dofs, {time.perf_counter() - t0:.1f} s, critical joint {cj} "
+          f"(load {os.getloadavg()[0]:.2f})")
+    rows = []
+    for h in sizes:
+        t0 = time.perf_counter()
+        sub = run_submodel(spec, "flat", OUT / "refine" / f"sub_{h:g}", True, g, cj,
+                           mesh=dataclasses.replace(spec.mesh, size_fine_3d=h), order=a.order)
+        rows.append((h, sub["dofs"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"], time.perf_counter() - t0))
+        print(f"  size {h:g}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, "
+              f"Δε_in {sub['deps_in_per_cycle']:.6f}, {rows[-1][-1]:.1f} s", flush=True)
+    if len(rows) < 3:
+        return
+    (h1, _, f1, _, _), (h2, _, f2, _, _), (h3, _, f3, _, _) = rows[:3]
+    r = h1 / h2
+    if (f1 - f2) * (f2 - f3) > 0:
+        p = math.log((f1 - f2) / (f2 - f3)) / math.log(r)
+        fx = f3 + (f3 - f2) / (r ** p - 1)
+        print(f"observed order {p:.2f}, extrapolated ΔW {fx:.5f} MPa; deviations "
+              + ", ".join(f"{h:g}: {100 * (f - fx) / fx:+.2f} %" for h, _, f, _, _ in rows))
+    else:
+        print("non-monotone sequence: no observed order (differences "
+              f"{f1 - f2:+.5f}, {f2 - f3:+.5f} MPa)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -95,8 +145,14 @@ def main():
     b = sub.add_parser("buildup")
     b.add_argument("--array", type=int, default=4)
     b.add_argument("--set", action="append", default=[])
+    r = sub.add_parser("refine")
+    r.add_argument("--array", type=int, default=2)
+    r.add_argument("--order", type=int, default=2)
+    r.add_argument("--cycles", type=int, default=1)
+    r.add_argument("--sizes", default="0.016,0.0113,0.008")
+    r.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
-    {"time": cmd_time, "buildup": cmd_buildup}[a.cmd](a)
+    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine}[a.cmd](a)
 
 
 if __name__ == "__main__":

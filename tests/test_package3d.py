@@ -127,6 +127,7 @@ def test_coarse_package3d_run(tmp_path):
     assert c["dW_per_cycle_MPa"] == sub["dW_per_cycle_MPa"] > 0
     assert (out / "cases" / "flat" / "layers.csv").is_file()
     assert (out / "cases" / "flat" / "global" / "layers.csv").is_file()
+    assert (out / "report.md").is_file() and "package3d" in (out / "report.md").read_text()
     ref = REFERENCE
     got = (g["joints"][0]["dW_per_cycle_MPa"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"])
     assert np.allclose(got, ref, rtol=1e-3), (got, ref)

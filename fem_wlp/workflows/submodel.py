@@ -144,11 +144,41 @@ def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
     run's last converged state."""
     spec = case.spec
     out["status"] = "failed"
-    phases = {}
+    phases = out.setdefault("timing_phases_s", {})
+    g = run_global(spec, case.name, cdir, quiet, out)
+    if g is None:
+        return
+    if not spec.model.submodel:
+        out.update({k: v for k, v in g.evaluation.items() if k != "joints"})
+        out["status"] = "ok"
+        return
+    sub = run_submodel(spec, case.name, cdir, quiet, g, out["global"]["critical_joint"])
+    out.update({k: v for k, v in sub.pop("evaluation").items() if k != "joints"})
+    out["critical_joint"] = sub["joint"]              # the global index (the submodel's own joint is joint0)
+    phases.update(sub.pop("phases"))
+    out["submodel"] = sub
+    out["status"] = sub["status"]
+    if sub["status"] != "ok":
+        out["error"] = {"message": "submodel failed", **(sub.get("error") or {})}
+
+
+@dataclasses.dataclass
+class GlobalRun:
+    """A solved global model: the model, its displacement history, the mesh report, the evaluation."""
+    model: Model
+    history: GlobalHistory
+    report: dict
+    evaluation: dict
+
+
+def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> GlobalRun | None:
+    """Mesh, solve and evaluate the global model into cdir/global; fills out["mesh"], out["global"] and
+    out["timing_phases_s"]. None when the global run failed (out["error"] says why)."""
+    phases = out.setdefault("timing_phases_s", {})
     t0 = _time.perf_counter()
     mres = build_package3d(spec.geometry, spec.designs[0], spec.mesh, cdir / "global" / "mesh",
                            joint_size=spec.model.joint_size, buildup=spec.model.buildup)
-    phases["global_mesh"] = _time.perf_counter() - t0
+    phases["global_mesh"] = round(_time.perf_counter() - t0, 3)
     rep = mres.report
     # the case's mesh entry is the global model's, with joint_positions = the distances from the package centre
     # (as slice2d; the (x, y) positions are joint_xy_mm)
@@ -157,11 +187,10 @@ def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
     out["mesh"].update({"joint_positions": rep["dnp_mm"], "joint_xy_mm": rep["joint_positions"]})
     t0 = _time.perf_counter()
     gm = global_model(spec, load_mesh(mres.msh))
-    gres, gframes = _solve_tracked(spec, gm, spec.load.time_grid(), cdir / "global", quiet,
-                                   case.name + " global", keep_u=True)
-    phases["global_solve"] = _time.perf_counter() - t0
-    grep_ = {**rep, "joint_positions": rep["dnp_mm"]}
-    geval = evaluate(spec, cdir / "global" / "layers.csv", gres, grep_)
+    gres, gframes = _solve_tracked(spec, gm, spec.load.time_grid(), cdir / "global", quiet, name + " global",
+                                   keep_u=True)
+    phases["global_solve"] = round(_time.perf_counter() - t0, 3)
+    geval = evaluate(spec, cdir / "global" / "layers.csv", gres, {**rep, "joint_positions": rep["dnp_mm"]})
     joints = [{"index": int(e["joint"]), "dnp_mm": rep["dnp_mm"][int(e["joint"])],
                "position_mm": rep["joint_positions"][int(e["joint"])],
                "dW_per_cycle_MPa": (e.get("die_layer") or {}).get("dW_MPa"),
@@ -170,50 +199,43 @@ def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
     out["global"] = {"status": gres["status"], "dofs": gres["dofs"], "elements": gres["elements"],
                      "increments": gres["increments"], "newton_iterations": gres["newton_iterations"],
                      "joints": joints, "critical_joint": None, "timing_s": gres["timing_s"],
-                     "metrics": _rules(geval),
-                     "buildup": spec.model.buildup, "joint_size_mm": spec.model.joint_size}
+                     "metrics": _rules(geval), "buildup": spec.model.buildup,
+                     "joint_size_mm": spec.model.joint_size}
     if gres["status"] != "ok":
         out.update({k: geval[k] for k in ("dW_per_cycle_MPa", "deps_in_per_cycle", "per_cycle") if k in geval})
         out["error"] = {"message": "global model failed; the submodel was not run", **(gres["error"] or {})}
-        out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
-        return
-    cj = choose_critical(spec, joints)
-    out["global"]["critical_joint"] = cj
-    if not spec.model.submodel:
-        out.update({k: geval[k] for k in geval if k not in ("joints",)})
-        out["status"] = "ok"
-        out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
-        return
-    # -- submodel of the critical joint ------------------------------------------------------------------------
-    t0 = _time.perf_counter()
-    order = spec.model.submodel_order
-    msizes = MeshSizes(**{**spec.mesh.__dict__, "order": order})
-    sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
-    x, y = rep["joint_positions"][cj]
-    sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
-    phases["submodel_mesh"] = _time.perf_counter() - t0
-    t0 = _time.perf_counter()
+        return None
+    out["global"]["critical_joint"] = choose_critical(spec, joints)
     hist = GlobalHistory(gm.mesh, gm.order, gm.ncomp, np.array([t for t, _ in gframes]),
                          np.stack([u for _, u in gframes]))
-    sm = submodel_model(spec, sfm, hist, order)
+    return GlobalRun(gm, hist, rep, geval)
+
+
+def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, cj: int,
+                 mesh: MeshSizes | None = None, order: int | None = None) -> dict:
+    """Mesh (cdir/mesh), drive, solve (into cdir) and evaluate the submodel of joint `cj` of the global run `g`
+    (mesh sizes: the study's [mesh], order: model.submodel_order, unless given); returns the `submodel` entry
+    with its `evaluation` (the joint3d evaluation) and `phases` (times)."""
+    phases = {}
+    t0 = _time.perf_counter()
+    order = order or spec.model.submodel_order
+    msizes = MeshSizes(**{**(mesh or spec.mesh).__dict__, "order": order})
+    sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
+    x, y = g.report["joint_positions"][cj]
+    sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
+    phases["submodel_mesh"] = round(_time.perf_counter() - t0, 3)
+    t0 = _time.perf_counter()
+    sm = submodel_model(spec, sfm, g.history, order)
     r = math.hypot(x, y)
-    sub_res, _ = _solve_tracked(spec, sm, hist.times, cdir, quiet, case.name + " submodel",
-                                joint_dirs={"dir": (x / r, y / r)})
-    phases["submodel_solve"] = _time.perf_counter() - t0
+    res, _ = _solve_tracked(spec, sm, g.history.times, cdir, quiet, name + " submodel",
+                            joint_dirs={"dir": (x / r, y / r)})
+    phases["submodel_solve"] = round(_time.perf_counter() - t0, 3)
     sspec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, kind=SUB_KIND, kinds=(SUB_KIND,)))
-    seval = evaluate(sspec, cdir / "layers.csv", sub_res, sres.report)
-    out.update({k: v for k, v in seval.items() if k != "joints"})
-    out["critical_joint"] = cj                      # the global index (the submodel's own joint is joint0)
-    out["submodel"] = {"status": sub_res["status"], "dofs": sub_res["dofs"], "elements": sub_res["elements"],
-                       "order": order, "joint": cj, "dnp_mm": r,
-                       "dW_per_cycle_MPa": seval["dW_per_cycle_MPa"],
-                       "deps_in_per_cycle": seval["deps_in_per_cycle"], "per_cycle": seval["per_cycle"],
-                       "critical_layer": seval["critical_layer"], "averaging": seval["averaging"],
-                       "metrics": _rules(seval),
-                       "increments": sub_res["increments"], "newton_iterations": sub_res["newton_iterations"],
-                       "timing_s": sub_res["timing_s"],
-                       "cut_face_outside_global_mm": hist.report.get("outside_mm", 0.0)}
-    out["status"] = sub_res["status"]
-    if sub_res["status"] != "ok":
-        out["error"] = {"message": "submodel failed", **(sub_res["error"] or {})}
-    out["timing_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+    ev = evaluate(sspec, cdir / "layers.csv", res, sres.report)
+    return {"status": res["status"], "error": res["error"], "dofs": res["dofs"], "elements": res["elements"],
+            "order": order, "size_fine_mm": msizes.size_fine_3d, "joint": cj, "dnp_mm": r,
+            "dW_per_cycle_MPa": ev["dW_per_cycle_MPa"], "deps_in_per_cycle": ev["deps_in_per_cycle"],
+            "per_cycle": ev["per_cycle"], "critical_layer": ev["critical_layer"], "averaging": ev["averaging"],
+            "metrics": _rules(ev), "increments": res["increments"], "newton_iterations": res["newton_iterations"],
+            "timing_s": res["timing_s"], "cut_face_outside_global_mm": g.history.report.get("outside_mm", 0.0),
+            "evaluation": ev, "phases": phases}
