@@ -167,3 +167,19 @@ def test_global_thermoelastic_step_against_calculix(tmp_path):
     assert np.max(np.abs(fr.u)) > 1e-3                  # the package warps by micrometres
     print(f"\npackage3d 2x2 thermoelastic vs ccx: u {du:.2e}, max |u| {np.max(np.abs(fr.u)):.3e} mm, dofs {disc.ndof}")
     assert du < 1e-6, du
+
+
+def test_global_failure_skips_submodel(tmp_path):
+    """A global run that fails (here: Newton limited to 2 iterations, no cut-back): the submodel is not run, the
+    case is recorded as failed with the global model's last converged state, the run exits 1 (a failed case)."""
+    out = tmp_path / "fail"
+    args = ["run", str(_one_design_study(tmp_path)), "--out", str(out), "--quiet", "--workers", "1"]
+    for s in COARSE + ["solver.max_iterations=2", "solver.max_cutbacks=0", "solver.rtol=1e-9"]:
+        args += ["--set", s]
+    assert main(args) == 1
+    c = json.loads((out / "summary.json").read_text())["cases"][0]
+    assert c["status"] == "failed"
+    assert "global model failed" in c["error"]["message"]
+    assert c["global"]["status"] == "failed" and "submodel" not in c
+    assert c["error"]["last_converged_time_s"] is not None
+    assert not (out / "cases" / "flat" / "layers.csv").exists()       # no submodel output

@@ -159,7 +159,8 @@ def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
     out["submodel"] = sub
     out["status"] = sub["status"]
     if sub["status"] != "ok":
-        out["error"] = {"message": "submodel failed", **(sub.get("error") or {})}
+        err = sub.get("error") or {}
+        out["error"] = {**err, "message": "submodel failed: " + str(err.get("message"))}
 
 
 @dataclasses.dataclass
@@ -203,7 +204,8 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
                      "joint_size_mm": spec.model.joint_size}
     if gres["status"] != "ok":
         out.update({k: geval[k] for k in ("dW_per_cycle_MPa", "deps_in_per_cycle", "per_cycle") if k in geval})
-        out["error"] = {"message": "global model failed; the submodel was not run", **(gres["error"] or {})}
+        err = gres["error"] or {}
+        out["error"] = {**err, "message": "global model failed, the submodel was not run: " + str(err.get("message"))}
         return None
     out["global"]["critical_joint"] = choose_critical(spec, joints)
     hist = GlobalHistory(gm.mesh, gm.order, gm.ncomp, np.array([t for t, _ in gframes]),
