@@ -111,7 +111,7 @@ def test_coarse_package3d_run(tmp_path):
     gmsh on the fly: its 3D meshing is deterministic on one thread)."""
     out = tmp_path / "run"
     args = ["run", str(_one_design_study(tmp_path)), "--out", str(out), "--quiet", "--workers", "1"]
-    for s in COARSE:
+    for s in COARSE + ['model.compare_with=["axisym"]']:
         args += ["--set", s]
     assert main(args) == 0
     s = json.loads((out / "summary.json").read_text())
@@ -128,13 +128,20 @@ def test_coarse_package3d_run(tmp_path):
     assert (out / "cases" / "flat" / "layers.csv").is_file()
     assert (out / "cases" / "flat" / "global" / "layers.csv").is_file()
     assert (out / "report.md").is_file() and "package3d" in (out / "report.md").read_text()
+    # the same design in the axisymmetric single-joint model, against the submodel
+    mc = {r["model"]: r for r in c["model_comparison"]}
+    assert set(mc) == {"package3d", "axisym"} and mc["axisym"]["status"] == "ok", mc
+    assert mc["axisym"]["dW_ratio_vs_package3d"] == pytest.approx(mc["axisym"]["dW_per_cycle_MPa"]
+                                                                  / sub["dW_per_cycle_MPa"])
     ref = REFERENCE
-    got = (g["joints"][0]["dW_per_cycle_MPa"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"])
+    got = (g["joints"][0]["dW_per_cycle_MPa"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"],
+           mc["axisym"]["dW_per_cycle_MPa"])
     assert np.allclose(got, ref, rtol=1e-3), (got, ref)
 
 
-#: (global joint ΔW conformal die layer, submodel ΔW headline rule, submodel Δε_in) of test_coarse_package3d_run
-REFERENCE = (0.1302564218, 0.0332961086, 0.00135907439)
+#: (global joint ΔW conformal die layer, submodel ΔW headline rule, submodel Δε_in, axisym ΔW) of
+#: test_coarse_package3d_run
+REFERENCE = (0.1302564218, 0.0332961086, 0.00135907439, 0.0209258495)
 
 
 @pytest.mark.skipif(shutil.which("ccx") is None, reason="CalculiX (ccx) not installed")

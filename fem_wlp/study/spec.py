@@ -112,6 +112,9 @@ class ModelSpec:
     submodel_order: int = key(2, type="integer", allowed="1 | 2",
                               doc="package3d: element order of the submodel (2: quadratic tetrahedra, which do "
                                   "not lock under isochoric inelastic flow)")
+    compare_with: tuple[str, ...] = key((), type="list of strings", allowed="a subset of slice2d, joint3d, axisym",
+                                        doc="package3d: also run these cheaper models on every design; each "
+                                            "case gets a model_comparison list against package3d's submodel")
 
     @classmethod
     def from_table(cls, t, base_dir: Path, purpose: str) -> "ModelSpec":
@@ -144,7 +147,9 @@ class ModelSpec:
         return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds, **p3)
 
 
-PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order")
+PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order", "compare_with")
+#: the models model.compare_with can name
+COMPARABLE = ("slice2d", "joint3d", "axisym")
 
 
 def _package3d_keys(t: dict, kinds) -> dict:
@@ -166,6 +171,11 @@ def _package3d_keys(t: dict, kinds) -> dict:
         out["submodel"] = v.boolean("model.submodel", t["submodel"])
     if "submodel_order" in t:
         out["submodel_order"] = v.choice_int("model.submodel_order", t["submodel_order"], (1, 2))
+    if "compare_with" in t:
+        cw = t["compare_with"]
+        if not isinstance(cw, list) or len(set(map(str, cw))) < len(cw):
+            raise InputError("model.compare_with", cw, "a list of distinct model kinds: " + ", ".join(COMPARABLE))
+        out["compare_with"] = tuple(v.choice("model.compare_with", k, COMPARABLE) for k in cw)
     return out
 
 

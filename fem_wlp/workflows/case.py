@@ -155,7 +155,7 @@ def run_case(case: Case, outdir, quiet: bool = True) -> dict:
                "status": "failed", "hash": case_hash(case)}
     try:
         if case.spec.kind == "package3d":        # global model + submodel of its critical joint
-            run_package3d(case, cdir, quiet, summary)
+            run_package3d(case, cdir, quiet, summary, run_other=_run_one_model)
         else:
             _run_one_model(case, cdir, quiet, summary)
     except (ConvergenceError, InputError) as exc:

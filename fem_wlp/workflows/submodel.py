@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_wlp.errors import InputError
+from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.fe.mesh import FEMesh, load as load_mesh
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.fe.submodel import GlobalHistory, driven_constraint
 from fem_wlp.io.results import HistoryWriter
 from fem_wlp.materials import material_from_spec
-from fem_wlp.study.spec import Study
+from fem_wlp.study.spec import PACKAGE3D_KEYS, Study
 from fem_wlp.wlcsp.design import MeshSizes
 from fem_wlp.wlcsp.geometry import build_mesh
 from fem_wlp.wlcsp.geometry.package3d import build_package3d
@@ -136,12 +136,13 @@ def choose_critical(spec: Study, joints: list[dict]) -> int:
     return max(vals)[1]
 
 
-def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
+def run_package3d(case, cdir: Path, quiet: bool, out: dict, run_other=None) -> None:
     """Mesh and solve the global model, choose the critical joint, build, drive and solve its submodel, evaluate
     both, into the case summary `out` (the submodel's evaluation at the top level, `global`, `submodel`,
     `timing_phases_s`; what is known stays there when a step raises InputError / ConvergenceError, which
     run_case records). A global run that fails: the submodel is not run, the case is failed with the global
-    run's last converged state."""
+    run's last converged state. `run_other(case, folder, quiet, summary)`: runs one case of another model kind
+    (workflows.case), for model.compare_with."""
     spec = case.spec
     out["status"] = "failed"
     phases = out.setdefault("timing_phases_s", {})
@@ -161,6 +162,45 @@ def run_package3d(case, cdir: Path, quiet: bool, out: dict) -> None:
     if sub["status"] != "ok":
         err = sub.get("error") or {}
         out["error"] = {**err, "message": "submodel failed: " + str(err.get("message"))}
+    if spec.model.compare_with and run_other is not None:
+        t0 = _time.perf_counter()
+        out["model_comparison"] = compare_models(case, cdir / "compare", quiet, out, run_other)
+        phases["compare_with"] = round(_time.perf_counter() - t0, 3)
+
+
+def other_kind_case(case, kind: str):
+    """The same design as a case of another model kind (its study re-validated for that kind; the package3d
+    keys dropped)."""
+    data = dict(case.spec.data)
+    data["model"] = {k: v for k, v in (data.get("model") or {}).items() if k not in PACKAGE3D_KEYS}
+    data["model"]["kind"] = kind
+    spec = Study.from_dict(data, case.spec.path, purpose="case")
+    return dataclasses.replace(case, spec=spec)
+
+
+def compare_models(case, folder: Path, quiet: bool, out: dict, run_other) -> list[dict]:
+    """The case's design in each model of model.compare_with, against package3d's submodel: ΔW, Δε_in and the
+    lives per model, and each model's ΔW as a ratio of the submodel's (the reference). A model that fails is
+    listed with its error; the package3d case itself is not failed by it."""
+    ref = out.get("dW_per_cycle_MPa")
+    rows = [{"model": "package3d", "status": out.get("status"), "dW_per_cycle_MPa": ref,
+             "deps_in_per_cycle": out.get("deps_in_per_cycle"), "critical_layer": out.get("critical_layer"),
+             "life_cycles": out.get("life_cycles"), "dW_ratio_vs_package3d": 1.0 if ref else None}]
+    for kind in case.spec.model.compare_with:
+        s: dict = {"status": "failed"}
+        try:
+            other = other_kind_case(case, kind)
+            (folder / kind).mkdir(parents=True, exist_ok=True)
+            run_other(other, folder / kind, quiet, s)
+        except (InputError, ConvergenceError) as exc:
+            s["error"] = {"message": str(exc)}
+        dw = s.get("dW_per_cycle_MPa")
+        rows.append({"model": kind, "status": s.get("status"), "dW_per_cycle_MPa": dw,
+                     "deps_in_per_cycle": s.get("deps_in_per_cycle"), "critical_layer": s.get("critical_layer"),
+                     "life_cycles": s.get("life_cycles"),
+                     "dW_ratio_vs_package3d": dw / ref if dw and ref else None,
+                     "error": (s.get("error") or {}).get("message")})
+    return rows
 
 
 @dataclasses.dataclass
