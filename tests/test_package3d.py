@@ -74,6 +74,7 @@ def test_choose_critical():
     ("model.joint_size=0.3", "model.joint_size"),                  # > pitch / 2
     ("model.submodel_order=3", "model.submodel_order"),
     ("geometry.board_extension=-0.5", "geometry.board_extension"),
+    ('model.compare_with=["slice2d", "fem"]', "model.compare_with"),
 ])
 def test_bad_input_names_the_key(setting, key, capsys):
     assert main(["check", str(STUDY), "--set", setting]) == 2
