@@ -8,7 +8,7 @@
 submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
 full-size study once (it takes long on 2 shared cores); `--set` overrides make smaller variants.
 `buildup` runs the flat design's global model only (model.submodel = false, 1 cycle) with the far-field
-build-up merged into die and board ("merged", the default) and with full-area layers ("layers"), and prints every
+build-up merged into die and board ("merged") and with full-area layers ("layers", the default), and prints every
 joint's ΔW per cycle (conformal die layer) under both: the effect of the approximation.
 
 `refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,

@@ -16,9 +16,9 @@
 4. model.compare_with: the same design in the cheaper models (slice2d, joint3d, axisym), listed per case in
    `model_comparison` with each one's ΔW as a ratio of the submodel's.
 
-What the numbers mean: the global model's joints are meshed coarsely (model.joint_size) with the build-up merged
-into the die between the joint columns (model.buildup = "merged", see wlcsp.geometry.package3d); their ΔW ranks
-the joints, the submodel's is the reference value. The submodel's cut faces sit at half a pitch from the joint
+What the numbers mean: the global model's joints are meshed coarsely (model.joint_size; the build-up and mask
+as full-area layers unless model.buildup = "merged", see wlcsp.geometry.package3d); their ΔW ranks the joints,
+the submodel's is the reference value. The submodel's cut faces sit at half a pitch from the joint
 axis, where the global model's joint detail (its coarse mesh) still influences the displacement; how much the
 submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check) is not measured yet.
 """
