@@ -124,6 +124,11 @@ def test_coarse_package3d_run(tmp_path):
     assert g["critical_joint"] == 0 and len(g["joints"]) == 1
     assert g["joints"][0]["dnp_mm"] == pytest.approx(0.2 * math.sqrt(2))
     assert sub["dofs"] > g["dofs"] / 2 and sub["cut_face_outside_global_mm"] == 0.0
+    # warpage at the hot and cold dwell ends: the board bottom bends (µm-scale over this 1 mm die), more when cold
+    w = g["warpage"]
+    assert w["hot"]["T_C"] == 125.0 and w["cold"]["T_C"] == -40.0
+    assert 0 < w["hot"]["range_um"] < w["cold"]["range_um"] < 10.0
+    assert (out / "cases" / "flat" / "global" / "warpage.npz").is_file()
     # the case's headline is the submodel's
     assert c["dW_per_cycle_MPa"] == sub["dW_per_cycle_MPa"] > 0
     assert (out / "cases" / "flat" / "layers.csv").is_file()

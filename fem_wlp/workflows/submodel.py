@@ -125,6 +125,34 @@ def _rules(ev: dict) -> dict:
             for rule, m in (ev.get("metrics") or {}).items()}
 
 
+def warpage(spec: Study, gm: Model, frames, rep: dict, path: Path) -> dict:
+    """Board warpage at the hot and cold extremes of the last simulated cycle (the last frame at the cycle's
+    highest / lowest temperature: the end of the dwell): the range of the vertical displacement of the board
+    bottom over the quarter and its value at the package centre minus that under the die corner (positive: the
+    centre above the corner), in µm. Saves the board-bottom points and u_z of both frames to `path` (npz)."""
+    from fem_wlp.fe.mesh import mesh_facets
+    prof = spec.profile
+    mesh = gm.mesh.mesh
+    nodes = np.unique(mesh_facets(mesh)[:, gm.mesh.boundary("board_bottom")])
+    xy = mesh.p[:2, nodes]
+    times = np.array([t for t, _ in frames])
+    cyc = np.array([int(prof.cycle_of(t)) for t in times])
+    last = times[cyc == cyc.max()] if cyc.max() >= 1 else times
+    T = np.array([prof.T(t) for t in last])
+    xd = rep["x_die_end"]
+    centre = int(np.argmin(np.hypot(*xy)))
+    corner = int(np.argmin(np.hypot(xy[0] - xd, xy[1] - xd)))
+    out, saved = {}, {"xy_mm": xy}
+    for name, k in (("hot", np.flatnonzero(T >= T.max() - 1e-9)[-1]), ("cold", np.flatnonzero(T <= T.min() + 1e-9)[-1])):
+        t = float(last[k])
+        u = dict(frames)[t].reshape(-1, gm.ncomp)[nodes, 2]
+        saved[f"uz_{name}_mm"] = u
+        out[name] = {"time_s": t, "T_C": float(T[k]), "range_um": float(1e3 * np.ptp(u)),
+                     "centre_minus_die_corner_um": float(1e3 * (u[centre] - u[corner]))}
+    np.savez(path, **saved)
+    return out
+
+
 def choose_critical(spec: Study, joints: list[dict]) -> int:
     """The joint of the submodel: model.critical_joint, or the largest die-side ΔW per cycle."""
     c = spec.model.critical_joint
@@ -251,6 +279,7 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
         out["error"] = {**err, "message": "global model failed, the submodel was not run: " + str(err.get("message"))}
         return None
     out["global"]["critical_joint"] = choose_critical(spec, joints)
+    out["global"]["warpage"] = warpage(spec, gm, gframes, rep, cdir / "global" / "warpage.npz")
     hist = GlobalHistory(gm.mesh, gm.order, gm.ncomp, np.array([t for t, _ in gframes]),
                          np.stack([u for _, u in gframes]))
     return GlobalRun(gm, hist, rep, geval)
