@@ -108,6 +108,18 @@ def test_interpolation_reproduces_fields_of_the_element_space():
         assert np.abs(P @ f(xd) - f(pts)).max() < 1e-12
 
 
+def test_interpolation_on_hexahedra_uses_the_element_finder():
+    """Other element types go through scikit-fem's point location: Q1 hexahedra reproduce a trilinear field."""
+    m = skfem.MeshHex.init_tensor(*[np.linspace(0.0, 1.0, 4)] * 3)
+    rng = np.random.default_rng(2)
+    pts = rng.uniform(0.01, 0.99, size=(50, 3)).T
+    P, _ = interpolation_matrix(m, 1, pts)
+
+    def f(x):
+        return 1 + x[0] - 2 * x[1] * x[2] + x[0] * x[1] * x[2]
+    assert np.abs(P @ f(m.p) - f(pts)).max() < 1e-12
+
+
 def test_locate_points_outside_extrapolates_and_reports_distance():
     m = plate(2)
     e, X, out = locate(m, np.array([[2.0 + 1e-3], [1.0], [0.5]]))
