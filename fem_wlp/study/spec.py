@@ -25,7 +25,7 @@ from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature
-from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, match_tables
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_package_array, match_tables
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.fe.problem import History
 from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
@@ -105,6 +105,25 @@ class ModelSpec:
     meshes: Path | None = key(None, type="path", allowed="a folder written by fem-wlp mesh",
                               doc="prebuilt meshes <design>_<kind>.msh instead of meshing each case")
     kinds: tuple[str, ...] = ()           # every kind named (fem-wlp mesh builds them all)
+    # -- package3d only (workflows/submodel.py) --
+    joint_size: float = key(0.025, type="number", unit="mm", allowed="a size in [0.0005, pitch/2]",
+                            doc="package3d: element size of every joint of the global model (the critical one "
+                                "is refined in the submodel)")
+    buildup: str = key("layers", type="string", allowed="layers | merged",
+                       doc="package3d: far-field build-up and mask as full-area layers (layers), or merged into "
+                           "die and board away from the joint columns (merged: cheaper, measured +15 to +68 % on "
+                           "the global joints' ΔW, see wlcsp/geometry/package3d.py)")
+    critical_joint: object = key("auto", type="string or integer", allowed="auto | a joint index of the quarter",
+                                 doc="package3d: the joint re-solved in the submodel (auto: the largest ΔW per "
+                                     "cycle over its die-side layer in the global model)")
+    submodel: bool = key(True, type="boolean", allowed="true | false",
+                         doc="package3d: run the submodel of the critical joint after the global model")
+    submodel_order: int = key(2, type="integer", allowed="1 | 2",
+                              doc="package3d: element order of the submodel (2: quadratic tetrahedra, which do "
+                                  "not lock under isochoric inelastic flow)")
+    compare_with: tuple[str, ...] = key((), type="list of strings", allowed="a subset of slice2d, joint3d, axisym",
+                                        doc="package3d: also run these cheaper models on every design; each "
+                                            "case gets a model_comparison list against package3d's submodel")
 
     @classmethod
     def from_table(cls, t, base_dir: Path, purpose: str) -> "ModelSpec":
@@ -133,7 +152,40 @@ class ModelSpec:
         kinds = _kinds(t["kind"], purpose)
         meshes = t.get("meshes")
         meshes = None if meshes is None else _path("model.meshes", meshes, base_dir)
-        return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds)
+        p3 = _package3d_keys(t, kinds)
+        return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds, **p3)
+
+
+PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order", "compare_with")
+#: the models model.compare_with can name
+COMPARABLE = ("slice2d", "joint3d", "axisym")
+
+
+def _package3d_keys(t: dict, kinds) -> dict:
+    """The package3d keys of [model] (only with kind = "package3d")."""
+    given = [k for k in PACKAGE3D_KEYS if k in t]
+    if given and "package3d" not in kinds:
+        raise InputError(f"model.{given[0]}", t[given[0]], 'only with model.kind = "package3d"')
+    out = {}
+    if "joint_size" in t:
+        out["joint_size"] = v.number("model.joint_size", t["joint_size"], 5e-4, 1.0)
+    if "buildup" in t:
+        out["buildup"] = v.choice("model.buildup", t["buildup"], ("merged", "layers"))
+    if "critical_joint" in t:
+        c = t["critical_joint"]
+        if c != "auto" and (isinstance(c, bool) or not isinstance(c, int) or c < 0):
+            raise InputError("model.critical_joint", c, "auto or a joint index >= 0")
+        out["critical_joint"] = c
+    if "submodel" in t:
+        out["submodel"] = v.boolean("model.submodel", t["submodel"])
+    if "submodel_order" in t:
+        out["submodel_order"] = v.choice_int("model.submodel_order", t["submodel_order"], (1, 2))
+    if "compare_with" in t:
+        cw = t["compare_with"]
+        if not isinstance(cw, list) or len(set(map(str, cw))) < len(cw):
+            raise InputError("model.compare_with", cw, "a list of distinct model kinds: " + ", ".join(COMPARABLE))
+        out["compare_with"] = tuple(v.choice("model.compare_with", k, COMPARABLE) for k in cw)
+    return out
 
 
 def _kinds(kind, purpose: str) -> tuple[str, ...]:
@@ -588,15 +640,18 @@ class ContactSpec:
                             doc="allow an unbonded pair of two metal regions (" + ", ".join(METALS) + ")")
 
     @classmethod
-    def from_table(cls, t, order: int = 1) -> "ContactSpec":
+    def from_table(cls, t, order: int = 1, kind: str | None = None) -> "ContactSpec":
         t = v.table("contact", {} if t is None else t, _names(cls))
-        kw = {"bonded_everywhere": order != 1}
+        kw = {"bonded_everywhere": order != 1 or kind == "package3d"}
         for k in ("bonded_everywhere", "allow_metal"):
             if k in t:
                 kw[k] = v.boolean(f"contact.{k}", t[k])
         if order != 1 and not kw["bonded_everywhere"]:
             raise InputError("contact.bonded_everywhere", False, f"true with element order {order} (the contact "
                              "interfaces are implemented for linear elements only: mesh.order = 1)")
+        if kind == "package3d" and not kw["bonded_everywhere"]:
+            raise InputError("contact.bonded_everywhere", False, "true for model.kind = 'package3d' (its global "
+                             "model and quadratic submodel are bonded; contact is not wired there yet)")
         if "friction" in t:
             kw["friction"] = v.number("contact.friction", t["friction"], 0.0, 2.0)
         if "penalty" in t:
@@ -729,6 +784,8 @@ def _generated(data, path, info, model, purpose) -> Study:
         raise InputError("constraints", data["constraints"],
                          "only in a mesh-file study (model.mesh); model.kind sets the boundary conditions")
     geometry = Geometry.from_dict(data.get("geometry"))
+    if model.kind == "package3d":
+        _check_package3d(model, geometry)
     tables = data.get("designs")
     if purpose != "case":      # equal conditions (a case has one design: study.cases derived it already)
         tables = match_tables(tables, info.baseline, info.match)
@@ -749,7 +806,7 @@ def _generated(data, path, info, model, purpose) -> Study:
     if purpose != "mesh" or "load" in data:
         load = LoadSpec.from_table(data.get("load"), generated=True)
     sweep = SweepSpec.from_table(data.get("sweep")) if purpose != "case" else None
-    if load is not None and load.process != "reflow_only" and model.kind == "joint3d":
+    if load is not None and load.process != "reflow_only" and model.kind in ("joint3d", "package3d"):
         raise InputError("load.process", load.process, "'reflow_only' for model.kind = 'joint3d' (its cut faces "
                          "follow the free expansion from one stress-free state); slice2d and axisym take "
                          "'buildup_then_reflow'")
@@ -757,7 +814,20 @@ def _generated(data, path, info, model, purpose) -> Study:
                  OutputSpec.from_table(data.get("output")), mats, (),
                  FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh,
                  ContactSpec.from_table(data.get("contact"), mesh.order if "order" in (data.get("mesh") or {})
-                                        else model.order))
+                                        else model.order, model.kind))
+
+
+def _check_package3d(model: ModelSpec, geometry: Geometry) -> None:
+    """package3d: the array fits the die with every joint's pitch cell, a named critical joint exists, the joint
+    size is at most half the pitch."""
+    check_package_array(geometry)
+    m = geometry.array_size // 2
+    c = model.critical_joint
+    if c != "auto" and c >= m * m:
+        raise InputError("model.critical_joint", c, f"auto or a joint index of the quarter model, 0..{m * m - 1} "
+                         f"(joint i*{m} + j at ((i + 1/2) pitch, (j + 1/2) pitch))")
+    if model.joint_size > geometry.pitch / 2:
+        raise InputError("model.joint_size", model.joint_size, f"<= pitch/2 = {geometry.pitch / 2} mm")
 
 
 def _designs(tables) -> tuple[Design, ...]:

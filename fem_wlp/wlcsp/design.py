@@ -105,7 +105,7 @@ class Geometry:
                                            # cf. Amkor >= 261 um [S19])
     solder_volume: float = 0.0             # mm^3; 0 -> volume of the as-placed ball_diameter sphere
     interface_layer_thickness: float = 0.025  # [S5] 25 um die/board-side averaging layers
-    board_extension: float = 1.0           # slice2d: board length beyond the die edge (modelling choice)
+    board_extension: float = 1.0           # slice2d, package3d: board length beyond the die edge (modelling choice)
     imc: bool = False                      # Cu6Sn5 layer on every solder/metal face (issue 14; off: as before)
     imc_thickness: float = 0.003           # NOT FOUND in domain.md; 3 um as-reflowed Cu6Sn5 (textbook 1-5 um,
                                            # unsourced)
@@ -381,7 +381,7 @@ class MeshSizes:
                 _fail(f"mesh.{f}", getattr(self, f), f"<= mesh.size_coarse = {self.size_coarse}")
 
     def fine(self, model: str) -> float:
-        return self.size_fine_3d if model == "joint3d" else self.size_fine
+        return self.size_fine_3d if model in ("joint3d", "package3d") else self.size_fine
 
     @classmethod
     def from_dict(cls, table: dict | None) -> "MeshSizes":
@@ -424,6 +424,8 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         pass
     if d.pad_diameter >= g.pitch:
         _fail(k("pad_diameter"), d.pad_diameter, f"< geometry.pitch = {g.pitch}")
+    if model == "package3d":
+        check_package_array(g)
     tcu = g.cu_thickness
     if d.kind == "embossed":
         if d.ring_inner_diameter / 2 <= tcu:
@@ -473,6 +475,18 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
               f">= {size_key} = {h} (at least one element across the solder interface layer)")
 
 
+def check_package_array(g: Geometry) -> None:
+    """package3d (a quarter of the array, every joint in its pitch cell): an even array whose pitch cells lie on
+    the die."""
+    n = g.array_size
+    if n % 2:
+        _fail("geometry.array_size", n, "an even number for model.kind = package3d (the quarter model's symmetry "
+              "planes run between the joint rows)")
+    if n * g.pitch > g.die_size + 1e-12:
+        _fail("geometry.array_size", n, f"array_size * pitch <= die_size = {g.die_size} for model.kind = "
+              "package3d (every joint's pitch cell -- the submodel cell -- must lie on the die)")
+
+
 def with_overrides(obj, **kw):
     """A validated copy with some fields replaced."""
     return replace(obj, **kw)
@@ -489,7 +503,7 @@ FIELD_DOCS = {
     "pad_definition": "nsmd: mask clear of the pad; smd: mask overlaps the pad edge",
     "ball_diameter": "as-placed solder ball", "solder_volume": "solder volume of a joint",
     "interface_layer_thickness": "die-/board-side solder layers ΔW and Δε_in are averaged over",
-    "board_extension": "slice2d: board length beyond the die edge",
+    "board_extension": "slice2d, package3d: board length beyond the die edge",
     "imc": "a Cu6Sn5 intermetallic layer (region imc, material Cu6Sn5) on every face where the solder wets metal "
     "(pad Cu and its relief, UBM face and wall, board pad), carved out of the solder; the damage layers start at "
     "its face",

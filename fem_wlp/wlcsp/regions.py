@@ -31,7 +31,8 @@ before the planar layers existed have none: layer_leaves returns [] for them.
 from __future__ import annotations
 
 #: model kind -> finite-element formulation
-MODEL_KINDS = {"slice2d": "generalized_plane_strain", "axisym": "axisymmetric", "joint3d": "3d"}
+MODEL_KINDS = {"slice2d": "generalized_plane_strain", "axisym": "axisymmetric", "joint3d": "3d",
+               "package3d": "3d"}
 
 #: default material of every region the geometry builder writes (library names; see `fem-wlp materials`).
 #: Issue 14: copper with kinematic hardening and sigma_y(T) (Cu_cyclic), polyimide with E(T) (PI_HD4100_T) and

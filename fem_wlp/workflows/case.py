@@ -10,6 +10,8 @@ Model kinds and their boundary conditions:
 - joint3d: one joint (the corner joint) in a square cell; the die-side cut faces follow the free in-plane
   thermal expansion of the die about the package neutral point, the board-side cut faces that of the board
   (the standard first-order loading of a local joint model); u_z = 0 at one board-bottom point.
+- package3d: a quarter of the array with every joint and the submodel of its critical joint (global-local):
+  workflows/submodel.py builds, constrains, runs and evaluates both.
 A mesh-file study's model takes its formulation, materials and [[constraints]] from the study.
 """
 from __future__ import annotations
@@ -40,6 +42,7 @@ from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.process import with_process
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import finish, iter_model
+from fem_wlp.workflows.submodel import run_package3d
 
 
 def case_hash(case: Case) -> str:
@@ -198,16 +201,10 @@ def iter_case(case: Case, outdir, quiet: bool = True):
     summary = {"name": case.name, "design": case.design, "kind": case.kind, "sweep": case.sweep,
                "status": "failed", "hash": case_hash(case)}
     try:
-        mres = case_mesh(case, cdir)
-        summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
-                           ("joint_positions", "material_sizes", "joint")}
-        model, prof = build_case_model(case.spec, mres.msh)
-        model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
-        res = yield from _iter_tracked(case, model, prof, cdir, quiet, mres.report)
-        summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
-        summary["status"] = res["status"]
-        if res["status"] != "ok":
-            summary["error"] = res["error"]
+        if case.spec.kind == "package3d":        # global model + submodel of its critical joint
+            run_package3d(case, cdir, quiet, summary, run_other=_run_one_model)
+        else:
+            yield from _iter_one_model(case, cdir, quiet, summary)
     except (ConvergenceError, InputError) as exc:
         summary["error"] = {**getattr(exc, "report", {}), "message": str(exc)}
     except Exception as exc:                            # a case that breaks must not stop the study
@@ -216,6 +213,26 @@ def iter_case(case: Case, outdir, quiet: bool = True):
     summary["wall_time_s"] = round(_time.perf_counter() - t0, 3)
     write_json(cdir / "case.json", summary)
     return summary
+
+
+def _run_one_model(case: Case, cdir: Path, quiet: bool, summary: dict) -> None:
+    """Mesh, solve and evaluate the one model of a slice2d / axisym / joint3d case, into `summary` (what is
+    known stays there when a step raises)."""
+    finish(_iter_one_model(case, cdir, quiet, summary))
+
+
+def _iter_one_model(case: Case, cdir: Path, quiet: bool, summary: dict):
+    """_run_one_model as a generator (load.cycles = "auto": see iter_case)."""
+    mres = case_mesh(case, cdir)
+    summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
+                       ("joint_positions", "material_sizes", "joint")}
+    model, prof = build_case_model(case.spec, mres.msh)
+    model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
+    res = yield from _iter_tracked(case, model, prof, cdir, quiet, mres.report)
+    summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
+    summary["status"] = res["status"]
+    if res["status"] != "ok":
+        summary["error"] = res["error"]
 
 
 def _iter_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report: dict):

@@ -172,6 +172,8 @@ def build_mesh(geometry: Geometry, design: Design, model: str, mesh_sizes: MeshS
     mesh = mesh_sizes or MeshSizes()
     if model not in MODELS:
         raise InputError("model.kind", model, " | ".join(MODELS))
+    if model == "package3d":      # its own builder (wlcsp.geometry.package3d), run by its case workflow
+        raise InputError("model.kind", model, "slice2d | axisym | joint3d (package3d is meshed when its study runs)")
     check_combination(geometry, design, mesh, model)
     j, xs = joints_for(geometry, design, mesh, model)
     out_dir = Path(out_dir)

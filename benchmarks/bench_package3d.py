@@ -1,0 +1,159 @@
+"""Package3d benchmark (issue 13): the global model of every joint and the submodel of the critical joint.
+
+    python benchmarks/bench_package3d.py time [--set key=value ...]   # the shipped study (3 designs x 3 cycles)
+    python benchmarks/bench_package3d.py buildup [--array 4]         # effect of model.buildup on the joints' ΔW
+    python benchmarks/bench_package3d.py refine [--array 2] [--order 2] [--sizes 0.016,0.0113,0.008]
+
+`time` prints, per case, the DOF, elements, increments, Newton iterations of the global model and of the
+submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
+full-size study once (it takes long on 2 shared cores); `--set` overrides make smaller variants.
+`buildup` runs the flat design's global model only (model.submodel = false, 1 cycle) with the far-field
+build-up merged into die and board ("merged") and with full-area layers ("layers", the default), and prints every
+joint's ΔW per cycle (conformal die layer) under both: the effect of the approximation.
+
+`refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,
+a constant ratio), and prints the submodel ΔW per cycle, the observed order of convergence and each level's
+deviation from the Richardson-extrapolated value (issue 13: the default within 3 %).
+
+Writes results under /tmp/fem_wlp_bench_package3d/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT / "studies" / "package3d_flat_vs_embossed_vs_recessed.toml"
+OUT = Path("/tmp/fem_wlp_bench_package3d")
+
+
+def run(out: Path, sets: list[str], study: Path = STUDY) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "fem_wlp.cli.main", "run", str(study), "--out", str(out), "--quiet",
+           "--workers", "1"]
+    for s in sets:
+        cmd += ["--set", s]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode not in (0, 1):
+        raise SystemExit(p.stderr)
+    return wall, json.loads((out / "summary.json").read_text())
+
+
+def _fmt(x, spec=".4f"):
+    return format(x, spec) if isinstance(x, (int, float)) else "-"
+
+
+def cmd_time(a):
+    wall, s = run(OUT / "time", a.set)
+    print(f"package3d study: wall {wall:.1f} s on {os.cpu_count()} cores (load {os.getloadavg()[0]:.2f}), "
+          f"overrides {a.set or 'none'}")
+    print(f"{'case':<10}{'model':<10}{'dofs':>9}{'elems':>9}{'incr':>6}{'newton':>8}{'mesh s':>8}{'solve s':>9}"
+          f"{'ΔW MPa':>9}{'Δε_in':>10}")
+    for c in s["cases"]:
+        ph = c.get("timing_phases_s", {})
+        g, sub = c.get("global") or {}, c.get("submodel") or {}
+        cj = g.get("critical_joint")
+        gdw = next((j["dW_per_cycle_MPa"] for j in g.get("joints", []) if j["index"] == cj), None)
+        print(f"{c['name']:<10}{'global':<10}{g.get('dofs', 0):>9}{g.get('elements', 0):>9}"
+              f"{g.get('increments', 0):>6}{g.get('newton_iterations', 0):>8}{_fmt(ph.get('global_mesh'), '.1f'):>8}"
+              f"{_fmt(ph.get('global_solve'), '.1f'):>9}{_fmt(gdw):>9}{'':>10}  critical joint {cj}")
+        print(f"{'':<10}{'submodel':<10}{sub.get('dofs', 0):>9}{sub.get('elements', 0):>9}"
+              f"{sub.get('increments', 0):>6}{sub.get('newton_iterations', 0):>8}"
+              f"{_fmt(ph.get('submodel_mesh'), '.1f'):>8}{_fmt(ph.get('submodel_solve'), '.1f'):>9}"
+              f"{_fmt(sub.get('dW_per_cycle_MPa')):>9}{_fmt(sub.get('deps_in_per_cycle'), '.5f'):>10}"
+              f"  {c['status']}, life ratio {_fmt(c.get('life_ratio_vs_baseline'), '.3f')}")
+
+
+def cmd_buildup(a):
+    study = _flat_only()
+    die = max(3.5, a.array * 0.4)
+    base = [f"geometry.array_size={a.array}", f"geometry.die_size={die}", "model.submodel=false", "load.cycles=1",
+            'output.fields="last"'] + a.set
+    res = {}
+    for b in ("merged", "layers"):
+        wall, s = run(OUT / f"buildup_{b}", base + [f'model.buildup="{b}"'], study)
+        c = s["cases"][0]
+        res[b] = (wall, c)
+        print(f"buildup {b}: status {c['status']}, dofs {c['global']['dofs']}, wall {wall:.1f} s")
+    print(f"{'joint':>6}{'dnp mm':>8}{'merged':>10}{'layers':>10}{'merged/layers':>15}")
+    for jm, jl in zip(res["merged"][1]["global"]["joints"], res["layers"][1]["global"]["joints"]):
+        m, ly = jm["dW_per_cycle_MPa"], jl["dW_per_cycle_MPa"]
+        print(f"{jm['index']:>6}{jm['dnp_mm']:>8.3f}{_fmt(m):>10}{_fmt(ly):>10}"
+              f"{_fmt(m / ly if m and ly else None, '.3f'):>15}")
+
+
+def _flat_only() -> Path:
+    text = STUDY.read_text()
+    second = text.index("[[designs]]", text.index("[[designs]]") + 1)
+    study = OUT / "flat_only.toml"
+    OUT.mkdir(parents=True, exist_ok=True)
+    study.write_text(text[:second] + text[text.index("[mesh]"):])
+    return study
+
+
+def cmd_refine(a):
+    import dataclasses
+    import math
+
+    from fem_wlp.study.load import load_study
+    from fem_wlp.workflows.submodel import run_global, run_submodel
+    sizes = [float(x) for x in a.sizes.split(",")]
+    die = max(3.5, a.array * 0.4)
+    spec = load_study(_flat_only(), [f"geometry.array_size={a.array}", f"geometry.die_size={die}",
+                                     f"load.cycles={a.cycles}", 'output.fields="last"'] + a.set)
+    t0 = time.perf_counter()
+    out = {}
+    g = run_global(spec, "flat", OUT / "refine", True, out)
+    if g is None:
+        raise SystemExit(f"global model failed: {out.get('error')}")
+    cj = out["global"]["critical_joint"]
+    print(f"global: {out['global']['dofs']} dofs, {time.perf_counter() - t0:.1f} s, critical joint {cj} "
+          f"(load {os.getloadavg()[0]:.2f})")
+    rows = []
+    for h in sizes:
+        t0 = time.perf_counter()
+        sub = run_submodel(spec, "flat", OUT / "refine" / f"sub_{h:g}", True, g, cj,
+                           mesh=dataclasses.replace(spec.mesh, size_fine_3d=h), order=a.order)
+        rows.append((h, sub["dofs"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"], time.perf_counter() - t0))
+        print(f"  size {h:g}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, "
+              f"Δε_in {sub['deps_in_per_cycle']:.6f}, {rows[-1][-1]:.1f} s", flush=True)
+    if len(rows) < 3:
+        return
+    (h1, _, f1, _, _), (h2, _, f2, _, _), (h3, _, f3, _, _) = rows[:3]
+    r = h1 / h2
+    if (f1 - f2) * (f2 - f3) > 0:
+        p = math.log((f1 - f2) / (f2 - f3)) / math.log(r)
+        fx = f3 + (f3 - f2) / (r ** p - 1)
+        print(f"observed order {p:.2f}, extrapolated ΔW {fx:.5f} MPa; deviations "
+              + ", ".join(f"{h:g}: {100 * (f - fx) / fx:+.2f} %" for h, _, f, _, _ in rows))
+    else:
+        print("non-monotone sequence: no observed order (differences "
+              f"{f1 - f2:+.5f}, {f2 - f3:+.5f} MPa)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("time")
+    t.add_argument("--set", action="append", default=[])
+    b = sub.add_parser("buildup")
+    b.add_argument("--array", type=int, default=4)
+    b.add_argument("--set", action="append", default=[])
+    r = sub.add_parser("refine")
+    r.add_argument("--array", type=int, default=2)
+    r.add_argument("--order", type=int, default=2)
+    r.add_argument("--cycles", type=int, default=1)
+    r.add_argument("--sizes", default="0.016,0.0113,0.008")
+    r.add_argument("--set", action="append", default=[])
+    a = ap.parse_args()
+    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""The 3D package model (wlcsp/geometry/package3d.py) and its global -> critical joint -> submodel workflow
+(workflows/submodel.py) at coarse settings: the quarter's geometry, the bad inputs, and one coarse run of the
+shipped study's first design with its recorded numbers (a regression reference, not converged values:
+benchmarks/bench_package3d.py runs the shipped study)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fem_wlp.cli.main import main
+from fem_wlp.errors import InputError
+from fem_wlp.fe.mesh import load as load_mesh
+from fem_wlp.study.load import load_study
+from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes
+from fem_wlp.wlcsp.geometry.package3d import build_package3d, joint_positions
+from fem_wlp.workflows.submodel import choose_critical
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT / "studies" / "package3d_flat_vs_embossed_vs_recessed.toml"
+#: the coarse variant: a 2 x 2 array (one joint in the quarter), a linear submodel, one cycle on the grid's steps
+COARSE = ["geometry.array_size=2", "geometry.die_size=1.0", "geometry.board_extension=0.3",
+          "model.submodel_order=1", "load.cycles=1", "load.max_dT=40", "load.min_dwell_steps=2",
+          'output.fields="last"', 'solver.step_control="grid"']
+
+
+def test_quarter_geometry(tmp_path):
+    """A 4 x 4 array's quarter: four joints at ((i + 1/2) p, (j + 1/2) p), every joint's solder volume within the
+    faceting error of the coarse mesh (joint_size 0.025 mm: -2.5 %), die and board extents, symmetry faces."""
+    g = Geometry(array_size=4, die_size=1.8, board_extension=0.3)
+    d = Design.from_dict({"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2})
+    r = build_package3d(g, d, MeshSizes(size_coarse=0.3, grading_distance=0.3), tmp_path, joint_size=0.025)
+    rep = r.report
+    assert rep["joint_positions"] == [[0.2, 0.2], [0.2, 0.6000000000000001], [0.6000000000000001, 0.2],
+                                      [0.6000000000000001, 0.6000000000000001]]
+    assert rep["dnp_mm"][3] == pytest.approx(0.6 * math.sqrt(2))
+    assert sorted(rep["solder"]) == ["joint0", "joint1", "joint2", "joint3"]
+    for s in rep["solder"].values():
+        assert -0.04 < s["rel_error"] < 0.0
+    assert rep["quality_gamma_min"] > 1e-3
+    fm = load_mesh(r.msh)
+    p = fm.mesh.p
+    assert p[0].min() == pytest.approx(0.0, abs=1e-12) and p[1].min() == pytest.approx(0.0, abs=1e-12)
+    assert p[0].max() == pytest.approx(0.9 + 0.3)                        # board: die half-edge + extension
+    die = fm.region("die")
+    assert p[:, fm.mesh.t[:, die]][0].max() == pytest.approx(0.9)        # die half-edge
+    for b in ("sym_x", "sym_y", "die_top", "board_bottom"):
+        assert fm.boundary(b).size > 0
+    # every solder leaf of every joint is present
+    for k in range(4):
+        assert fm.leaves_under(f"solder/joint{k}/die_layer") and fm.leaves_under(f"solder/joint{k}/bulk")
+    assert joint_positions(g) == [tuple(x) for x in rep["joint_positions"]]
+
+
+def test_choose_critical():
+    spec = load_study(STUDY)
+    joints = [{"index": 0, "dW_per_cycle_MPa": 0.1}, {"index": 1, "dW_per_cycle_MPa": 0.3},
+              {"index": 2, "dW_per_cycle_MPa": None}]
+    assert choose_critical(spec, joints) == 1
+
+
+@pytest.mark.parametrize("setting, key", [
+    ("geometry.array_size=7", "geometry.array_size"),              # odd: the quarter would cut joints
+    ("geometry.die_size=3.1", "geometry.array_size"),              # 8 x 0.4 = 3.2 > 3.1: cells off the die
+    ("model.critical_joint=16", "model.critical_joint"),           # the quarter of 8 x 8 has joints 0..15
+    ('model.critical_joint="corner"', "model.critical_joint"),
+    ('model.buildup="none"', "model.buildup"),
+    ("model.joint_size=0.3", "model.joint_size"),                  # > pitch / 2
+    ("model.submodel_order=3", "model.submodel_order"),
+    ("geometry.board_extension=-0.5", "geometry.board_extension"),
+    ('model.compare_with=["slice2d", "fem"]', "model.compare_with"),
+])
+def test_bad_input_names_the_key(setting, key, capsys):
+    assert main(["check", str(STUDY), "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert key in err, err
+
+
+def test_package3d_keys_only_with_package3d(tmp_path):
+    s = (ROOT / "studies" / "joint3d_corner.toml").read_text().replace('kind = "joint3d"',
+                                                                          'kind = "joint3d"\njoint_size = 0.02')
+    f = tmp_path / "j.toml"
+    f.write_text(s)
+    with pytest.raises(InputError) as e:
+        load_study(f)
+    assert e.value.key == "model.joint_size"
+
+
+def _one_design_study(tmp_path) -> Path:
+    """The shipped study with its first design only (the regression run's cost)."""
+    data = tomllib.loads(STUDY.read_text())
+    text = STUDY.read_text()
+    first_end = text.index("[[designs]]", text.index("[[designs]]") + 1)
+    f = tmp_path / "p3d.toml"
+    f.write_text(text[:first_end] + text[text.index("[mesh]"):])
+    assert data["designs"][0]["name"] == "flat"
+    return f
+
+
+@pytest.mark.slow
+def test_coarse_package3d_run(tmp_path):
+    """Global model -> critical joint -> driven submodel, end to end; the results contract and recorded numbers.
+
+    Recorded reference (this coarse setting, 2 cores): ΔW per cycle of the global joint (conformal die layer)
+    and of the submodel (the study's planar rule), asserted to 1e-3 relative (prebuilt geometry is meshed with
+    gmsh on the fly: its 3D meshing is deterministic on one thread)."""
+    out = tmp_path / "run"
+    args = ["run", str(_one_design_study(tmp_path)), "--out", str(out), "--quiet", "--workers", "1"]
+    for s in COARSE + ['model.compare_with=["axisym"]']:
+        args += ["--set", s]
+    assert main(args) == 0
+    s = json.loads((out / "summary.json").read_text())
+    c = s["cases"][0]
+    assert c["status"] == "ok", c.get("error")
+    g, sub = c["global"], c["submodel"]
+    assert set(g) >= {"dofs", "elements", "joints", "critical_joint"}
+    assert set(sub) >= {"dofs", "elements", "dW_per_cycle_MPa", "deps_in_per_cycle", "per_cycle"}
+    assert g["critical_joint"] == 0 and len(g["joints"]) == 1
+    assert g["joints"][0]["dnp_mm"] == pytest.approx(0.2 * math.sqrt(2))
+    assert sub["dofs"] > g["dofs"] / 2 and sub["cut_face_outside_global_mm"] == 0.0
+    # warpage at the hot and cold dwell ends: the board bottom bends (µm-scale over this 1 mm die), more when cold
+    w = g["warpage"]
+    assert w["hot"]["T_C"] == 125.0 and w["cold"]["T_C"] == -40.0
+    assert 0 < w["hot"]["range_um"] < w["cold"]["range_um"] < 10.0
+    assert (out / "cases" / "flat" / "global" / "warpage.npz").is_file()
+    # the case's headline is the submodel's
+    assert c["dW_per_cycle_MPa"] == sub["dW_per_cycle_MPa"] > 0
+    assert (out / "cases" / "flat" / "layers.csv").is_file()
+    assert (out / "cases" / "flat" / "global" / "layers.csv").is_file()
+    assert (out / "report.md").is_file() and "package3d" in (out / "report.md").read_text()
+    # the same design in the axisymmetric single-joint model, against the submodel
+    mc = {r["model"]: r for r in c["model_comparison"]}
+    assert set(mc) == {"package3d", "axisym"} and mc["axisym"]["status"] == "ok", mc
+    assert mc["axisym"]["dW_ratio_vs_package3d"] == pytest.approx(mc["axisym"]["dW_per_cycle_MPa"]
+                                                                  / sub["dW_per_cycle_MPa"])
+    ref = REFERENCE
+    got = (g["joints"][0]["dW_per_cycle_MPa"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"],
+           mc["axisym"]["dW_per_cycle_MPa"])
+    assert np.allclose(got, ref, rtol=1e-3), (got, ref)
+
+
+#: (global joint ΔW conformal die layer, submodel ΔW headline rule, submodel Δε_in, axisym ΔW) of
+#: test_coarse_package3d_run
+REFERENCE = (0.0816805735, 0.0319137932, 0.00132869985, 0.0209258491)
+
+
+@pytest.mark.skipif(shutil.which("ccx") is None, reason="CalculiX (ccx) not installed")
+def test_global_thermoelastic_step_against_calculix(tmp_path):
+    """The global model's thermoelastic step (every region elastic: solder SAC305_elastic, Cu elastic, FR-4
+    orthotropic; 125 -> -40 °C uniform) on the package3d mesh of a 2 x 2 array, against CalculiX 2.20 on the same
+    mesh and boundary conditions (symmetry planes, one point in z): displacements to 1e-6 relative, as for the
+    other 3D meshes (tests/test_calculix.py: ccx prints 7 significant digits)."""
+    from fem_wlp.io.calculix.deck import deck_maps, write_deck
+    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
+    from fem_wlp.fe.problem import Temperature
+    from fem_wlp.fe.solver import Discretization, SolverSettings, run
+    from fem_wlp.workflows.submodel import global_model
+    g = Geometry(array_size=2, die_size=1.0, board_extension=0.3)
+    d = Design.from_dict({"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2})
+    r = build_package3d(g, d, MeshSizes(size_coarse=0.3, grading_distance=0.3), tmp_path, joint_size=0.025)
+    spec = load_study(STUDY, overrides=['materials.solder="SAC305_elastic"', 'materials.cu_wiring="Cu"',
+                                        'materials.board_pad="Cu"', "geometry.array_size=2",
+                                        "geometry.die_size=1.0"])
+    gm = global_model(spec, load_mesh(r.msh))
+    gm = dataclasses.replace(gm, temperature=Temperature.uniform_step(125.0, -40.0))
+    assert all(m.elastic for m in gm.materials.values())
+    settings = SolverSettings(rtol=1e-10, condense="off")
+    disc = Discretization(gm, settings)
+    fr = list(run(gm, [0.0, 1.0], disc=disc))[-1]
+    inp = write_deck(gm, np.array([0.0, 1.0]), tmp_path / "p3d.inp", settings=settings, disc=disc)
+    res = read_dat(run_ccx(inp, timeout=600)["dat"])
+    mp = map_to_model(res, deck_maps(gm, disc), disc, 1.0)
+    du = float(np.max(np.abs(mp.u - fr.u)) / np.max(np.abs(fr.u)))
+    assert np.max(np.abs(fr.u)) > 1e-3                  # the package warps by micrometres
+    print(f"\npackage3d 2x2 thermoelastic vs ccx: u {du:.2e}, max |u| {np.max(np.abs(fr.u)):.3e} mm, dofs {disc.ndof}")
+    assert du < 1e-6, du
+
+
+def test_global_failure_skips_submodel(tmp_path):
+    """A global run that fails (here: Newton limited to 2 iterations, no cut-back): the submodel is not run, the
+    case is recorded as failed with the global model's last converged state, the run exits 1 (a failed case)."""
+    out = tmp_path / "fail"
+    args = ["run", str(_one_design_study(tmp_path)), "--out", str(out), "--quiet", "--workers", "1"]
+    for s in COARSE + ["solver.max_iterations=2", "solver.max_cutbacks=0", "solver.rtol=1e-9"]:
+        args += ["--set", s]
+    assert main(args) == 1
+    c = json.loads((out / "summary.json").read_text())["cases"][0]
+    assert c["status"] == "failed"
+    assert "global model failed" in c["error"]["message"]
+    assert c["global"]["status"] == "failed" and "submodel" not in c
+    assert c["error"]["last_converged_time_s"] is not None
+    assert not (out / "cases" / "flat" / "layers.csv").exists()       # no submodel output
