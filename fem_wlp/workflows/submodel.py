@@ -205,6 +205,8 @@ def other_kind_case(case, kind: str):
     data = dict(case.spec.data)
     data["model"] = {k: v for k, v in (data.get("model") or {}).items() if k not in PACKAGE3D_KEYS}
     data["model"]["kind"] = kind
+    # the same interface physics as the package3d model (bonded): a comparison of model kinds, not of contact
+    data["contact"] = {**(data.get("contact") or {}), "bonded_everywhere": True}
     spec = Study.from_dict(data, case.spec.path, purpose="case")
     return dataclasses.replace(case, spec=spec)
 
