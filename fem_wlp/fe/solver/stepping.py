@@ -231,7 +231,9 @@ def integration_error(disc, trial, states, dt: float, omega: float | None = None
         scale = bdf if multistep(disc.materials[i], old) else 1.0
         d = trial[n]["eps_in"] - old["eps_in"] - (0.5 * dt) * (old["rate_in"] + trial[n]["rate_in"])
         e2 = (scale * scale * 2.0 / 3.0) * np.einsum("in,in->n", d, d)
-        w = disc.ops[i].w.reshape(-1)
+        # |w|: a quadrature rule with a negative weight (the 4-point triangle rule of P2 axisymmetric models)
+        # would make the weighted mean of e^2 negative (a NaN error, which would accept any step)
+        w = np.abs(disc.ops[i].w.reshape(-1))
         if e2.size and w.sum() > 0:
             worst = max(worst or 0.0, float(np.sqrt((e2 * w).sum() / w.sum())))
     return worst
