@@ -229,3 +229,21 @@ def test_worker_ends_when_parent_is_killed(tmp_path):
             os.kill(child, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
+
+
+def test_study_wide_materials_skip_regions_a_design_lacks():
+    """[materials] is study-wide: pi3 (embossed only) and ubm (metal-defined flat only) given for a study are
+    skipped by a polymer-defined flat case, whose mesh has neither; a sub-region name the mesh lacks is an error."""
+    from fem_wlp.workflows.case import build_case_model
+
+    root = Path(__file__).resolve().parents[1]
+    data = {"model": {"kind": "axisym"}, "designs": [{"name": "flat", "kind": "flat"}],
+            "materials": {"pi3": "PI_HD4100", "ubm": "Cu_plastic", "pi2": "PI_HD4100"},
+            "load": {"stress_free_temperature": 217.0, "profile": "JESD22-A104-G", "cycles": 1}}
+    model, _ = build_case_model(Study.from_dict(data, purpose="case"), root / "meshes" / "flat_axisym.msh")
+    assert "pi3" not in model.materials and "ubm" not in model.materials
+    assert model.materials["pi2"].name == "pi2" and model.materials["pi2"].E.constant      # PI_HD4100: constant E
+    data["materials"]["solder/joint7"] = "SAC305"
+    with pytest.raises(InputError) as exc:
+        build_case_model(Study.from_dict(data, purpose="case"), root / "meshes" / "flat_axisym.msh")
+    assert exc.value.key == "materials.solder/joint7"

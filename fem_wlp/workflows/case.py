@@ -36,7 +36,7 @@ from fem_wlp.study.cases import Case
 from fem_wlp.study.preflight import prebuilt_mesh
 from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
-from fem_wlp.wlcsp.regions import MODEL_KINDS, top_region
+from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, top_region
 from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.process import with_process
@@ -61,7 +61,9 @@ def build_case_model(spec: Study, mesh_path):
     fm, contacts = unbonded_interfaces(fm, spec)      # [contact]: the mesh split along unbonded interfaces
     kind, form = spec.kind, MODEL_KINDS[spec.kind]
     given = spec.data.get("materials", {})
-    unknown = [r for r in given if not fm.leaves_under(r)]
+    # a region of the generated models that this design does not have (pi3 of a flat pad, ubm of a polymer-
+    # defined one) is skipped: [materials] is study-wide; a sub-region name the mesh lacks is an error
+    unknown = [r for r in given if not fm.leaves_under(r) and r not in DEFAULT_MATERIALS]
     if unknown:
         raise InputError(f"materials.{unknown[0]}", given[unknown[0]], "a region of the model: " + ", ".join(fm.names()))
     mats = {r: material_from_spec(r, s) for r, s in spec.materials.items() if fm.leaves_under(r)}
