@@ -549,12 +549,27 @@ def _model(r: _Results) -> list[str]:
     L.append("- Solder: viscoplastic (Anand for SAC305 unless the study says otherwise), with constants fitted to "
              "**bulk specimens**; the small, few-grain joints of a WLCSP (Sn anisotropy, microstructure coarsening) "
              "can behave differently.")
-    sft = (study.get("load") or {}).get("stress_free_temperature")
-    L.append(f"- Stress-free state at {_f(sft, 'g') if sft is not None else 'the solder solidus'}"
-             + (" °C" if sft is not None else "") + ": the cooling after reflow is simulated; residual stresses of "
-             "wafer processing (polyimide cure, plating) are not.")
-    L.append("- Uniform temperature (no thermal gradients), perfect bonding between layers, no intermetallic layers, "
-             "no crack growth or damage: the life comes from the fatigue model applied to the simulated ΔW.")
+    load = study.get("load") or {}
+    sft = load.get("stress_free_temperature")
+    at = f"{_f(sft, 'g')} °C" if sft is not None else "the solder solidus"
+    if load.get("process") == "buildup_then_reflow":
+        L.append(f"- Process history: the die and build-up first, each layer stress-free at its own temperature, "
+                 f"then the solder and board joined stress-free at {at} (see *Process history*).")
+    else:
+        L.append(f"- Stress-free state at {at} for every region: the cooling after reflow is simulated; residual "
+                 "stresses of wafer processing (polyimide cure, plating) are not (load.process = "
+                 "\"buildup_then_reflow\" adds them).")
+    contact = study.get("contact") or {}
+    order = (study.get("mesh") or {}).get("order", (study.get("model") or {}).get("order", 1))
+    bonded = contact.get("bonded_everywhere", order != 1 or s.get("model") == "package3d")
+    L.append("- Interfaces: every interface bonded (solder to polyimide too)." if bonded else
+             "- Interfaces: the solder is in frictionless, no-tension contact with the polymers it does not wet "
+             "(polyimide, solder mask, passivation; node-to-node penalty, small sliding) and bonded to metal; "
+             "the contact ends at the solder/Cu/polyimide vertex, a singular point where the hot-spot rule sits.")
+    imc = bool((study.get("geometry") or {}).get("imc"))
+    L.append("- Uniform temperature (no thermal gradients), "
+             + ("a Cu6Sn5 intermetallic layer on every solder/metal face, " if imc else "no intermetallic layers, ")
+             + "no crack growth or damage: the life comes from the fatigue model applied to the simulated ΔW.")
     L.append("- ΔW and Δε_in are volume averages over interface layers of a fixed thickness; they depend on that "
              "thickness and on the mesh, so compare designs at the same settings (the ratios).")
     L.append("")
