@@ -199,3 +199,25 @@ def test_global_failure_skips_submodel(tmp_path):
     assert c["global"]["status"] == "failed" and "submodel" not in c
     assert c["error"]["last_converged_time_s"] is not None
     assert not (out / "cases" / "flat" / "layers.csv").exists()       # no submodel output
+
+
+def test_model_comparison_table():
+    """The top-level model_comparison of summary.json: one row per (model, case), the life ratio vs the
+    baseline computed within each model; the report's "Which model to believe" table."""
+    from fem_wlp.reporting.report import _models
+    from fem_wlp.workflows.study import model_comparison
+
+    def case(name, lives):
+        return {"name": name, "baseline_case": "flat",
+                "model_comparison": [{"model": m, "dW_per_cycle_MPa": w, "life_cycles": {"syed_energy": n}}
+                                     for m, (w, n) in lives.items()]}
+
+    cases = [case("flat", {"package3d": (0.05, 1000.0), "slice2d": (0.02, 2500.0)}),
+             case("embossed", {"package3d": (0.04, 1250.0), "slice2d": (0.019, 2600.0)})]
+    rows = model_comparison(cases, "syed_energy")
+    got = {(r["model"], r["case"]): r["life_ratio_vs_baseline"] for r in rows}
+    assert got == {("package3d", "flat"): 1.0, ("slice2d", "flat"): 1.0,
+                   ("package3d", "embossed"): 1.25, ("slice2d", "embossed"): pytest.approx(1.04)}
+    assert set(rows[0]) == {"model", "case", "baseline_case", "dW_per_cycle_MPa", "life_ratio_vs_baseline"}
+    text = "\n".join(_models(type("R", (), {"summary": {"model_comparison": rows}})()))
+    assert "Which model to believe" in text and "slice2d -60 % to -52 %" in text     # 0.02/0.05 - 1, 0.019/0.04 - 1

@@ -269,7 +269,27 @@ def study_summary(study: Study, cases: list[Case], results: list[dict]) -> dict:
             **({"max_cycles": study.load.max_cycles, "cycles_rtol": study.load.cycles_rtol}
                if study.load.auto_cycles else {}),
             "baseline": base, "primary_life_model": primary, "averaging": study.fatigue.averaging,
-            "ratio_rtol": _ratio_rtol(study), "cases": out_cases, "notes": list(NOTES)}
+            "ratio_rtol": _ratio_rtol(study), "cases": out_cases,
+            **({"model_comparison": mc} if (mc := model_comparison(out_cases, primary)) else {}),
+            "notes": list(NOTES)}
+
+
+def model_comparison(cases: list[dict], primary: str) -> list[dict]:
+    """package3d with model.compare_with: one row per (model, case) -- ΔW per cycle, and the life ratio vs the
+    baseline design computed within the same model (the primary model's lives of both cases in that model),
+    so each model's ranking can be set against package3d's (the reference)."""
+    rows = []
+    for c in cases:
+        for r in c.get("model_comparison") or []:
+            rows.append({"model": r["model"], "case": c["name"], "baseline_case": c.get("baseline_case"),
+                         "dW_per_cycle_MPa": r.get("dW_per_cycle_MPa"),
+                         "life": (r.get("life_cycles") or {}).get(primary)})
+    life = {(r["model"], r["case"]): r["life"] for r in rows}
+    for r in rows:
+        nb = life.get((r["model"], r["baseline_case"]))
+        r["life_ratio_vs_baseline"] = r["life"] / nb if r["life"] and nb else None
+        del r["life"]
+    return rows
 
 
 def _ratio_rtol(study) -> float:
