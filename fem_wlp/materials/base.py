@@ -95,6 +95,18 @@ def isotropic_stiffness(E, nu):
     return 3.0 * K * IVOL[:, :, None] + 2.0 * G * IDEV[:, :, None]
 
 
+def add_isotropic(D, K, g2):
+    """D += 3K IVOL + g2 IDEV in place, for a (6, 6, N) tangent with per-point K and g2 = 2G x (factor) (N,) --
+    the isotropic part of the consistent tangents of the J2-type return maps."""
+    off = K - g2 / 3.0
+    for i in range(3):
+        for j in range(3):
+            D[i, j] += off
+        D[i, i] += g2
+        D[i + 3, i + 3] += g2
+    return D
+
+
 def matvec(D, v):
     """(6,6[,N]) @ (6,N) -> (6,N)."""
     if D.ndim == 2:

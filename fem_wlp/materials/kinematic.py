@@ -51,7 +51,7 @@ from typing import ClassVar
 import numpy as np
 
 from fem_wlp.errors import ConvergenceError, InputError
-from fem_wlp.materials.base import (I6, ISOTROPIC_KEYS, Material, check_keys, isotropic_common, number, table)
+from fem_wlp.materials.base import (I6, ISOTROPIC_KEYS, add_isotropic, Material, check_keys, isotropic_common, number, table)
 from fem_wlp.materials.norton import SQ32, SQ6, Trial, temperature_array
 
 CHABOCHE_KEYS = ISOTROPIC_KEYS | {"yield_stress", "C", "gamma", "hardening_modulus"}
@@ -219,13 +219,7 @@ class Chaboche(Material):
         D = np.einsum("in,jn->ijn", (2.0 * G * theta) * Nd, Nd) - np.einsum("in,jn->ijn", c * left, Nd)
         if self.symmetric_tangent:
             D = 0.5 * (D + D.transpose(1, 0, 2))
-        g2 = 2.0 * G * (1.0 - theta)
-        off = K - g2 / 3.0
-        for i in range(3):
-            for j in range(3):
-                D[i, j] += off
-            D[i, i] += g2
-            D[i + 3, i + 3] += g2
+        add_isotropic(D, K, 2.0 * G * (1.0 - theta))
         return D
 
     def describe(self):

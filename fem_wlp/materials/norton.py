@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from fem_wlp.errors import ConvergenceError
-from fem_wlp.materials.base import (I6, Material, check_keys, dev, isotropic_common, norm, number, positive,
+from fem_wlp.materials.base import (I6, Material, add_isotropic, check_keys, dev, isotropic_common, norm, number, positive,
                    ISOTROPIC_KEYS)
 
 T_ABS = 273.15
@@ -105,13 +105,7 @@ def finish(mat: Material, state: dict, trial: Trial, dp, c, extra=None, dt=None)
     # D = 3K IVOL + 2G theta IDEV + 2G (c - theta) N x N, assembled in place
     aN = (2.0 * G * (c - theta)) * N
     D = np.einsum("in,jn->ijn", aN, N)
-    g2 = 2.0 * G * theta
-    off = K - g2 / 3.0
-    for i in range(3):
-        for j in range(3):
-            D[i, j] += off
-        D[i, i] += g2
-        D[i + 3, i + 3] += g2
+    add_isotropic(D, K, 2.0 * G * theta)
     new = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
     new["stress"] = sig
     new["eps_in"] = state["eps_in"] + deps_in

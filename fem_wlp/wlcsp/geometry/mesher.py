@@ -264,22 +264,26 @@ def _generate(gmsh, dim: int, order: int):
         gmsh.option.setNumber("Mesh.OptimizeThreshold", 0.05)
     gmsh.model.mesh.generate(dim)
     if dim == 3:
-        # gmsh's own tet optimiser removes most slivers HXT leaves (< 0.05 gamma).  A flat tet spanning a
-        # planar quad of a micrometre-high cylindrical band (pad edges) can survive: then re-mesh with a
-        # different Delaunay perturbation (Mesh.RandomFactor3D).
-        for attempt in range(4):
-            for _ in range(3):
-                gmsh.model.mesh.optimize("")
-                _, et, _ = gmsh.model.mesh.getElements(3)
-                qmin = min(gmsh.model.mesh.getElementQualities(et[0], "gamma"))
-                if qmin > 0.02:
-                    break
-            if qmin > 1e-3:
-                break
-            gmsh.model.mesh.clear()
-            gmsh.option.setNumber("Mesh.Algorithm", (5, 1, 6)[attempt % 3])
-            gmsh.option.setNumber("Mesh.RandomFactor", 1e-9 * (3 + 7 * attempt))
-            gmsh.model.mesh.generate(dim)
+        remove_slivers(gmsh)
     if order == 2:
         gmsh.option.setNumber("Mesh.SecondOrderLinear", 0)
         gmsh.model.mesh.setOrder(2)
+
+
+def remove_slivers(gmsh) -> None:
+    """After a 3D generate: gmsh's own tet optimiser removes most slivers HXT leaves (< 0.05 gamma). A flat tet
+    spanning a planar quad of a micrometre-high cylindrical band (pad edges) can survive: then re-mesh with a
+    different Delaunay perturbation (Mesh.RandomFactor), up to four times."""
+    for attempt in range(4):
+        for _ in range(3):
+            gmsh.model.mesh.optimize("")
+            _, et, _ = gmsh.model.mesh.getElements(3)
+            qmin = min(gmsh.model.mesh.getElementQualities(et[0], "gamma"))
+            if qmin > 0.02:
+                break
+        if qmin > 1e-3:
+            break
+        gmsh.model.mesh.clear()
+        gmsh.option.setNumber("Mesh.Algorithm", (5, 1, 6)[attempt % 3])
+        gmsh.option.setNumber("Mesh.RandomFactor", 1e-9 * (3 + 7 * attempt))
+        gmsh.model.mesh.generate(3)

@@ -37,7 +37,7 @@ import numpy as np
 from fem_wlp.errors import InputError
 from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination, check_package_array
 from fem_wlp.wlcsp.geometry.mesh_report import finish_report
-from fem_wlp.wlcsp.geometry.mesher import MeshResult, _GmshSession
+from fem_wlp.wlcsp.geometry.mesher import MeshResult, _GmshSession, remove_slivers
 from fem_wlp.wlcsp.geometry.solder import Joint, solve_joint
 
 BUILDUP = ("merged", "layers")
@@ -187,16 +187,4 @@ def _generate_serial(gmsh):
     gmsh.option.setNumber("General.NumThreads", 1)
     gmsh.option.setNumber("Mesh.OptimizeThreshold", 0.05)
     gmsh.model.mesh.generate(3)
-    for attempt in range(4):
-        for _ in range(3):
-            gmsh.model.mesh.optimize("")
-            _, et, _ = gmsh.model.mesh.getElements(3)
-            qmin = min(gmsh.model.mesh.getElementQualities(et[0], "gamma"))
-            if qmin > 0.02:
-                break
-        if qmin > 1e-3:
-            break
-        gmsh.model.mesh.clear()
-        gmsh.option.setNumber("Mesh.Algorithm", (5, 1, 6)[attempt % 3])
-        gmsh.option.setNumber("Mesh.RandomFactor", 1e-9 * (3 + 7 * attempt))
-        gmsh.model.mesh.generate(3)
+    remove_slivers(gmsh)
