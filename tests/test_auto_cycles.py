@@ -34,6 +34,8 @@ def lockstep(tmp_path_factory):
 def test_lockstep_stops_when_every_ratio_is_stable(lockstep):
     s = lockstep
     assert s["cycles"] == "auto" and s["max_cycles"] == 6 and s["cycles_rtol"] == 0.05
+    # the profile is built for max_cycles (the longest run); its description says so
+    assert "per cycle × 6" in s["profile"] and "load.cycles = 'auto': at most 6 cycles" in s["profile"]
     cases = {c["name"]: c for c in s["cases"]}
     assert {n: c["cycles_run"] for n, c in cases.items()} == {"flat": 3, "recessed": 3}    # equal cycles
     rec, flat = cases["recessed"], cases["flat"]

@@ -264,7 +264,7 @@ def study_summary(study: Study, cases: list[Case], results: list[dict]) -> dict:
         out_cases.append(entry)
     prof = study.profile
     return {"study": study.name, "fem_wlp_version": __version__, "model": study.kind,
-            "profile": prof.describe() if prof else None,
+            "profile": _profile_text(study),
             "cycles": "auto" if study.load.auto_cycles else prof.cycles,
             **({"max_cycles": study.load.max_cycles, "cycles_rtol": study.load.cycles_rtol}
                if study.load.auto_cycles else {}),
@@ -359,12 +359,24 @@ def run_mesh_file_case(study: Study, built, out: Path, start, quiet: bool) -> di
     return summary
 
 
+def _profile_text(study: Study) -> str | None:
+    """The profile line of the study echo, summary.json and the report. With load.cycles = "auto" the profile
+    is built for max_cycles cycles, which is the longest run, not the run: say so."""
+    prof = study.profile
+    if prof is None:
+        return None
+    text = prof.describe()
+    if study.load.auto_cycles:
+        text += (f" [load.cycles = 'auto': at most {study.load.max_cycles} cycles; the run stops at the first "
+                 f"cycle k >= 2 at which every life ratio changed by less than {study.load.cycles_rtol:g}]")
+    return text
+
+
 def describe_check(study: Study, cases: list[Case], built) -> str:
     """The one-paragraph result of `fem-wlp check`."""
     if built is not None:
         model, _, disc = built
         return (f"{study.path}: ok — {model.mesh.nelements} elements, {disc.ndof} dofs, regions "
                 + ", ".join(disc.names) + f", linear solver {disc.linear.name}")
-    prof = study.profile
     return (f"{study.path}: ok — {len(cases)} case(s) ({', '.join(c.name for c in cases)}), model {study.kind}, "
-            f"profile {prof.describe() if prof else 'one step'}")
+            f"profile {_profile_text(study) or 'one step'}")
