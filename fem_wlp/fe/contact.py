@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fem_wlp.errors import ConvergenceError, InputError
-from fem_wlp.fe.mesh import InterfacePairs
+from fem_wlp.fe.mesh import InterfacePairs, edge_lookup, mesh_edges, mesh_kind_name
 
 #: key of the contact state among the material states of a run (not a region name: regions never start with @)
 STATE_KEY = "@contact"
@@ -57,12 +57,16 @@ class Contact:
     friction: float = 0.0
     penalty: float = 1e3
     key: str = "contact"
+    tangent: str = "full"       # with friction: "full" generalized derivative (non-symmetric while sliding) or
+                                # "symmetric" (its symmetric part: the slip/normal coupling dropped; linear Newton)
 
     def __post_init__(self):
         if not (isinstance(self.friction, (int, float)) and 0.0 <= self.friction <= 2.0):
             raise InputError(f"{self.key}.friction", self.friction, "a friction coefficient in [0, 2]")
         if not (isinstance(self.penalty, (int, float)) and 1.0 <= self.penalty <= 1e8):
             raise InputError(f"{self.key}.penalty", self.penalty, "a penalty factor in [1, 1e8]")
+        if self.tangent not in ("full", "symmetric"):
+            raise InputError(f"{self.key}.tangent", self.tangent, "full or symmetric")
 
     @property
     def name(self) -> str:
@@ -78,53 +82,105 @@ class _Pattern:
 
 
 class ContactSet:
-    """The contact pairs of a model, set up once per discretization (all interfaces together)."""
+    """The contact pairs of a model, set up once per discretization (all interfaces together).
+
+    Internally the contact lives at *points* grouped in *facets*: facet f couples m node pairs (its side-A dofs
+    `fa` and side-B dofs `fb`, (nf, m)); its nq points interpolate the pairs' relative displacement with weights
+    `N` (nq, m). Order 1: one facet per vertex pair (m = nq = 1, N = 1: the node-to-node pairs). Order 2: the
+    interface facets with their P2 nodes and Gauss points (see the module docstring)."""
 
     def __init__(self, model, ops, materials):
         contacts = model.contacts
-        if model.order != 1:
-            raise InputError("model.order", model.order, "1 with contact interfaces (node-to-node pairs pair "
-                             "vertices only)")
         mesh = model.mesh.mesh
         dim = mesh.dim()
         self.nc = model.ncomp
-        self.a = np.concatenate([c.pairs.a for c in contacts]).astype(np.int64)
-        self.b = np.concatenate([c.pairs.b for c in contacts]).astype(np.int64)
-        nv = mesh.nvertices
-        if self.a.size and (max(self.a.max(), self.b.max()) >= nv or self.a.min() < 0 or self.b.min() < 0):
-            raise InputError("contact", [c.name for c in contacts], "pairs of vertices of the model's mesh "
-                             "(the mesh returned by split_interface)")
-        self.normal = np.hstack([c.pairs.normal for c in contacts])
-        self.area = np.concatenate([_weights(c.pairs, model.formulation, mesh) for c in contacts])
-        # one length per interface (its mean facet size), so that the stiffness per unit area is uniform along it
-        h = np.concatenate([np.full(c.pairs.size, _facet_size(c.pairs, dim)) for c in contacts])
+        self.order = model.order
+        nsd = int(max(int(o.sdofs.max()) for o in ops)) + 1           # scalar dofs (vertices for order 1)
+        for c in contacts:
+            if c.pairs.size and (max(c.pairs.a.max(), c.pairs.b.max()) >= mesh.nvertices
+                                 or min(c.pairs.a.min(), c.pairs.b.min()) < 0):
+                raise InputError("contact", [x.name for x in contacts], "pairs of vertices of the model's mesh "
+                                 "(the mesh returned by split_interface)")
         T0 = model.temperature.T0
-        Ev = np.zeros(nv)
-        for o, m in zip(ops, materials):           # largest modulus at T0 of the regions at each vertex
+        Ev = np.zeros(nsd)
+        for o, m in zip(ops, materials):           # largest modulus at T0 of the regions at each dof
             E = float(np.max(m.E(np.array([T0]))))
             np.maximum.at(Ev, o.sdofs.ravel(), E)
-        E = np.maximum(Ev[self.a], Ev[self.b])
-        fac = np.concatenate([np.full(c.pairs.size, c.penalty) for c in contacts])
-        self.k = fac * E * self.area / h                 # normal (and tangential) pair stiffness, N/mm
-        self.mu = np.concatenate([np.full(c.pairs.size, c.friction) for c in contacts])
+        if self.order == 1:
+            self._setup_nodal(contacts, model, mesh, dim, Ev)
+        else:
+            self._setup_facets(contacts, model, mesh, dim, Ev)
+        self.mu = np.concatenate([np.full(n, c.friction) for c, n in zip(contacts, self.sizes)])
         self.frictional = bool(np.any(self.mu > 0))
+        #: the full (non-symmetric) generalized derivative with friction (direct solvers factorize it as a general
+        #: matrix: fe/la/direct.Pardiso); False: the symmetric part (the slip/normal coupling dropped)
+        self.unsymmetric = self.frictional and all(c.tangent == "full" for c in contacts)
         self.names = [c.name for c in contacts]
-        self.sizes = [c.pairs.size for c in contacts]
-        # (the assembler's pattern takes one node count per element: b is repeated to the mesh's)
+        m = self.fa.shape[1]
+        # (the assembler's pattern takes one node count per element: rows [side-A nodes of a facet, one side-B
+        # node] padded by repetition to the mesh's element width -- together with the A and B elements' own
+        # patterns every (a_i, b_j) coupling of a facet is in the pattern)
         nl = max(o.sdofs.shape[1] for o in ops)
-        self.pattern = _Pattern(np.column_stack([self.a] + [self.b] * (nl - 1)))
+        if m + 1 > nl:
+            raise InputError("model.order", model.order, "an element whose interface facets have fewer nodes than "
+                             "its elements")
+        rows = [np.column_stack([self.fa] + [self.fb[:, j]] * (nl - m)) for j in range(m)]
+        self.pattern = _Pattern(np.concatenate(rows))
         nc = self.nc
-        self.ldofs = np.concatenate([self.a[:, None] * nc + np.arange(nc), self.b[:, None] * nc + np.arange(nc)],
-                                    axis=1)                                   # (n, 2 nc) local dofs of each pair
+        dofs = lambda d: (d[:, :, None] * nc + np.arange(nc)).reshape(d.shape[0], -1)   # noqa: E731
+        self.ldofs = np.concatenate([dofs(self.fa), dofs(self.fb)], axis=1)    # (nf, 2 m nc) local dofs per facet
         self._pos = None
         self.force = None
         self._blocks = None
         self._seen, self._old, self._cycles = [], None, 0
-        self.status_changes: list[int] = []    # changed pairs per Newton iterate of the current increment
+        self.status_changes: list[int] = []    # changed points per Newton iterate of the current increment
+
+    def _setup_nodal(self, contacts, model, mesh, dim, Ev):
+        """Order 1: node-to-node pairs, the points are the pairs (tributary weights, averaged vertex normals)."""
+        a = np.concatenate([c.pairs.a for c in contacts]).astype(np.int64)
+        b = np.concatenate([c.pairs.b for c in contacts]).astype(np.int64)
+        self.fa, self.fb, self.N = a[:, None], b[:, None], np.ones((1, 1))
+        self.normal = np.hstack([c.pairs.normal for c in contacts])
+        self.area = np.concatenate([_weights(c.pairs, model.formulation, mesh) for c in contacts])
+        # one length per interface (its mean facet size), so that the stiffness per unit area is uniform along it
+        h = np.concatenate([np.full(c.pairs.size, _facet_size(c.pairs, dim)) for c in contacts])
+        E = np.maximum(Ev[a], Ev[b])
+        fac = np.concatenate([np.full(c.pairs.size, c.penalty) for c in contacts])
+        self.k = fac * E * self.area / h                 # normal (and tangential) pair stiffness, N/mm
+        self.sizes = [c.pairs.size for c in contacts]
+        self.npairs = list(self.sizes)
+
+    def _setup_facets(self, contacts, model, mesh, dim, Ev):
+        """Order 2: the interface facets' P2 node pairs, Gauss points with the facet's own (curved) geometry."""
+        fa, fb, N, normal, w, k, sizes, npairs = [], [], None, [], [], [], [], []
+        for c in contacts:
+            A, B, X = facet_nodes(mesh, c.pairs)                        # (nf, m), (nf, m), (dim, nf, m)
+            N, dN, wq = _facet_rule(dim, A.shape[1])                     # (nq, m), (dim-1, nq, m), (nq,)
+            x = np.einsum("qj,dfj->dfq", N, X)                          # (dim, nf, nq) point coordinates
+            J = np.einsum("sqj,dfj->sdfq", dN, X)                       # tangents (dim-1, dim, nf, nq)
+            nvec = (np.stack([J[0, 1], -J[0, 0]]) if dim == 2 else np.cross(J[0], J[1], axis=0))
+            sgn = np.sign(np.einsum("dfq,df->fq", nvec, c.pairs.facet_normal))   # outward of A: from A into B
+            nvec = nvec * sgn
+            jac = np.linalg.norm(nvec, axis=0)                          # (nf, nq): |J| (3D: 2 x area scale)
+            wt = jac * wq
+            if model.formulation == "axisymmetric":
+                wt = 2 * np.pi * x[0] * wt
+            h = _facet_size(c.pairs, dim)
+            E = np.maximum(Ev[A].max(axis=1), Ev[B].max(axis=1))[:, None]
+            fa.append(A)
+            fb.append(B)
+            normal.append((nvec / jac).reshape(dim, -1))
+            w.append(wt.ravel())
+            k.append((c.penalty * E * wt / h).ravel())
+            sizes.append(wt.size)
+            npairs.append(int(np.unique(A[A != B]).size))     # split node pairs (not tied)
+        self.fa, self.fb, self.N = np.concatenate(fa), np.concatenate(fb), N
+        self.normal, self.area, self.k = np.hstack(normal), np.concatenate(w), np.concatenate(k)
+        self.sizes, self.npairs = sizes, npairs
 
     def initial_state(self) -> dict:
-        n, nc = self.a.size, self.nc
-        # a stress-free, closed interface: every pair starts active (in contact at zero pressure)
+        n, nc = self.area.size, self.nc
+        # a stress-free, closed interface: every point starts active (in contact at zero pressure)
         return {"active": np.ones(n, bool), "stick": np.ones(n, bool), "slip": np.zeros((nc, n)),
                 "gap": np.zeros(n), "pressure": np.zeros(n), "traction": np.zeros((nc, n))}
 
@@ -135,7 +191,10 @@ class ContactSet:
         ConvergenceError when the status chatters."""
         old = states_old[STATE_KEY]
         nc = self.nc
-        du = u[self.ldofs[:, nc:]].T - u[self.ldofs[:, :nc]].T             # (nc, n): u_b - u_a
+        nf, m = self.fa.shape
+        rel = u[self.ldofs[:, m * nc:]] - u[self.ldofs[:, : m * nc]]           # (nf, m nc): u_b - u_a per pair
+        rel = rel.reshape(nf, m, nc)
+        du = np.einsum("qj,fjd->dfq", self.N, rel).reshape(nc, -1)          # (nc, n) at the points
         n = self.normal
         g = np.einsum("dn,dn->n", n, du)
         pen = -g
@@ -158,19 +217,23 @@ class ContactSet:
             slip = np.where(self.mu > 0, gT - t / self.k, 0.0)
             fvec = fvec + t
             P = np.eye(nc)[None] - nn
-            m = tr / np.maximum(ntr, 1e-300)
-            mm = np.einsum("in,jn->nij", m, m)
-            # symmetric part of the generalized derivative (see the module docstring)
+            mvec = tr / np.maximum(ntr, 1e-300)
+            mm = np.einsum("in,jn->nij", mvec, mvec)
             tb = np.where(stick[:, None, None], P, scale[:, None, None] * (P - mm))
+            if self.unsymmetric:
+                # sliding: t = mu F_n m also varies with the normal gap, dt/d(du) = ... - mu k H(-g) m n^T
+                cpl = np.einsum("in,jn->nij", mvec, n)
+                tb = tb - np.where((~stick & act)[:, None, None], self.mu[:, None, None] * cpl, 0.0)
             blocks = blocks + np.where((self.mu > 0)[:, None, None], self.k[:, None, None] * tb, 0.0)
+        fp = fvec.reshape(nc, nf, -1)                                          # (nc, nf, nq)
+        fpair = np.einsum("qj,dfq->fjd", self.N, fp).reshape(nf, m * nc)       # pair forces (on side B)
         f = np.zeros(u.size)
-        np.add.at(f, self.ldofs[:, nc:].T, fvec)
-        np.add.at(f, self.ldofs[:, :nc].T, -fvec)
+        np.add.at(f, self.ldofs[:, m * nc:].T, fpair.T)
+        np.add.at(f, self.ldofs[:, : m * nc].T, -fpair.T)
         self.force, self._blocks = f, blocks
         self._check_chattering((states_old, dt), act, stick)
         return {STATE_KEY: {"active": act, "stick": stick, "slip": slip, "gap": g,
                             "pressure": Fn / self.area, "traction": t / self.area}}
-
     def _check_chattering(self, attempt, act, stick):
         states_old, dt = attempt
         if self._old is None or states_old is not self._old[0] or dt != self._old[1]:   # a new increment or a
@@ -194,8 +257,13 @@ class ContactSet:
         """(CSR data of the pairs' stiffness in the assembler's pattern, 0 coupling, 0 k_ee) for Assembler.matrix."""
         if self._pos is None:
             self._pos = _csr_positions(asm.csr_indptr, asm.csr_indices, self.ldofs)
+        nf, m = self.fa.shape
+        nc = self.nc
         M = self._blocks
-        Ke = np.block([[M, -M], [-M, M]])                                   # (n, 2nc, 2nc)
+        if m > 1:       # facet block: sum_q N_i N_j D_q over its points, rows (pair i, component)
+            D = M.reshape(nf, -1, nc, nc)
+            M = np.einsum("qi,qj,fqcd->ficjd", self.N, self.N, D).reshape(nf, m * nc, m * nc)
+        Ke = np.block([[M, -M], [-M, M]])                                   # (nf, 2 m nc, 2 m nc)
         data = np.bincount(self._pos.ravel(), weights=Ke.ravel(), minlength=asm.nnz)
         return data, 0.0, 0.0
 
@@ -210,6 +278,60 @@ class ContactSet:
                          "max_gap": float(np.max(state["gap"][s], initial=0.0))}
             i += n
         return out
+
+
+def facet_nodes(mesh, pairs: InterfacePairs):
+    """The P2 nodes of the interface facets on both sides, in the local order of `_facet_rule` (vertices as in
+    `pairs.facets`, then the midside nodes of the edges (0,1) in 2D; (0,1), (1,2), (2,0) in 3D): side-A scalar dofs,
+    side-B scalar dofs (nf, m) in skfem's P2 numbering (vertex v -> v, the midside node of 2D facet / 3D edge e ->
+    nvertices + e), and their coordinates (dim, nf, m). A tied vertex (pairs.tied) is its own partner."""
+    nv = mesh.nvertices
+    fv = np.asarray(pairs.facets, np.int64)                          # side-A vertices (nfv, nf)
+    if mesh.dim() == 3 and fv.shape[0] != 3:
+        raise InputError("model.order", 2, "1 with hexahedral contact interfaces (P2 contact: tetrahedra)")
+    vb = np.arange(nv)
+    vb[pairs.a] = pairs.b
+    fvb = vb[fv]
+    ends = [(0, 1)] if fv.shape[0] == 2 else [(0, 1), (1, 2), (2, 0)]
+    find = edge_lookup(mesh_edges(mesh), nv)
+    ea = np.stack([find(fv[i], fv[j]) for i, j in ends])             # (ne, nf) edges of side A
+    eb = np.stack([find(fvb[i], fvb[j]) for i, j in ends])
+    A = np.concatenate([fv, nv + ea]).T
+    B = np.concatenate([fvb, nv + eb]).T
+    pv = mesh.p[:, :nv]
+    if mesh_kind_name(mesh)[-1] == "2":                               # curved: the geometry's midside nodes
+        mid = mesh.doflocs[:, nv + ea]
+    else:
+        mid = np.stack([0.5 * (pv[:, fv[i]] + pv[:, fv[j]]) for i, j in ends], axis=1)
+    X = np.concatenate([pv[:, fv], mid], axis=1).transpose(0, 2, 1)   # (dim, nf, m)
+    return A, B, np.ascontiguousarray(X)
+
+
+def _facet_rule(dim: int, m: int):
+    """P2 facet shape functions at the facet Gauss points: (N (nq, m), dN/dxi (dim-1, nq, m), weights (nq,)).
+    2D: 3-point Gauss on [0, 1] (exact to degree 5: the P2 'mass' N_i N_j times the axisymmetric r); 3D: the
+    6-point degree-4 triangle rule (exact for N_i N_j on straight faces; reference area 1/2)."""
+    from skfem.quadrature import get_quadrature
+    from skfem.refdom import RefLine, RefTri
+
+    if dim == 2:
+        X, W = get_quadrature(RefLine, 5)
+        x = X[0]
+        N = np.stack([(1 - x) * (1 - 2 * x), x * (2 * x - 1), 4 * x * (1 - x)], axis=1)
+        dN = np.stack([4 * x - 3, 4 * x - 1, 4 - 8 * x], axis=1)[None]
+        return N, dN, W
+    X, W = get_quadrature(RefTri, 4)
+    l1, l2 = X
+    L = np.stack([1 - l1 - l2, l1, l2])                              # barycentric (3, nq)
+    dL = np.array([[-1.0, 1.0, 0.0], [-1.0, 0.0, 1.0]])             # d lambda_i / d (xi, eta)
+    N = np.concatenate([L * (2 * L - 1), 4 * np.stack([L[0] * L[1], L[1] * L[2], L[2] * L[0]])]).T
+    dN = []
+    for s in range(2):
+        dv = (4 * L - 1) * dL[s][:, None]
+        de = 4 * np.stack([dL[s, 0] * L[1] + L[0] * dL[s, 1], dL[s, 1] * L[2] + L[1] * dL[s, 2],
+                           dL[s, 2] * L[0] + L[2] * dL[s, 0]])
+        dN.append(np.concatenate([dv, de]).T)
+    return N, np.stack(dN), W
 
 
 def _facet_size(pairs: InterfacePairs, dim: int) -> float:

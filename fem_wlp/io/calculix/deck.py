@@ -603,15 +603,16 @@ def _contact_cards(model, disc, maps: CCXMaps, scale: float) -> list[str]:
     from fem_wlp.fe.mesh import _facets_from_nodes, mesh_facets
 
     mesh = model.mesh.mesh
-    faces = _CCX_FACES[_shape(model)]
+    shape = _shape(model)
+    faces = _CCX_FACES[{"tri6": "tri3", "tet10": "tet4"}.get(shape, shape)]    # (corner positions: the same)
     facets = mesh_facets(mesh)
     f2t = mesh.f2t
     cs = disc.contact
     L, i0 = [], 0
-    for c in model.contacts:
+    for c, npt in zip(model.contacts, cs.sizes):
         pr = c.pairs
-        kA = cs.k[i0: i0 + pr.size] / cs.area[i0: i0 + pr.size]        # stiffness per unit area (MPa/mm)
-        i0 += pr.size
+        kA = cs.k[i0: i0 + npt] / cs.area[i0: i0 + npt]        # stiffness per unit area (MPa/mm) at the points
+        i0 += npt
         kk = float(np.mean(kA)) / scale
         to_b = np.arange(mesh.nvertices)
         to_b[pr.a] = pr.b
