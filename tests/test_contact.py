@@ -723,6 +723,11 @@ def test_sliding_friction_newton_full_vs_symmetric_tangent(order):
     assert len(tail) >= 6 and np.all(rate > 1e-2) and np.all(rate < 0.2)   # linear, not quadratic
 
 
+def _press_slide(t, x):
+    """Top displacement: pressed by 0.01 over t in [0, 1], then moved sideways by 0.02 over [1, 2]."""
+    return np.array([[0.02 * np.clip(t - 1.0, 0.0, 1.0)], [-0.01 * min(t, 1.0)]])
+
+
 def test_sliding_friction_with_creep_converges_quadratically():
     """A creeping block (Norton) pressed, then sheared so that 3 of 9 pairs slide: after the status settles the
     full derivative gives r_{k+1} <= C r_k^2 (measured 4.95e-2 7.5e-4 3.4e-7 2.8e-13: C = 0.31, 0.60, 2.5), the
@@ -736,11 +741,8 @@ def test_sliding_friction_with_creep_converges_quadratically():
         mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
                 "block": material_from_spec("b", {"model": "norton", "E": 50000.0, "nu": 0.3, "alpha": 0.0,
                                                   "A": 1e-15, "n": 5.0, "Q_over_R": 0.0})}
-        press = History((0.0, 1.0), (0.0, -0.01))
-        slide = History((0.0, 1.0, 2.0), (0.0, 0.0, 0.02))
         cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
-                Constraint("top", (0, 1), facets=mesh.boundary("top"),
-                           value=lambda t, x: np.array([[slide(t)], [press(t)]]), corners=(0.0, 1.0, 2.0)))
+                Constraint("top", (0, 1), facets=mesh.boundary("top"), value=_press_slide, corners=(0.0, 1.0, 2.0)))
         model = Model(mesh, "plane_strain", mats, cons, Temperature(25.0),
                       contacts=(Contact(pr, friction=MU, penalty=PENALTY, tangent=tangent),))
         disc = Discretization(model, SolverSettings(rtol=1e-12, step_control="grid", predictor=False,
