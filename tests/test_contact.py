@@ -438,8 +438,8 @@ def _study(contact=None):
 
 
 def test_contact_key_defaults():
-    # linear elements: unbonded solder/polymer interfaces by default (issue 14); bonded_everywhere = true restores
-    # the bonded model; quadratic elements stay bonded (contact is implemented for linear elements only)
+    # unbonded solder/polymer interfaces by default (issue 14), linear and quadratic elements alike;
+    # bonded_everywhere = true restores the bonded model; package3d stays bonded
     s = _study()
     assert not s.contact.bonded_everywhere and ("solder", "pi2") in s.contact.pairs
     s = _study({"bonded_everywhere": True})
@@ -447,10 +447,9 @@ def test_contact_key_defaults():
     s = _study({"bonded_everywhere": False, "friction": 0.2})
     assert ("solder", "pi2") in s.contact.pairs and s.contact.friction == 0.2
     from fem_wlp.study.spec import ContactSpec
-    assert ContactSpec.from_table(None, order=2).pairs == ()
-    with pytest.raises(InputError) as exc:
-        ContactSpec.from_table({"bonded_everywhere": False}, order=2)
-    assert exc.value.key == "contact.bonded_everywhere"
+    assert ContactSpec.from_table(None, order=2).pairs == ContactSpec.from_table(None, order=1).pairs
+    assert ("solder", "pi2") in ContactSpec.from_table(None, order=2).pairs
+    assert ContactSpec.from_table(None, order=2, kind="package3d").pairs == ()
 
 
 @pytest.mark.parametrize("contact,key", [
@@ -831,3 +830,33 @@ def test_calculix_same_quadratic_mesh(tmp_path, case, times, tol_u, tol_s):
     if case == "tilted":
         act = frames[-1].states[STATE_KEY]["active"]
         assert 0 < act.sum() < act.size
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 9. the contact summary of a case (case.json 'contact', report paragraph)
+def test_contact_summary_at_the_hot_and_cold_extremes():
+    """workflows.case.track_contact keeps each cycle's hottest and coldest frame; contact_extremes reports the last
+    cycle per interface: the pushed block (P1: 9 pairs) is closed at full pressure, the pulled one open by 0.01."""
+    from fem_wlp.workflows.case import contact_extremes, track_contact
+
+    store = {}
+    model, pr = block(-0.01)
+    cs = ContactSet(model, *_ops_materials(model))
+    frames = {d: last(block(d)[0]) for d in (-0.01, 0.01)}
+    for delta, T, cycle in ((-0.01, 125.0, 1), (0.01, -40.0, 1), (-0.01, 100.0, 2), (0.01, -20.0, 2),
+                            (-0.01, 25.0, 2)):
+        track_contact(store, cs, frames[delta], T, cycle)
+    out = contact_extremes(store)
+    assert out["cycle"] == 2 and out["hot"]["temperature_C"] == 100.0 and out["cold"]["temperature_C"] == -20.0
+    d = out["interfaces"]["interface"]
+    assert d["pairs"] == d["points"] == 9
+    p = pressure_closed_form(-0.01, interface_stiffness())
+    assert d["hot"]["closed"] == 9 and d["hot"]["max_pressure_MPa"] == pytest.approx(p, rel=1e-9)
+    assert d["cold"]["closed"] == 0 and d["cold"]["max_gap_mm"] == pytest.approx(0.01, rel=1e-9)
+    assert d["hot"]["slipping"] == d["hot"]["sticking"] == 0            # frictionless
+    from fem_wlp.reporting.report import _contact, _materials
+
+    md = "\n".join(_contact([{"name": "flat", "contact": out}]))
+    assert "| flat | `interface` | 9 / 9 | 9 / 0 |" in md
+    # the materials line names the IMC only when the study has one
+    assert "imc" not in _materials({}) and "imc" in _materials({"geometry": {"imc": True}})

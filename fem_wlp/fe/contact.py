@@ -1,5 +1,6 @@
-"""Unbonded interfaces: node-to-node, small-sliding contact between the vertex pairs of a split interface
-(`fe.mesh.split_interface`), unilateral (no tension), frictionless or with Coulomb friction.
+"""Unbonded interfaces: small-sliding contact between the node pairs of a split interface
+(`fe.mesh.split_interface`), unilateral (no tension), frictionless or with Coulomb friction; node-to-node for
+linear elements, facet-integrated at Gauss points for quadratic ones (below).
 
 Method: penalty regularization solved by semi-smooth Newton (a primal active-set method). For pair i with
 vertices a (side A) and b (side B), unit normal n (A -> B) and weight A_i (tributary area; axisymmetric 2 pi int
@@ -17,16 +18,36 @@ The active set {g < 0} (and stick/slip) is re-evaluated at every Newton iterate 
 derivative is assembled, so a frictionless problem converges like Newton on a smooth one once the active set has
 settled (for elastic bulk: one iteration). The normal gap is not tied exactly: an active pair overcloses by
 F_n / k_i = p h / (penalty E_i), i.e. 1/penalty of the elastic compression of one element layer under the same
-pressure p (penalty = 1e3 by default: 0.1 %). With friction the tangent is the symmetric part of the generalized
-derivative (the solvers factor symmetric matrices only): the slip term's coupling mu k m n^T to the normal gap is
-left out, so Newton is quadratic under stick and frictionless contact and only linear while pairs slip with a
-changing normal force. On the flagship slice (generalized plane strain, solder against polyimide, mu = 0.3) that
-tangent lets the stick/slip status of a pair cycle at the first ramp (the run stops with the chattering error);
-frictionless contact runs it through.
+pressure p (penalty = 1e3 by default: 0.1 %).
+
+Friction: the derivative of the sliding traction t = mu F_n m (m = t*/|t*|) is
+    dt/d(u_b - u_a) = mu F_n k / |t*| (P - m m^T)  -  mu k H(-g) m n^T,
+non-symmetric (the second term couples the slip to the normal gap). `Contact.tangent = "full"` (default)
+assembles it: the model's tangent is then factorized as a general matrix (newton.increment marks it
+`K.general`; fe/la/direct.py: PARDISO mtype 11, SuperLU) and Newton stays quadratic while pairs slide with a
+changing normal force; "symmetric" keeps only the first term (Cholesky; Newton then converges linearly while
+sliding). Iterative solvers (AMG-CG, CG on a reused factorization) assume symmetry: friction is meant for the
+direct solvers.
+
+Quadratic elements (model.order = 2): facet-integrated penalty on the conforming split interface (mortar-like on
+coincident facets). The interface facets keep their P2 nodes on both sides (split_interface duplicates the
+vertices; skfem's midside dofs follow the now distinct edges); the relative displacement at a facet point is
+interpolated from the node pairs with the facet's shape functions, du_q = sum_j N_j(q) (u_bj - u_aj), the gap
+g_q = n_q . du_q with the normal of the facet's own (possibly curved) geometry, and the contact status and
+friction state live at the facet Gauss points (2D: 3 points per edge; 3D: 6 per triangle). Forces and tangent
+    f_j = sum_q w_q N_j(q) f_q(du_q),   K_ij = sum_q w_q N_i(q) N_j(q) D_q
+(pair-pair blocks per facet; w_q the point's area, axisymmetric 2 pi r |J| w), with the same point law f_q, D_q
+as the node pairs above (k_q = penalty E w_q / h). Why Gauss points and not nodal (lumped) pairs for P2: the
+row-sum lumping of a 6-node triangle's "mass" gives its corner nodes zero (P2 triangle: exactly zero) weight and
+the midside nodes all of it, so a node-to-node scheme on tri6 faces would not transmit a uniform pressure through
+the corners' pairs; the quadrature keeps the consistent force distribution (a uniform pressure reproduces the
+closed form exactly, tests/test_contact.py) and is what CalculiX's surface-to-surface contact integrates
+(agreement 1e-7 on partly open P2 interfaces). For order 1 the node-to-node pairs are the same scheme with nodal
+(trapezoidal) quadrature and vertex-averaged normals (they keep the order-1 results unchanged).
 
 Assumptions (small sliding): the pairs never change partners, the normals and weights come from the undeformed
-mesh, the two vertices of a pair coincide initially (zero initial gap). Only vertex dofs are paired: order-1
-elements (P1/Q1) only.
+mesh, the two nodes of a pair coincide initially (zero initial gap). Order 2: triangles/quadrilaterals in 2D,
+tetrahedra in 3D (hexahedral P2 faces are refused).
 
 The contact status (active, stick, slip, tractions) is part of the committed state: it is returned with the
 material trial states under the key `STATE_KEY`, so the time stepper commits it with them on convergence and
@@ -268,14 +289,19 @@ class ContactSet:
         return data, 0.0, 0.0
 
     def summary(self, state) -> dict:
-        """Per interface: pairs, active (closed) pairs, sticking pairs, largest pressure and gap."""
+        """Per interface of a contact state: node pairs (split, not tied), status points (order 1: the pairs;
+        order 2: the facet Gauss points), closed (active) points, sticking and slipping closed points (0 when
+        frictionless), the largest contact pressure (MPa) and the largest opening gap (mm)."""
         out, i = {}, 0
-        for name, n in zip(self.names, self.sizes):
+        for name, n, npair in zip(self.names, self.sizes, self.npairs):
             s = slice(i, i + n)
-            out[name] = {"pairs": n, "closed": int(state["active"][s].sum()),
-                         "sticking": int((state["stick"][s] & state["active"][s]).sum()) if self.frictional else 0,
-                         "max_pressure": float(np.max(state["pressure"][s], initial=0.0)),
-                         "max_gap": float(np.max(state["gap"][s], initial=0.0))}
+            act = state["active"][s]
+            stick = state["stick"][s] & act if self.frictional else np.zeros_like(act)
+            out[name] = {"pairs": int(npair), "points": int(n), "closed": int(act.sum()),
+                         "sticking": int(stick.sum()),
+                         "slipping": int((act & ~stick).sum()) if self.frictional else 0,
+                         "max_pressure_MPa": float(np.max(state["pressure"][s], initial=0.0)),
+                         "max_gap_mm": float(np.max(state["gap"][s], initial=0.0))}
             i += n
         return out
 
