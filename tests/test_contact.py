@@ -860,3 +860,36 @@ def test_contact_summary_at_the_hot_and_cold_extremes():
     assert "| flat | `interface` | 9 / 9 | 9 / 0 |" in md
     # the materials line names the IMC only when the study has one
     assert "imc" not in _materials({}) and "imc" in _materials({"geometry": {"imc": True}})
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_3d_many_joints_one_split(order):
+    """The package-level use (engine only): three 'joints' solder/joint0..2 (A, hierarchical leaves under
+    'solder') on one polymer foundation (B), split once with region names; tetrahedra P1 and P2, pushed: every
+    status point of every joint carries the uniaxial closed form with the penalty compliance (measured < 1e-12;
+    tolerance 1e-9), the copies go to the foundation only."""
+    m = skfem.MeshTet.init_tensor(np.linspace(0, 3, 7), np.linspace(0, 1, 3), np.linspace(0, 2, 5))
+    c = m.p[:, m.t].mean(axis=1)
+    tol = 1e-9
+    bnd = {"left": m.facets_satisfying(lambda x: x[0] < tol), "front": m.facets_satisfying(lambda x: x[1] < tol),
+           "bottom": m.facets_satisfying(lambda x: x[2] < tol), "top": m.facets_satisfying(lambda x: x[2] > 2 - tol)}
+    top = c[2] > 1
+    leaves = {f"solder/joint{j}": np.flatnonzero(top & (c[0] > j) & (c[0] < j + 1)) for j in range(3)}
+    leaves["pi"] = np.flatnonzero(~top)
+    fm = FEMesh.from_skfem(m, leaves, bnd)
+    mesh, pr = split_interface(fm, "solder", ["pi"], name="solder:pi")
+    assert pr.size == 7 * 3 and not np.isin(mesh.mesh.t[:, mesh.leaves["solder/joint1"]], pr.b).any()
+    mats = {"solder": material_from_spec("s", {"model": "elastic", "E": E_B, "nu": NU_B, "alpha": 0.0}),
+            "pi": material_from_spec("p", {"model": "elastic", "E": E_F, "nu": NU_F, "alpha": 0.0})}
+    press = History((0.0, 1.0), (0.0, -0.01))
+    cons = (Constraint("bottom", (2,), facets=mesh.boundary("bottom")),
+            Constraint("left", (0,), facets=mesh.boundary("left")),
+            Constraint("front", (1,), facets=mesh.boundary("front")),
+            Constraint("top", (2,), facets=mesh.boundary("top"), value=lambda t, x: press(t), corners=(0.0, 1.0)))
+    model = Model(mesh, "3d", mats, cons, Temperature(25.0), order=order,
+                  contacts=(Contact(pr, penalty=PENALTY),))
+    st = last(model).states[STATE_KEY]
+    h = np.sqrt(0.125)                                   # facet area 0.5 x 0.5 / 2
+    p_pen = 0.01 / (1 / E_F + 1 / E_B + 1 / (PENALTY * E_F / h))
+    assert st["pressure"].size == (21 if order == 1 else 24 * 6)
+    assert np.allclose(st["pressure"], p_pen, rtol=1e-9)
