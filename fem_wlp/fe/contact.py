@@ -133,6 +133,8 @@ class ContactSet:
             self._setup_facets(contacts, model, mesh, dim, Ev)
         self.mu = np.concatenate([np.full(n, c.friction) for c, n in zip(contacts, self.sizes)])
         self.frictional = bool(np.any(self.mu > 0))
+        self._t1 = _tangent(self.normal)            # a fixed unit tangent per point (the slip-direction signature)
+        self.reversals = 0                          # points that took the stick tangent at the last iterate
         #: the full (non-symmetric) generalized derivative with friction (direct solvers factorize it as a general
         #: matrix: fe/la/direct.Pardiso); False: the symmetric part (the slip/normal coupling dropped)
         self.unsymmetric = self.frictional and all(c.tangent == "full" for c in contacts)
@@ -240,11 +242,20 @@ class ContactSet:
             P = np.eye(nc)[None] - nn
             mvec = tr / np.maximum(ntr, 1e-300)
             mm = np.einsum("in,jn->nij", mvec, mvec)
-            tb = np.where(stick[:, None, None], P, scale[:, None, None] * (P - mm))
+            sliding = ~stick & act
+            # a point that slides against its direction of the previous iterate (or of the committed state) must
+            # pass through stick: it takes the stick tangent for this iterate (the force stays the exact return
+            # map). The sliding tangent has no tangential stiffness in 2D (P = m m^T), so without this a point of
+            # small pressure can flip its slip direction at every iterate (a 2-cycle of Newton)
+            prev = self._previous_direction(states_old, dt, old)
+            reversed_ = sliding & (np.einsum("dn,dn->n", mvec, prev) < 0)
+            tb = np.where((stick | reversed_)[:, None, None], P, scale[:, None, None] * (P - mm))
+            self._direction = (states_old, dt, np.where(sliding, mvec, 0.0))
+            self.reversals = int(reversed_.sum())
             if self.unsymmetric:
                 # sliding: t = mu F_n m also varies with the normal gap, dt/d(du) = ... - mu k H(-g) m n^T
                 cpl = np.einsum("in,jn->nij", mvec, n)
-                tb = tb - np.where((~stick & act)[:, None, None], self.mu[:, None, None] * cpl, 0.0)
+                tb = tb - np.where((sliding & ~reversed_)[:, None, None], self.mu[:, None, None] * cpl, 0.0)
             blocks = blocks + np.where((self.mu > 0)[:, None, None], self.k[:, None, None] * tb, 0.0)
         fp = fvec.reshape(nc, nf, -1)                                          # (nc, nf, nq)
         fpair = np.einsum("qj,dfq->fjd", self.N, fp).reshape(nf, m * nc)       # pair forces (on side B)
@@ -252,18 +263,35 @@ class ContactSet:
         np.add.at(f, self.ldofs[:, m * nc:].T, fpair.T)
         np.add.at(f, self.ldofs[:, : m * nc].T, -fpair.T)
         self.force, self._blocks = f, blocks
-        self._check_chattering((states_old, dt), act, stick)
+        # the slip direction is part of the status signature (a 2-cycle of slip directions is chattering too);
+        # 2D: its sign along the interface tangent, 3D: along a fixed tangent of each point
+        direction = (np.einsum("dn,dn->n", t, self._t1) > 0) & ~stick & act if self.frictional else stick
+        self._check_chattering((states_old, dt), act, stick, direction)
         return {STATE_KEY: {"active": act, "stick": stick, "slip": slip, "gap": g,
                             "pressure": Fn / self.area, "traction": t / self.area}}
-    def _check_chattering(self, attempt, act, stick):
+
+    def _previous_direction(self, states_old, dt, old) -> np.ndarray:
+        """Unit slip direction (nc, n) of each point at the previous iterate of this attempt (0 where it did not
+        slide); at the first iterate of an attempt: of the committed state's sliding points."""
+        d = getattr(self, "_direction", None)
+        if d is not None and d[0] is states_old and d[1] == dt:
+            return d[2]
+        t = old["traction"]
+        nt = np.linalg.norm(t, axis=0)
+        return np.where((~old["stick"] & old["active"] & (nt > 0)), t / np.maximum(nt, 1e-300), 0.0)
+
+    def _check_chattering(self, attempt, act, stick, direction=None):
         states_old, dt = attempt
         if self._old is None or states_old is not self._old[0] or dt != self._old[1]:   # a new increment or a
             self._old, self._seen, self._cycles = attempt, [], 0                           # retry (cutback: new dt)
             self.status_changes = []
-            prev = np.concatenate([states_old[STATE_KEY]["active"], states_old[STATE_KEY]["stick"]])
+            o = states_old[STATE_KEY]
+            prev = np.concatenate([o["active"], o["stick"],
+                                   (np.einsum("dn,dn->n", o["traction"], self._t1) > 0) & ~o["stick"] & o["active"]
+                                   if self.frictional else o["stick"]])
         else:
             prev = self._seen[-1][1]
-        sig = np.concatenate([act, stick])
+        sig = np.concatenate([act, stick, stick if direction is None else direction])
         self.status_changes.append(int(np.count_nonzero(sig != prev)))
         key = sig.tobytes()
         if self._seen and key != self._seen[-1][0] and any(key == s for s, _ in self._seen[:-1]):
@@ -304,6 +332,17 @@ class ContactSet:
                          "max_gap_mm": float(np.max(state["gap"][s], initial=0.0))}
             i += n
         return out
+
+
+def _tangent(n: np.ndarray) -> np.ndarray:
+    """A unit vector normal to each column of n (dim, N): 2D n rotated by 90 degrees, 3D n x (the axis least
+    aligned with n)."""
+    if n.shape[0] == 2:
+        return np.stack([-n[1], n[0]])
+    e = np.zeros_like(n)
+    e[np.argmin(np.abs(n), axis=0), np.arange(n.shape[1])] = 1.0
+    t = np.cross(n, e, axis=0)
+    return t / np.linalg.norm(t, axis=0)
 
 
 def facet_nodes(mesh, pairs: InterfacePairs):
