@@ -896,28 +896,33 @@ def test_3d_many_joints_one_split(order):
     assert np.allclose(st["pressure"], p_pen, rtol=1e-9)
 
 
-def test_slip_reversal_takes_the_stick_tangent_and_direction_cycles_are_chattering():
-    """A point sliding against its previous direction takes the stick tangent k P for that iterate (its force
-    stays the exact return map); sliding on in the same direction, the sliding tangent (2D: no tangential
-    stiffness). Slip directions alternating within an increment are reported as chattering."""
+def test_slip_reversal_takes_the_secant_tangent_and_direction_cycles_are_chattering():
+    """A point sliding against its previous direction takes the secant stiffness |t - t_prev| / |gT - gT_prev|
+    between the two iterates (P times it; its force stays the exact return map); sliding on in the same
+    direction, the sliding tangent (2D: no tangential stiffness). Slip directions alternating within an
+    increment are reported as chattering."""
     model, pr = block(-0.01, friction=MU)
     cs = ContactSet(model, *_ops_materials(model))
     old = cs.initial_state()
-    old["stick"][:] = False                              # committed: every pair sliding in +x
-    old["traction"][0] = 1.0
+    old["stick"][:] = False                              # committed: every pair sliding in +x at mu F_n,
+    Fn = cs.k * 1e-4                                     # pressed by 1e-4, slip 1e-3 behind
+    old["traction"][0] = MU * Fn / cs.area
+    old["slip"][0] = 1e-3 - MU * 1e-4
     n = 2 * model.mesh.mesh.nvertices
     u = np.zeros(n)
     u[pr.b * 2 + 1] = -1e-4                              # pressed (relative normal -1e-4)
     u_left, u_right = u.copy(), u.copy()
-    u_left[pr.b * 2] = -1e-3                             # tangential trial 10 x the friction limit, in -x
+    u_left[pr.b * 2] = -1e-3                             # moved back by 2e-3: trial far beyond the limit, in -x
     u_right[pr.b * 2] = 1e-3
     states = {STATE_KEY: old}
     st = cs.evaluate(u_left, states)[STATE_KEY]
     assert not np.any(st["stick"]) and cs.reversals == pr.size
+    assert np.allclose(st["traction"][0] * cs.area, -MU * Fn, rtol=1e-12)             # exact force: -mu F_n
+    # secant: the force went from +mu F_n to -mu F_n while gT went from 1e-3 to -1e-3
+    sec = 2 * MU * Fn / 2e-3
     P = np.array([[1.0, 0.0], [0.0, 0.0]])               # I - n n^T, n = (0, 1)
-    k = cs.k[:, None, None]
-    assert np.allclose(cs._blocks, k * (np.diag([0.0, 1.0]) + P), rtol=1e-12)       # normal + stick
-    assert np.allclose(st["traction"][0] * cs.area, -MU * cs.k * 1e-4, rtol=1e-12)   # exact force: -mu F_n
+    want = cs.k[:, None, None] * np.diag([0.0, 1.0]) + sec[:, None, None] * P
+    assert np.allclose(cs._blocks, want, rtol=1e-9)
     cs.evaluate(u_left, states)                          # the same direction again: the sliding tangent
     assert cs.reversals == 0
     assert np.allclose(cs._blocks[:, 0, 0], 0.0) and np.allclose(cs._blocks[:, 1, 1], cs.k)
@@ -925,3 +930,19 @@ def test_slip_reversal_takes_the_stick_tangent_and_direction_cycles_are_chatteri
     cs.evaluate(u_left, states)
     with pytest.raises(ConvergenceError, match="chattering"):
         cs.evaluate(u_right, states)
+
+
+def test_quadratic_geometry_split_and_subset_keep_the_curved_sides():
+    """MeshTri2 (curved): the split mesh and the region subsets (process history stage 1) keep the midside nodes,
+    so their P2 areas add up to the original's to round-off (scikit-fem's restrict alone loses them)."""
+    m = skfem.MeshTri2.init_circle(2)
+    c = m.p[:, m.t].mean(axis=1)
+    inner = np.hypot(*c) < 0.5
+    fm = FEMesh.from_skfem(m, {"in": np.flatnonzero(inner), "out": np.flatnonzero(~inner)}, {})
+    area = skfem.Basis(m, skfem.ElementTriP2(), intorder=4).dx.sum()
+    new, pr = split_interface(fm, "in", "out")
+    assert isinstance(new.mesh, skfem.MeshTri2) and pr.size > 0
+    assert skfem.Basis(new.mesh, skfem.ElementTriP2(), intorder=4).dx.sum() == pytest.approx(area, rel=1e-13)
+    parts = [skfem.Basis(f.subset([r]).mesh, skfem.ElementTriP2(), intorder=4).dx.sum()
+             for f in (fm, new) for r in ("in", "out")]
+    assert parts[0] + parts[1] == pytest.approx(area, rel=1e-13) and parts[:2] == pytest.approx(parts[2:], rel=1e-13)

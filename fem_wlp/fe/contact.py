@@ -243,14 +243,21 @@ class ContactSet:
             mvec = tr / np.maximum(ntr, 1e-300)
             mm = np.einsum("in,jn->nij", mvec, mvec)
             sliding = ~stick & act
-            # a point that slides against its direction of the previous iterate (or of the committed state) must
-            # pass through stick: it takes the stick tangent for this iterate (the force stays the exact return
-            # map). The sliding tangent has no tangential stiffness in 2D (P = m m^T), so without this a point of
-            # small pressure can flip its slip direction at every iterate (a 2-cycle of Newton)
-            prev = self._previous_direction(states_old, dt, old)
-            reversed_ = sliding & (np.einsum("dn,dn->n", mvec, prev) < 0)
-            tb = np.where((stick | reversed_)[:, None, None], P, scale[:, None, None] * (P - mm))
-            self._direction = (states_old, dt, np.where(sliding, mvec, 0.0))
+            # a point that slides against its direction of the previous iterate (or of the committed state) has
+            # jumped across the stick band |t*| <= mu F_n. The sliding tangent has no tangential stiffness in 2D
+            # (P = m m^T), so a point of small pressure (a narrow band) can flip its slip direction at every
+            # iterate (a 2-cycle of Newton). Such a point takes the secant stiffness between the two iterates,
+            # |t - t_prev| / |gT - gT_prev| (<= k), for this iterate: the linear model through both slip states
+            # puts the next iterate inside the band when equilibrium is there (the force stays the exact return
+            # map, so a converged state is the exact one)
+            t_prev, gT_prev = self._previous_slip(states_old, dt, old)
+            mprev = t_prev / np.maximum(np.linalg.norm(t_prev, axis=0), 1e-300)
+            reversed_ = sliding & (np.einsum("dn,dn->n", mvec, mprev) < 0)
+            ksec = np.linalg.norm(t - t_prev, axis=0) / np.maximum(np.linalg.norm(gT - gT_prev, axis=0), 1e-300)
+            sec = np.minimum(ksec / self.k, 1.0)
+            tb = np.where(stick[:, None, None], P, scale[:, None, None] * (P - mm))
+            tb = np.where(reversed_[:, None, None], sec[:, None, None] * P, tb)
+            self._slip_iterate = (states_old, dt, np.where(sliding, t, 0.0), gT)
             self.reversals = int(reversed_.sum())
             if self.unsymmetric:
                 # sliding: t = mu F_n m also varies with the normal gap, dt/d(du) = ... - mu k H(-g) m n^T
@@ -270,15 +277,16 @@ class ContactSet:
         return {STATE_KEY: {"active": act, "stick": stick, "slip": slip, "gap": g,
                             "pressure": Fn / self.area, "traction": t / self.area}}
 
-    def _previous_direction(self, states_old, dt, old) -> np.ndarray:
-        """Unit slip direction (nc, n) of each point at the previous iterate of this attempt (0 where it did not
-        slide); at the first iterate of an attempt: of the committed state's sliding points."""
-        d = getattr(self, "_direction", None)
+    def _previous_slip(self, states_old, dt, old):
+        """(tangential force (nc, n), relative tangential displacement (nc, n)) of each point at the previous
+        iterate of this attempt (force 0 where it did not slide); at an attempt's first iterate: the committed
+        state's (its sliding points)."""
+        d = getattr(self, "_slip_iterate", None)
         if d is not None and d[0] is states_old and d[1] == dt:
-            return d[2]
-        t = old["traction"]
-        nt = np.linalg.norm(t, axis=0)
-        return np.where((~old["stick"] & old["active"] & (nt > 0)), t / np.maximum(nt, 1e-300), 0.0)
+            return d[2], d[3]
+        t = old["traction"] * self.area
+        t = np.where(~old["stick"] & old["active"], t, 0.0)
+        return t, old["slip"] + t / self.k
 
     def _check_chattering(self, attempt, act, stick, direction=None):
         states_old, dt = attempt

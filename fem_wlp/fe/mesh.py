@@ -120,7 +120,15 @@ class FEMesh:
         """The mesh of the regions `names` alone (an earlier stage of a process history): the elements in their
         original order, the leaves restricted to them, no boundaries."""
         keep = np.unique(np.concatenate([self.region(n) for n in names]))
-        sub = self.mesh.restrict(keep, skip_boundaries=True, skip_subdomains=True)
+        if mesh_kind_name(self.mesh)[-1] == "2" and isinstance(self.mesh, (skfem.MeshTri2, skfem.MeshTet2)):
+            # (scikit-fem's restrict loses the midside nodes of quadratic geometry: rebuilt as split_interface does)
+            t = self.mesh.t[:, keep]
+            used = np.unique(t)
+            ren = np.full(self.mesh.nvertices, -1, np.int64)
+            ren[used] = np.arange(used.size)
+            sub = _remeshed(self.mesh, self.mesh.p[:, used], ren[t], used)
+        else:
+            sub = self.mesh.restrict(keep, skip_boundaries=True, skip_subdomains=True)
         new = np.full(self.nelements, -1, dtype=np.int64)
         new[keep] = np.arange(keep.size)
         leaves = {k: new[v[new[v] >= 0]] for k, v in self.leaves.items() if np.any(new[v] >= 0)}
@@ -424,7 +432,7 @@ def split_interface(femesh: FEMesh, side_a, side_b, name: str = "interface",
     t_new[ik[moved], ie[moved]] = new_id[iv[moved]]
     pv = mesh.p[:, :nv]
     p_new = np.hstack([pv, pv[:, old]])
-    out = _remeshed(mesh, p_new, t_new, old)
+    out = _remeshed(mesh, p_new, t_new, np.concatenate([np.arange(nv), old]))
     # -- named boundaries: each facet's vertices as seen from its (first) element, looked up in the new mesh
     mkey = ie[moved] * nv + iv[moved]
     morder = np.argsort(mkey)
@@ -496,16 +504,16 @@ def mesh_edges(mesh) -> np.ndarray:
     return mesh_facets(mesh) if mesh.dim() == 2 else mesh.edges
 
 
-def _remeshed(mesh, p_new, t_new, old):
-    """The split mesh of the same class. Quadratic geometry (MeshTri2/MeshTet2): its midside nodes (one per 2D facet,
-    3D edge, after the vertices) are taken from the original edge each new edge copies, so curved sides stay."""
+def _remeshed(mesh, p_new, t_new, orig):
+    """A mesh of the same class on new vertices p_new / elements t_new, `orig` the original vertex of each new one.
+    Quadratic geometry (MeshTri2/MeshTet2): its midside nodes (one per 2D facet, 3D edge, after the vertices) are
+    taken from the original edge each new edge copies, so curved sides stay."""
     if mesh_kind_name(mesh)[-1] == "1":
         return type(mesh)(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
     nv = mesh.nvertices
     lin = {skfem.MeshTri2: skfem.MeshTri1, skfem.MeshTet2: skfem.MeshTet1}[type(mesh)]
     tmp = lin(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
     e_new = mesh_edges(tmp)
-    orig = np.concatenate([np.arange(nv), old])                # vertex of the new mesh -> original vertex
     find = edge_lookup(mesh_edges(mesh), nv)
     mids = mesh.doflocs[:, nv + find(orig[e_new[0]], orig[e_new[1]])]
     return type(mesh)(np.ascontiguousarray(np.hstack([p_new, mids])), np.ascontiguousarray(t_new))
