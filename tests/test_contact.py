@@ -438,8 +438,8 @@ def _study(contact=None):
 
 
 def test_contact_key_defaults():
-    # linear elements: unbonded solder/polymer interfaces by default (issue 14); bonded_everywhere = true restores
-    # the bonded model; quadratic elements stay bonded (contact is implemented for linear elements only)
+    # unbonded solder/polymer interfaces by default (issue 14), linear and quadratic elements alike;
+    # bonded_everywhere = true restores the bonded model; package3d stays bonded
     s = _study()
     assert not s.contact.bonded_everywhere and ("solder", "pi2") in s.contact.pairs
     s = _study({"bonded_everywhere": True})
@@ -447,10 +447,9 @@ def test_contact_key_defaults():
     s = _study({"bonded_everywhere": False, "friction": 0.2})
     assert ("solder", "pi2") in s.contact.pairs and s.contact.friction == 0.2
     from fem_wlp.study.spec import ContactSpec
-    assert ContactSpec.from_table(None, order=2).pairs == ()
-    with pytest.raises(InputError) as exc:
-        ContactSpec.from_table({"bonded_everywhere": False}, order=2)
-    assert exc.value.key == "contact.bonded_everywhere"
+    assert ContactSpec.from_table(None, order=2).pairs == ContactSpec.from_table(None, order=1).pairs
+    assert ("solder", "pi2") in ContactSpec.from_table(None, order=2).pairs
+    assert ContactSpec.from_table(None, order=2, kind="package3d").pairs == ()
 
 
 @pytest.mark.parametrize("contact,key", [
@@ -520,3 +519,430 @@ def test_cutback_reverts_the_contact_status():
     assert all(f.cutbacks == 0 for f in b) and len(b) == len(a)
     assert np.abs(a[-1].u - b[-1].u).max() <= 1e-12 * np.abs(b[-1].u).max()
     assert np.array_equal(a[-1].states[STATE_KEY]["active"], b[-1].states[STATE_KEY]["active"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 7. quadratic elements: facet-integrated penalty on the split interface (P2 node pairs, facet Gauss points)
+def block_p2(delta, kind="tri", formulation="plane_strain", friction=0.0, n=4, nu=(NU_F, NU_B), shear=None,
+             tangent="full", curved=False):
+    """The block of test 2 on an n x n mesh with quadratic elements (tri: P2, quad: Q2; curved: the same straight
+    mesh as a MeshTri2, quadratic geometry)."""
+    fm = layered(kind, n, n, 2.0, 2.0, 1.0, names=("found", "block"))
+    if curved:
+        m = fm.mesh
+        m2 = skfem.MeshTri2(np.hstack([m.p, m.p[:, m.facets].mean(axis=1)]), m.t)
+        fm = FEMesh.from_skfem(m2, fm.leaves, fm.boundaries)
+    mesh, pr = split_interface(fm, "found", "block")
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": nu[0], "alpha": 0.0}),
+            "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": nu[1], "alpha": 0.0})}
+    press = History((0.0, 1.0), (0.0, delta))
+    if shear is None:
+        cons = (Constraint("bottom", (1,), facets=mesh.boundary("bottom")),
+                Constraint("left", (0,), facets=mesh.boundary("left")),
+                Constraint("top", (1,), facets=mesh.boundary("top"), value=lambda t, x: press(t), corners=(0.0, 1.0)))
+    else:
+        slide = History((0.0, 1.0, 2.0), (0.0, 0.0, shear))
+        cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+                Constraint("top", (0, 1), facets=mesh.boundary("top"),
+                           value=lambda t, x: np.array([[slide(t)], [press(t)]]), corners=(0.0, 1.0, 2.0)))
+    return Model(mesh, formulation, mats, cons, Temperature(25.0), order=2,
+                 contacts=(Contact(pr, friction=friction, penalty=PENALTY, tangent=tangent),)), pr
+
+
+def box3d(delta, order=2, n=2):
+    """The pushed/pulled block in 3D: tetrahedra on [0,2]^2 x [0,2] (n x n x 2n cubes, 6 tets each), found z < 1,
+    block z > 1; rollers on x = 0, y = 0 and the bottom, top u_z = delta t (uniaxial stress when frictionless)."""
+    m = skfem.MeshTet.init_tensor(*[np.linspace(0, 2, n + 1)] * 2, np.linspace(0, 2, 2 * n + 1))
+    c = m.p[:, m.t].mean(axis=1)
+    tol = 1e-9
+    bnd = {"left": m.facets_satisfying(lambda x: x[0] < tol), "front": m.facets_satisfying(lambda x: x[1] < tol),
+           "bottom": m.facets_satisfying(lambda x: x[2] < tol), "top": m.facets_satisfying(lambda x: x[2] > 2 - tol)}
+    fm = FEMesh.from_skfem(m, {"found": np.flatnonzero(c[2] < 1), "block": np.flatnonzero(c[2] > 1)}, bnd)
+    mesh, pr = split_interface(fm, "found", "block")
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": NU_F, "alpha": 0.0}),
+            "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": NU_B, "alpha": 0.0})}
+    press = History((0.0, 1.0), (0.0, delta))
+    cons = (Constraint("bottom", (2,), facets=mesh.boundary("bottom")),
+            Constraint("left", (0,), facets=mesh.boundary("left")),
+            Constraint("front", (1,), facets=mesh.boundary("front")),
+            Constraint("top", (2,), facets=mesh.boundary("top"), value=lambda t, x: press(t), corners=(0.0, 1.0)))
+    return Model(mesh, "3d", mats, cons, Temperature(25.0), order=order,
+                 contacts=(Contact(pr, penalty=PENALTY),)), pr
+
+
+@pytest.mark.parametrize("kind,formulation,curved", [
+    ("tri", "plane_strain", False), ("quad", "plane_strain", False), ("tri", "plane_strain", True),
+    ("tri", "generalized_plane_strain", False), ("quad", "axisymmetric", False), ("tri", "axisymmetric", False)])
+def test_p2_block_pushed_transmits_the_closed_form_pressure(kind, formulation, curved):
+    """P2/Q2: the pressure at every facet Gauss point, the layers' stress and the overclosure are the penalty-
+    regularized closed form (exact in the FE space: measured 4e-13 .. 8e-13; tolerance 1e-9); h = 2 / 4."""
+    model, pr = block_p2(-0.01, kind, formulation, curved=curved)
+    f = last(model)
+    st = f.states[STATE_KEY]
+    k = PENALTY * max(E_F, E_B) / 0.5
+    p_pen = pressure_closed_form(-0.01, k, formulation)
+    assert st["pressure"].size == 4 * 3 and np.all(st["active"])       # 4 facets x 3 Gauss points
+    assert np.allclose(st["pressure"], p_pen, rtol=1e-9)
+    assert np.allclose(st["gap"], -p_pen / k, rtol=1e-9)
+    for name in ("block", "found"):
+        assert np.allclose(f.states[name]["stress"][1], -p_pen, rtol=1e-9)
+    # the pair forces add up to the resultant (axisymmetric: 2 pi int r p dr over r in [0, 2] = 4 pi p)
+    cs = ContactSet(model, *_ops_materials(model))
+    S = 4 * np.pi if formulation == "axisymmetric" else 2.0
+    assert cs.area.sum() == pytest.approx(S, rel=1e-12)
+
+
+def test_p2_block_pulled_off_separates_with_zero_traction():
+    model, pr = block_p2(+0.01)
+    f = last(model)
+    st = f.states[STATE_KEY]
+    assert not np.any(st["active"]) and np.all(st["pressure"] == 0.0)
+    assert np.allclose(st["gap"], 0.01, rtol=1e-9)
+    for name in ("block", "found"):
+        assert np.abs(f.states[name]["stress"]).max() < 1e-6       # measured 1.8e-12 MPa
+    assert len(f.residuals) <= 3 and f.residuals[-1] < 1e-10
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_3d_block_pushed_and_pulled(order):
+    """Tetrahedra P1 (node pairs) and P2 (6-point facet rule): uniaxial closed form with the penalty compliance,
+    h = sqrt(mean facet area) = sqrt(1/2); measured 5e-13 (P1), 8e-13 (P2); tolerance 1e-9."""
+    model, pr = box3d(-0.01, order)
+    f = last(model)
+    st = f.states[STATE_KEY]
+    k = PENALTY * E_F / np.sqrt(0.5)
+    p_pen = 0.01 / (1 / E_F + 1 / E_B + 1 / k)
+    assert st["pressure"].size == (9 if order == 1 else 8 * 6)
+    assert np.allclose(st["pressure"], p_pen, rtol=1e-9)
+    assert np.allclose(f.states["block"]["stress"][2], -p_pen, rtol=1e-9)
+    model, pr = box3d(+0.01, order)
+    st = last(model).states[STATE_KEY]
+    assert not np.any(st["active"]) and np.allclose(st["gap"], 0.01, rtol=1e-9)
+
+
+def bilayer_p2(contact: bool, kind="tri", formulation="plane_strain"):
+    """The Cu/Si bilayer of test 1 on a coarser mesh with quadratic elements (40 x 4)."""
+    fm = layered(kind, 40, 4, 10.0, 1.0, 0.5, names=("cu", "si"))
+    mesh, contacts = fm, ()
+    if contact:
+        mesh, pr = split_interface(fm, "cu", "si")
+        contacts = (Contact(pr),)
+    cons = (Constraint("left", (0,), facets=mesh.boundary("left")), Constraint("pin", (1,), nodes=np.array([0])))
+    mats = {"cu": material_from_spec("cu", CU), "si": material_from_spec("si", SI)}
+    model = Model(mesh, formulation, mats, cons, Temperature.uniform_step(125.0, 25.0), contacts=contacts, order=2)
+    f = last(model)
+    X, U = mesh.mesh.p, f.u.reshape(-1, 2)[: mesh.mesh.nvertices]
+    sel = np.isclose(X[1], 0.5) & (X[0] < 2.5)
+    if contact:
+        sel[contacts[0].pairs.b] = False
+    return 2 * np.polyfit(X[0, sel], U[sel, 1], 2)[0], f
+
+
+def test_p2_bilayer_bonded_timoshenko_frictionless_stress_free():
+    """Bonded, P2 40 x 4: the Timoshenko curvature (measured 1.3e-11 relative: away from the free end the plane-
+    strain bilayer's displacement is quadratic, which P2 represents exactly; tolerance 1e-8 for the parabola fit).
+    Frictionless: no curvature, no in-plane stress (measured 2e-8 MPa against 128 MPa bonded), sigma_zz of each
+    layer alone to 1e-9 relative."""
+    ref = timoshenko_kappa_plane_strain(117e3, .34, 17e-6, .5, 130e3, .28, 2.6e-6, .5, -100.0)
+    kappa, _ = bilayer_p2(False)
+    assert kappa == pytest.approx(ref, rel=1e-8)
+    kappa, f = bilayer_p2(True)
+    assert abs(kappa) < 1e-9
+    for name, mat in (("cu", CU), ("si", SI)):
+        s = f.states[name]["stress"]
+        assert np.abs(s[[0, 1, 3]]).max() < 1e-6
+        assert np.allclose(s[2], -mat["E"] * mat["alpha"] * -100.0, rtol=1e-9)
+
+
+def test_p2_friction_sticks_below_mu_p_and_slides_above():
+    """P2, nu = 0: pressed (uniform closed form at every Gauss point), then sheared: every point sticks at s = 2e-4
+    (|t| < mu p), every point slides at s = 2e-2 with |t| = mu p (1e-9) and a shear resultant mu F_n."""
+    delta = -0.01
+    k = PENALTY * E_F / 0.5
+    p = -delta / (1.0 / E_F + 1.0 / E_B + 1.0 / k)
+    for s, sliding in ((2e-4, False), (2e-2, True)):
+        model, pr = block_p2(delta, "quad", friction=MU, nu=(0.0, 0.0), shear=s)
+        frames = list(run(model, [0.0, 1.0, 1.5, 2.0], TIGHT))
+        assert np.allclose(frames[1].states[STATE_KEY]["pressure"], p, rtol=1e-9)
+        st = frames[-1].states[STATE_KEY]
+        w = ContactSet(model, *_ops_materials(model)).area
+        Ft, Fn = float((st["traction"][0] * w).sum()), float((st["pressure"] * w).sum())
+        assert Fn == pytest.approx(2 * p, rel=1e-6)
+        if sliding:
+            assert not np.any(st["stick"]) and np.allclose(np.abs(st["traction"][0]), MU * st["pressure"], rtol=1e-9)
+            assert Ft == pytest.approx(MU * Fn, rel=1e-9)
+        else:
+            assert np.all(st["stick"]) and np.all(np.abs(st["traction"][0]) < MU * st["pressure"])
+
+
+def test_contact_on_quadratic_elements_bad_input():
+    m = skfem.MeshHex.init_tensor(*[np.linspace(0, 1, 2)] * 2, np.linspace(0, 2, 3))
+    c = m.p[:, m.t].mean(axis=1)
+    fm = FEMesh.from_skfem(m, {"a": np.flatnonzero(c[2] < 1), "b": np.flatnonzero(c[2] > 1)}, {})
+    mesh, pr = split_interface(fm, "a", "b")
+    mats = {n: material_from_spec(n, SI) for n in ("a", "b")}
+    model = Model(mesh, "3d", mats, (), Temperature(25.0), order=2, contacts=(Contact(pr),))
+    with pytest.raises(InputError) as exc:
+        ContactSet(model, *_ops_materials(model))
+    assert exc.value.key == "model.order"
+    with pytest.raises(InputError, match="tangent"):
+        Contact(pr, tangent="exact")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 8. friction: the full generalized derivative (non-symmetric while sliding, PARDISO mtype 11) keeps Newton
+# quadratic; its symmetric part (the slip/normal coupling dropped) converges linearly
+def _sliding_residuals(order, tangent):
+    model, pr = block(-0.01, friction=MU, nu=(0.3, 0.25), shear=2e-2)
+    model = Model(model.mesh, model.formulation, model.materials, model.constraints, model.temperature,
+                  order=order, contacts=(Contact(pr, friction=MU, penalty=PENALTY, tangent=tangent),))
+    from fem_wlp.fe.solver.discretization import Discretization
+
+    disc = Discretization(model, SolverSettings(rtol=1e-12, step_control="grid", predictor=False, max_cutbacks=0))
+    f = list(run(model, [0.0, 1.0, 2.0], disc=disc))[-1]
+    st = f.states[STATE_KEY]
+    return np.array(f.residuals), disc.contact.status_changes, st
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_sliding_friction_newton_full_vs_symmetric_tangent(order):
+    """Elastic bodies, nu > 0, pressed and sheared at once so that every point slides while the pressure is
+    redistributed: with the full derivative the increment converges one iteration after the status (active,
+    stick, slip direction) settles -- the problem is piecewise linear in 2D: one Newton step is exact -- plus one
+    where a point reversed its slip direction at the settling iterate (it takes the secant stiffness once),
+    measured P1: 6.9e-1 8.4e-2 5.7e-2 | 5.1e-14, P2: 7.5e-1 3.1e-2 3.6e-2 1.5e-2 | 1.2e-4 2.4e-14; with the
+    symmetric part the tail contracts linearly (P1 rate 0.04 .. 0.09 over 8 iterations, P2 0.04 .. 0.08)."""
+    r, changes, st = _sliding_residuals(order, "full")
+    assert np.all(st["active"]) and not np.any(st["stick"])           # everything slides
+    settled = max(i for i, c in enumerate(changes) if c)
+    assert len(r) <= settled + 3 and r[-1] < 1e-12
+    r_s, changes_s, _ = _sliding_residuals(order, "symmetric")
+    settled = max(i for i, c in enumerate(changes_s) if c)
+    tail = r_s[settled + 1:]
+    rate = tail[1:] / tail[:-1]
+    assert len(tail) >= 6 and np.all(rate > 1e-2) and np.all(rate < 0.2)   # linear, not quadratic
+
+
+def _press_slide(t, x):
+    """Top displacement: pressed by 0.01 over t in [0, 1], then moved sideways by 0.02 over [1, 2]."""
+    return np.array([[0.02 * np.clip(t - 1.0, 0.0, 1.0)], [-0.01 * min(t, 1.0)]])
+
+
+def test_sliding_friction_with_creep_converges_quadratically():
+    """A creeping block (Norton) pressed, then sheared so that 3 of 9 pairs slide: after the status settles the
+    full derivative gives r_{k+1} <= C r_k^2 (measured 4.95e-2 7.5e-4 3.4e-7 2.8e-13: C = 0.31, 0.60, 2.5), the
+    symmetric part a linear tail (1.6e-3 2.7e-5 1.9e-7 8.9e-10 1.2e-11 4.7e-13)."""
+    from fem_wlp.fe.solver.discretization import Discretization
+
+    out = {}
+    for tangent in ("full", "symmetric"):
+        fm = layered("quad", 8, 8, 2.0, 2.0, 1.0, names=("found", "block"))
+        mesh, pr = split_interface(fm, "found", "block")
+        mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
+                "block": material_from_spec("b", {"model": "norton", "E": 50000.0, "nu": 0.3, "alpha": 0.0,
+                                                  "A": 1e-15, "n": 5.0, "Q_over_R": 0.0})}
+        cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+                Constraint("top", (0, 1), facets=mesh.boundary("top"), value=_press_slide, corners=(0.0, 1.0, 2.0)))
+        model = Model(mesh, "plane_strain", mats, cons, Temperature(25.0),
+                      contacts=(Contact(pr, friction=MU, penalty=PENALTY, tangent=tangent),))
+        disc = Discretization(model, SolverSettings(rtol=1e-12, step_control="grid", predictor=False,
+                                                    max_cutbacks=0))
+        f = list(run(model, [0.0, 1.0, 1.1, 1.2, 1.3, 1.4], disc=disc))[-1]
+        st = f.states[STATE_KEY]
+        assert f.states["block"]["eps_in_eq"].max() > 1e-3             # creep comparable with elastic strain
+        assert 0 < (~st["stick"]).sum() < st["stick"].size              # partly sliding
+        settled = max(i for i, c in enumerate(disc.contact.status_changes) if c)
+        out[tangent] = np.array(f.residuals)[settled + 1:]
+    full, sym = out["full"], out["symmetric"]
+    c = full[1:] / full[:-1] ** 2
+    assert full[-1] < 1e-12 and len(full) <= 4 and np.all(c < 5.0)
+    assert len(sym) > len(full) + 1
+
+
+def test_pardiso_general_factorization():
+    """A non-symmetric matrix marked K.general is factorized whole (mtype 11): solves to round-off; unmarked,
+    only its upper triangle is used (the symmetric path, unchanged)."""
+    import scipy.sparse as sp
+
+    from fem_wlp.fe.la.direct import Pardiso, import_pypardiso, scipy_factor
+
+    rng = np.random.default_rng(0)
+    n = 40
+    A = sp.random(n, n, density=0.1, random_state=rng) + sp.eye(n) * 5.0
+    A = (A + A.T).tocsr()
+    A.data += rng.uniform(-0.5, 0.5, A.data.size)                      # the same pattern, non-symmetric values
+    A.sort_indices()
+    b = rng.standard_normal(n)
+    A.general = True
+    x = scipy_factor(A)(b)
+    assert np.linalg.norm(A @ x - b) < 1e-12 * np.linalg.norm(b)
+    try:
+        import_pypardiso()
+    except Exception:
+        return
+    P = Pardiso()
+    P.factorize(A)
+    x = P.solve(b)
+    assert np.linalg.norm(A @ x - b) < 1e-12 * np.linalg.norm(b)
+
+
+def tilted_p2():
+    """The tilted elastic block of test 5 with P2 triangles (4 x 4): closed left of x ~ 1.1, open right of it."""
+    fm = layered("tri", 4, 4, 2.0, 2.0, 1.0, names=("found", "block"))
+    mesh, pr = split_interface(fm, "found", "block")
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
+            "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": 0.3, "alpha": 0.0})}
+    ramp = History((0.0, 1.0), (0.0, 1.0))
+    cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+            Constraint("top", (0, 1), facets=mesh.boundary("top"),
+                       value=lambda t, x: np.array([0.0 * x[0], ramp(t) * 0.004 * (x[0] - 1.2)]), corners=(0.0, 1.0)))
+    return Model(mesh, "plane_strain", mats, cons, Temperature(25.0), order=2,
+                 contacts=(Contact(pr, penalty=PENALTY),))
+
+
+@pytest.mark.skipif(__import__("shutil").which("ccx") is None, reason="CalculiX (ccx) not on PATH")
+@pytest.mark.parametrize("case,times,tol_u,tol_s", [
+    # measured (ccx 2.20; CPE6 / C3D10, surface-to-surface with the same linear pressure-overclosure):
+    ("pushed", [0.0, 1.0], 1e-6, 1e-5),                     # u 4.9e-8, S 7.1e-8
+    ("tilted", [0.0, 1.0], 1e-6, 1e-5),                     # u 9.8e-8, S 2.8e-7 (6 of 12 points closed): both
+                                                            # integrate the pressure over the faces
+    ("sticking", [0.0, 1.0, 1.5, 2.0], 1e-6, 1e-5),         # u 5.1e-8, S 1.5e-7
+    ("pushed3d", [0.0, 1.0], 1e-6, 1e-5),                   # u 4.7e-8, S 4.7e-8
+])
+def test_calculix_same_quadratic_mesh(tmp_path, case, times, tol_u, tol_s):
+    from fem_wlp.io.calculix.deck import deck_maps, write_deck
+    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
+    from fem_wlp.fe.solver.discretization import Discretization
+
+    model = {"pushed": lambda: block_p2(-0.01)[0], "tilted": tilted_p2,
+             "sticking": lambda: block_p2(-0.01, "tri", friction=MU, nu=(0.0, 0.0), shear=2e-4)[0],
+             "pushed3d": lambda: box3d(-0.01, 2)[0]}[case]()
+    disc = Discretization(model, TIGHT)
+    frames = list(run(model, times, disc=disc))
+    inp = write_deck(model, times, tmp_path / f"{case}.inp", disc=disc)
+    res = read_dat(run_ccx(inp, timeout=300)["dat"])
+    maps = deck_maps(model, disc)
+    for f in frames[1:]:
+        m = map_to_model(res, maps, disc, f.time)
+        assert np.abs(m.u - f.u).max() <= tol_u * np.abs(f.u).max(), f.time
+        for n in disc.names:
+            s = f.states[n]["stress"]
+            assert np.abs(m.S_qp[n] - s).max() <= tol_s * np.abs(s).max(), (f.time, n)
+    if case == "tilted":
+        act = frames[-1].states[STATE_KEY]["active"]
+        assert 0 < act.sum() < act.size
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 9. the contact summary of a case (case.json 'contact', report paragraph)
+def test_contact_summary_at_the_hot_and_cold_extremes():
+    """workflows.case.track_contact keeps each cycle's hottest and coldest frame; contact_extremes reports the last
+    cycle per interface: the pushed block (P1: 9 pairs) is closed at full pressure, the pulled one open by 0.01."""
+    from fem_wlp.workflows.case import contact_extremes, track_contact
+
+    store = {}
+    model, pr = block(-0.01)
+    cs = ContactSet(model, *_ops_materials(model))
+    frames = {d: last(block(d)[0]) for d in (-0.01, 0.01)}
+    for delta, T, cycle in ((-0.01, 125.0, 1), (0.01, -40.0, 1), (-0.01, 100.0, 2), (0.01, -20.0, 2),
+                            (-0.01, 25.0, 2)):
+        track_contact(store, cs, frames[delta], T, cycle)
+    out = contact_extremes(store)
+    assert out["cycle"] == 2 and out["hot"]["temperature_C"] == 100.0 and out["cold"]["temperature_C"] == -20.0
+    d = out["interfaces"]["interface"]
+    assert d["pairs"] == d["points"] == 9
+    p = pressure_closed_form(-0.01, interface_stiffness())
+    assert d["hot"]["closed"] == 9 and d["hot"]["max_pressure_MPa"] == pytest.approx(p, rel=1e-9)
+    assert d["cold"]["closed"] == 0 and d["cold"]["max_gap_mm"] == pytest.approx(0.01, rel=1e-9)
+    assert d["hot"]["slipping"] == d["hot"]["sticking"] == 0            # frictionless
+    from fem_wlp.reporting.report import _contact, _materials
+
+    md = "\n".join(_contact([{"name": "flat", "contact": out}]))
+    assert "| flat | `interface` | 9 / 9 | 9 / 0 |" in md
+    # the materials line names the IMC only when the study has one
+    assert "imc" not in _materials({}) and "imc" in _materials({"geometry": {"imc": True}})
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_3d_many_joints_one_split(order):
+    """The package-level use (engine only): three 'joints' solder/joint0..2 (A, hierarchical leaves under
+    'solder') on one polymer foundation (B), split once with region names; tetrahedra P1 and P2, pushed: every
+    status point of every joint carries the uniaxial closed form with the penalty compliance (measured < 1e-12;
+    tolerance 1e-9), the copies go to the foundation only."""
+    m = skfem.MeshTet.init_tensor(np.linspace(0, 3, 7), np.linspace(0, 1, 3), np.linspace(0, 2, 5))
+    c = m.p[:, m.t].mean(axis=1)
+    tol = 1e-9
+    bnd = {"left": m.facets_satisfying(lambda x: x[0] < tol), "front": m.facets_satisfying(lambda x: x[1] < tol),
+           "bottom": m.facets_satisfying(lambda x: x[2] < tol), "top": m.facets_satisfying(lambda x: x[2] > 2 - tol)}
+    top = c[2] > 1
+    leaves = {f"solder/joint{j}": np.flatnonzero(top & (c[0] > j) & (c[0] < j + 1)) for j in range(3)}
+    leaves["pi"] = np.flatnonzero(~top)
+    fm = FEMesh.from_skfem(m, leaves, bnd)
+    mesh, pr = split_interface(fm, "solder", ["pi"], name="solder:pi")
+    assert pr.size == 7 * 3 and not np.isin(mesh.mesh.t[:, mesh.leaves["solder/joint1"]], pr.b).any()
+    mats = {"solder": material_from_spec("s", {"model": "elastic", "E": E_B, "nu": NU_B, "alpha": 0.0}),
+            "pi": material_from_spec("p", {"model": "elastic", "E": E_F, "nu": NU_F, "alpha": 0.0})}
+    press = History((0.0, 1.0), (0.0, -0.01))
+    cons = (Constraint("bottom", (2,), facets=mesh.boundary("bottom")),
+            Constraint("left", (0,), facets=mesh.boundary("left")),
+            Constraint("front", (1,), facets=mesh.boundary("front")),
+            Constraint("top", (2,), facets=mesh.boundary("top"), value=lambda t, x: press(t), corners=(0.0, 1.0)))
+    model = Model(mesh, "3d", mats, cons, Temperature(25.0), order=order,
+                  contacts=(Contact(pr, penalty=PENALTY),))
+    st = last(model).states[STATE_KEY]
+    h = np.sqrt(0.125)                                   # facet area 0.5 x 0.5 / 2
+    p_pen = 0.01 / (1 / E_F + 1 / E_B + 1 / (PENALTY * E_F / h))
+    assert st["pressure"].size == (21 if order == 1 else 24 * 6)
+    assert np.allclose(st["pressure"], p_pen, rtol=1e-9)
+
+
+def test_slip_reversal_takes_the_secant_tangent_and_direction_cycles_are_chattering():
+    """A point sliding against its previous direction takes the secant stiffness |t - t_prev| / |gT - gT_prev|
+    between the two iterates (P times it; its force stays the exact return map); sliding on in the same
+    direction, the sliding tangent (2D: no tangential stiffness). Slip directions alternating within an
+    increment are reported as chattering."""
+    model, pr = block(-0.01, friction=MU)
+    cs = ContactSet(model, *_ops_materials(model))
+    old = cs.initial_state()
+    old["stick"][:] = False                              # committed: every pair sliding in +x at mu F_n,
+    Fn = cs.k * 1e-4                                     # pressed by 1e-4, slip 1e-3 behind
+    old["traction"][0] = MU * Fn / cs.area
+    old["slip"][0] = 1e-3 - MU * 1e-4
+    n = 2 * model.mesh.mesh.nvertices
+    u = np.zeros(n)
+    u[pr.b * 2 + 1] = -1e-4                              # pressed (relative normal -1e-4)
+    u_left, u_right = u.copy(), u.copy()
+    u_left[pr.b * 2] = -1e-3                             # moved back by 2e-3: trial far beyond the limit, in -x
+    u_right[pr.b * 2] = 1e-3
+    states = {STATE_KEY: old}
+    st = cs.evaluate(u_left, states)[STATE_KEY]
+    assert not np.any(st["stick"]) and cs.reversals == pr.size
+    assert np.allclose(st["traction"][0] * cs.area, -MU * Fn, rtol=1e-12)             # exact force: -mu F_n
+    # secant: the force went from +mu F_n to -mu F_n while gT went from 1e-3 to -1e-3
+    sec = 2 * MU * Fn / 2e-3
+    P = np.array([[1.0, 0.0], [0.0, 0.0]])               # I - n n^T, n = (0, 1)
+    want = cs.k[:, None, None] * np.diag([0.0, 1.0]) + sec[:, None, None] * P
+    assert np.allclose(cs._blocks, want, rtol=1e-9)
+    cs.evaluate(u_left, states)                          # the same direction again: the sliding tangent
+    assert cs.reversals == 0
+    assert np.allclose(cs._blocks[:, 0, 0], 0.0) and np.allclose(cs._blocks[:, 1, 1], cs.k)
+    cs.evaluate(u_right, states)                         # right, left, right: two cycles of the direction
+    cs.evaluate(u_left, states)
+    with pytest.raises(ConvergenceError, match="chattering"):
+        cs.evaluate(u_right, states)
+
+
+def test_quadratic_geometry_split_and_subset_keep_the_curved_sides():
+    """MeshTri2 (curved): the split mesh and the region subsets (process history stage 1) keep the midside nodes,
+    so their P2 areas add up to the original's to round-off (scikit-fem's restrict alone loses them)."""
+    m = skfem.MeshTri2.init_circle(2)
+    c = m.p[:, m.t].mean(axis=1)
+    inner = np.hypot(*c) < 0.5
+    fm = FEMesh.from_skfem(m, {"in": np.flatnonzero(inner), "out": np.flatnonzero(~inner)}, {})
+    area = skfem.Basis(m, skfem.ElementTriP2(), intorder=4).dx.sum()
+    new, pr = split_interface(fm, "in", "out")
+    assert isinstance(new.mesh, skfem.MeshTri2) and pr.size > 0
+    assert skfem.Basis(new.mesh, skfem.ElementTriP2(), intorder=4).dx.sum() == pytest.approx(area, rel=1e-13)
+    parts = [skfem.Basis(f.subset([r]).mesh, skfem.ElementTriP2(), intorder=4).dx.sum()
+             for f in (fm, new) for r in ("in", "out")]
+    assert parts[0] + parts[1] == pytest.approx(area, rel=1e-13) and parts[:2] == pytest.approx(parts[2:], rel=1e-13)

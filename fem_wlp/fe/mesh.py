@@ -120,7 +120,15 @@ class FEMesh:
         """The mesh of the regions `names` alone (an earlier stage of a process history): the elements in their
         original order, the leaves restricted to them, no boundaries."""
         keep = np.unique(np.concatenate([self.region(n) for n in names]))
-        sub = self.mesh.restrict(keep, skip_boundaries=True, skip_subdomains=True)
+        if mesh_kind_name(self.mesh)[-1] == "2" and isinstance(self.mesh, (skfem.MeshTri2, skfem.MeshTet2)):
+            # (scikit-fem's restrict loses the midside nodes of quadratic geometry: rebuilt as split_interface does)
+            t = self.mesh.t[:, keep]
+            used = np.unique(t)
+            ren = np.full(self.mesh.nvertices, -1, np.int64)
+            ren[used] = np.arange(used.size)
+            sub = _remeshed(self.mesh, self.mesh.p[:, used], ren[t], used)
+        else:
+            sub = self.mesh.restrict(keep, skip_boundaries=True, skip_subdomains=True)
         new = np.full(self.nelements, -1, dtype=np.int64)
         new[keep] = np.arange(keep.size)
         leaves = {k: new[v[new[v] >= 0]] for k, v in self.leaves.items() if np.any(new[v] >= 0)}
@@ -350,12 +358,15 @@ def split_interface(femesh: FEMesh, side_a, side_b, name: str = "interface",
     where side A and side B stay connected around it through a third, bonded region is not split (it is reported
     in `tied`). Element indices, named regions (leaves) and named boundaries are preserved; higher-order elements
     on the split mesh get distinct edge/face dofs on the two sides because the interface edges/faces become
-    distinct. Only straight-sided (first-order geometry) meshes are supported.
+    distinct (skfem numbers P2 dofs by vertex, then 2D facet / 3D edge: the copies get their own). Meshes with
+    quadratic geometry (MeshTri2, MeshTet2: curved sides) are split the same way, the copies' midside nodes taking
+    the original's positions; MeshQuad2 / MeshHex2 geometry is not supported.
 
     Returns (the split mesh, the vertex pairs with normals and tributary areas)."""
     mesh = femesh.mesh
-    if mesh_kind_name(mesh)[-1] != "1":
-        raise InputError(key, type(mesh).__name__, "a mesh with first-order (straight-sided) geometry")
+    if mesh_kind_name(mesh)[-1] != "1" and not isinstance(mesh, (skfem.MeshTri2, skfem.MeshTet2)):
+        raise InputError(key, type(mesh).__name__, "a mesh with first-order (straight-sided) geometry, or "
+                         "MeshTri2 / MeshTet2")
     A = _elements_of(femesh, side_a, f"{key}.{name}")
     B = _elements_of(femesh, side_b, f"{key}.{name}")
     nel, nv = mesh.t.shape[1], mesh.nvertices
@@ -419,8 +430,9 @@ def split_interface(femesh: FEMesh, side_a, side_b, name: str = "interface",
     moved = hasB[comp] & split_v[iv]               # incidences that take the copy
     t_new = t.copy()
     t_new[ik[moved], ie[moved]] = new_id[iv[moved]]
-    p_new = np.hstack([mesh.p, mesh.p[:, old]])
-    out = type(mesh)(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
+    pv = mesh.p[:, :nv]
+    p_new = np.hstack([pv, pv[:, old]])
+    out = _remeshed(mesh, p_new, t_new, np.concatenate([np.arange(nv), old]))
     # -- named boundaries: each facet's vertices as seen from its (first) element, looked up in the new mesh
     mkey = ie[moved] * nv + iv[moved]
     morder = np.argsort(mkey)
@@ -469,6 +481,42 @@ def split_interface(femesh: FEMesh, side_a, side_b, name: str = "interface",
     pairs = InterfacePairs(name, old, new_id[old], normal, area[old], fv, nvec / meas, meas,
                            np.flatnonzero(tied_v))
     return new, pairs
+
+
+def edge_lookup(edges: np.ndarray, n: int):
+    """The index of each (sorted) vertex pair among `edges` (2, ne): a function (v0, v1) -> edge indices."""
+    k = np.minimum(edges[0], edges[1]).astype(np.int64) * n + np.maximum(edges[0], edges[1])
+    order = np.argsort(k)
+    ks = k[order]
+
+    def find(v0, v1):
+        q = np.minimum(v0, v1).astype(np.int64) * n + np.maximum(v0, v1)
+        pos = np.minimum(np.searchsorted(ks, q), ks.size - 1)
+        if not np.all(ks[pos] == q):
+            raise RuntimeError("vertex pair is not an edge of the mesh")
+        return order[pos]
+
+    return find
+
+
+def mesh_edges(mesh) -> np.ndarray:
+    """The edges that carry skfem's P2 midside dofs: 2D the facets, 3D the edges (2, ne), sorted pairs."""
+    return mesh_facets(mesh) if mesh.dim() == 2 else mesh.edges
+
+
+def _remeshed(mesh, p_new, t_new, orig):
+    """A mesh of the same class on new vertices p_new / elements t_new, `orig` the original vertex of each new one.
+    Quadratic geometry (MeshTri2/MeshTet2): its midside nodes (one per 2D facet, 3D edge, after the vertices) are
+    taken from the original edge each new edge copies, so curved sides stay."""
+    if mesh_kind_name(mesh)[-1] == "1":
+        return type(mesh)(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
+    nv = mesh.nvertices
+    lin = {skfem.MeshTri2: skfem.MeshTri1, skfem.MeshTet2: skfem.MeshTet1}[type(mesh)]
+    tmp = lin(np.ascontiguousarray(p_new), np.ascontiguousarray(t_new))
+    e_new = mesh_edges(tmp)
+    find = edge_lookup(mesh_edges(mesh), nv)
+    mids = mesh.doflocs[:, nv + find(orig[e_new[0]], orig[e_new[1]])]
+    return type(mesh)(np.ascontiguousarray(np.hstack([p_new, mids])), np.ascontiguousarray(t_new))
 
 
 def mesh_kind_name(mesh) -> str:

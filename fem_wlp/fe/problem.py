@@ -136,8 +136,6 @@ class Model:
             for r in tuple(self.initial.activated) + tuple(self.initial.states):
                 if r not in self.materials:
                     raise InputError("initial", r, "a material region: " + ", ".join(self.materials))
-        if self.contacts and self.order != 1:
-            raise InputError("model.order", self.order, "1 with unbonded (contact) interfaces")
 
     @property
     def ncomp(self) -> int:

@@ -596,11 +596,15 @@ def _model(r: _Results) -> list[str]:
                  "\"buildup_then_reflow\" adds them).")
     contact = study.get("contact") or {}
     order = (study.get("mesh") or {}).get("order", (study.get("model") or {}).get("order", 1))
-    bonded = contact.get("bonded_everywhere", order != 1 or s.get("model") == "package3d")
+    bonded = contact.get("bonded_everywhere", s.get("model") == "package3d")
+    mu = float(contact.get("friction", 0.0) or 0.0)
     L.append("- Interfaces: every interface bonded (solder to polyimide too)." if bonded else
-             "- Interfaces: the solder is in frictionless, no-tension contact with the polymers it does not wet "
-             "(polyimide, solder mask, passivation; node-to-node penalty, small sliding) and bonded to metal; "
-             "the contact ends at the solder/Cu/polyimide vertex, a singular point where the hot-spot rule sits.")
+             "- Interfaces: the solder is in " + ("frictionless" if mu == 0 else f"Coulomb-frictional (μ = {mu:g})")
+             + " no-tension contact with the polymers it does not wet (polyimide, solder mask, passivation; "
+             + ("node-to-node" if order == 1 else "facet-integrated") + " penalty, small sliding) and bonded to "
+             "metal; the contact ends at the solder/Cu/polyimide vertex, a singular point where the hot-spot rule "
+             "sits.")
+    L += _contact(r.ok)
     imc = bool((study.get("geometry") or {}).get("imc"))
     L.append("- Uniform temperature (no thermal gradients), "
              + ("a Cu6Sn5 intermetallic layer on every solder/metal face, " if imc else "no intermetallic layers, ")
@@ -609,6 +613,31 @@ def _model(r: _Results) -> list[str]:
              "thickness and on the mesh, so compare designs at the same settings (the ratios).")
     L.append("")
     return L
+
+
+def _contact(cases) -> list[str]:
+    """The unbonded interfaces' status at the last cycle's hot and cold extremes (case.json 'contact')."""
+    rows = []
+    for c in cases:
+        ct = c.get("contact") or {}
+        for name, d in (ct.get("interfaces") or {}).items():
+            hot, cold = d.get("hot") or {}, d.get("cold") or {}
+            rows.append([c["name"], f"`{name}`", f"{d.get('pairs')} / {d.get('points')}",
+                         f"{hot.get('closed')} / {cold.get('closed')}",
+                         f"{hot.get('slipping')} / {cold.get('slipping')}",
+                         f"{_f(hot.get('max_pressure_MPa'), '.1f')} / {_f(cold.get('max_pressure_MPa'), '.1f')}",
+                         f"{_f(_um(hot.get('max_gap_mm')), '.3f')} / {_f(_um(cold.get('max_gap_mm')), '.3f')}"])
+    if not rows:
+        return []
+    return ["- Contact status at the hot / cold extremes of the last cycle (status points: the node pairs of "
+            "linear elements, the facet Gauss points of quadratic ones; pressure and gap are point values, "
+            "the gap is the largest opening):\n",
+            _table(["design", "interface", "pairs / points", "closed", "slipping", "max pressure (MPa)",
+                    "max gap (µm)"], rows, "llrrrrr"), ""]
+
+
+def _um(mm):
+    return None if mm is None else 1e3 * float(mm)
 
 
 def _failed(r: _Results) -> list[str]:
@@ -707,6 +736,8 @@ def _materials(study: dict) -> dict:
     """region -> 'library name (model)' of the study as run (the default materials + the study's overrides)."""
     mats = dict(DEFAULT_MATERIALS)
     mats.update(study.get("materials") or {})
+    if not (study.get("geometry") or {}).get("imc"):            # the IMC region exists only with geometry.imc
+        mats.pop("imc", None)
     out = {}
     for r, m in mats.items():
         if isinstance(m, str):

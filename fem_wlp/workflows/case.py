@@ -26,7 +26,7 @@ import numpy as np
 
 from fem_wlp import __version__
 from fem_wlp.errors import ConvergenceError, InputError
-from fem_wlp.fe.contact import Contact
+from fem_wlp.fe.contact import STATE_KEY, Contact
 from fem_wlp.fe.mesh import load as load_mesh
 from fem_wlp.fe.mesh import split_interface
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
@@ -119,6 +119,30 @@ def unbonded_interfaces(fm, spec: Study):
         return fm, ()
     new, pr = split_interface(fm, a, partners, name=f"{a}:{'+'.join(partners)}", key="contact.unbonded")
     return new, (Contact(pr, friction=cs.friction, penalty=cs.penalty, key="contact"),)
+
+
+def track_contact(store: dict, cs, frame, T: float, cycle: int) -> None:
+    """Keep, per cycle, the contact summary (fe.contact.ContactSet.summary) of its hottest and coldest frame (the
+    first frame at each extreme)."""
+    c = store.setdefault(cycle, {})
+    for end, better in (("hot", T > c.get("hot", {}).get("temperature_C", -np.inf)),
+                        ("cold", T < c.get("cold", {}).get("temperature_C", np.inf))):
+        if better:
+            c[end] = {"time_s": float(frame.time), "temperature_C": T,
+                      "interfaces": cs.summary(frame.states[STATE_KEY])}
+
+
+def contact_extremes(store: dict) -> dict:
+    """The case.json 'contact' entry: the last cycle's hot and cold extremes, per interface."""
+    cycle = max(store)
+    c = store[cycle]
+    names = list(c["hot"]["interfaces"])
+    first = c["hot"]["interfaces"]
+    return {"cycle": int(cycle),
+            **{end: {"time_s": c[end]["time_s"], "temperature_C": c[end]["temperature_C"]} for end in c},
+            "interfaces": {n: {"pairs": first[n]["pairs"], "points": first[n]["points"],
+                               **{end: {k: v for k, v in c[end]["interfaces"][n].items()
+                                        if k not in ("pairs", "points")} for end in c}} for n in names}}
 
 
 def _joint3d_constraints(fm, spec: Study, mats, prof, T0, ymin) -> list:
@@ -232,6 +256,8 @@ def _iter_one_model(case: Case, cdir: Path, quiet: bool, summary: dict):
     model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
     res = yield from _iter_tracked(case, model, prof, cdir, quiet, mres.report)
     summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))
+    if "contact" in res:                 # the unbonded interfaces at the last cycle's hot and cold extremes
+        summary["contact"] = res["contact"]
     summary["status"] = res["status"]
     if res["status"] != "ok":
         summary["error"] = res["error"]
@@ -249,6 +275,7 @@ def _iter_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report:
     prog = None if quiet else Progress(case.name, prof.duration, prof.cycle_of)
     ends = prof.cycle_bounds[:, 1]
     auto = {"changes": [], "stopped": False} if spec.load.auto_cycles else None
+    contact = {}                        # unbonded interfaces: per cycle, the hottest and the coldest frame's status
 
     def on_frame(disc, frame, T):
         tr = trackers.get("t") or trackers.setdefault("t", LayerTracker(disc, spec.kind,
@@ -256,6 +283,8 @@ def _iter_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report:
         row = {"time_s": frame.time, "temperature_C": T, "cycle": int(prof.cycle_of(frame.time))}
         row.update(tr.row(frame))
         writer.write(row)
+        if getattr(disc, "contact", None) is not None:
+            track_contact(contact, disc.contact, frame, float(T), row["cycle"])
 
     try:
         run = iter_model(model, spec.load.time_grid(), cdir, spec.solver.settings(), output=spec.output.fields,
@@ -277,6 +306,8 @@ def _iter_tracked(case: Case, model, prof, cdir: Path, quiet: bool, mesh_report:
                 frame = run.send(stop)
         except StopIteration as done:
             res = done.value
+        if contact:
+            res["contact"] = contact_extremes(contact)
         if auto is not None:
             res["auto_cycles"] = {"max_cycles": spec.load.max_cycles, "rtol": spec.load.cycles_rtol,
                                   "stabilised": auto["stopped"], "life_changes": auto["changes"]}

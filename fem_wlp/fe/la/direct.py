@@ -57,9 +57,12 @@ class Pardiso:
         self._pattern_key = None
 
     def factorize(self, K: sp.csr_matrix):
-        key = (K.shape[0], K.nnz, int(K.indices[:64].sum()), int(K.indices[-64:].sum()))
+        # K.general (set by newton.increment from the contact set: frictional contact slides): a non-symmetric
+        # tangent, factorized as a general matrix (PARDISO mtype 11, the full CSR) instead of its upper triangle
+        general = bool(getattr(K, "general", False))
+        key = (K.shape[0], K.nnz, int(K.indices[:64].sum()), int(K.indices[-64:].sum()), general)
         if self._impl is None or key != self._pattern_key:
-            self._analyse(K)
+            self._analyse(K, general)
             self._pattern_key = key
         else:
             self._triu.data[:] = K.data[self._upper]
@@ -75,16 +78,21 @@ class Pardiso:
             self._call(11, np.zeros((K.shape[0], 1), order="F"))
             self._call(22, np.zeros((K.shape[0], 1), order="F"))
 
-    def _analyse(self, K):
-        """Upper triangle and 1-based int32 index arrays of a new pattern, and its symbolic analysis."""
+    def _analyse(self, K, general: bool = False):
+        """Upper triangle (general: the whole matrix) and 1-based int32 index arrays of a new pattern, and its
+        symbolic analysis."""
         pypardiso = import_pypardiso()
         rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
-        self._upper = np.flatnonzero(K.indices >= rows)          # upper triangle, incl. diagonal
+        self._upper = (np.arange(K.nnz) if general
+                       else np.flatnonzero(K.indices >= rows))          # upper triangle, incl. diagonal
         up_rows = rows[self._upper]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(up_rows, minlength=K.shape[0]))])
         self._triu = sp.csr_matrix((K.data[self._upper], K.indices[self._upper], indptr), shape=K.shape)
-        self._impl = pypardiso.PyPardisoSolver(mtype=2)       # real symmetric positive definite
-        self._impl.iparm[7] = 0      # no iterative refinement: Cholesky residuals are ~1e-12 already, and
+        if general:                  # real non-symmetric: MKL's defaults (scaling, matching, 2 refinement steps)
+            self._impl = pypardiso.PyPardisoSolver(mtype=11)
+        else:
+            self._impl = pypardiso.PyPardisoSolver(mtype=2)       # real symmetric positive definite
+            self._impl.iparm[7] = 0  # no iterative refinement: Cholesky residuals are ~1e-12 already, and
                                      # refinement multiplies the cost of every solve
         self._ia = np.ascontiguousarray(self._triu.indptr, dtype=np.int32) + 1
         self._ja = np.ascontiguousarray(self._triu.indices, dtype=np.int32) + 1
@@ -117,6 +125,8 @@ def scipy_factor(K: sp.csr_matrix):
     """The solve function of a sparse direct factorization of K: CHOLMOD when scikit-sparse is installed (faster),
     SuperLU otherwise."""
     try:
+        if getattr(K, "general", False):          # non-symmetric (see Pardiso.factorize): LU
+            raise ValueError
         from sksparse.cholmod import cholesky  # optional dependency
 
         return cholesky(K.tocsc())

@@ -68,6 +68,7 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
                 fresh = True
             if fresh:
                 K, c, kee = disc.tangent(tan, t_new)
+                K.general = getattr(getattr(disc, "contact", None), "unsymmetric", False)   # fe/la/direct.py
                 du, de = disc.linear_solve(K, c, kee, r, re)
             else:
                 du, de = disc.resolve(r, re)

@@ -12,7 +12,8 @@
   axes, *EXPANSION (secant, ZERO = T_alpha in K: the same convention as fem_wlp), Norton as *CREEP (A(T) =
   A exp(-Q/RT) tabulated, see the comment written into the deck), J2 as *PLASTIC (ISOTROPIC or KINEMATIC);
 - unbonded interfaces (model.contacts, fe/contact.py): *SURFACE per side, *CONTACT PAIR TYPE=SURFACE TO SURFACE,
-  SMALL SLIDING, *SURFACE BEHAVIOR PRESSURE-OVERCLOSURE=LINEAR with fem_wlp's penalty stiffness, *FRICTION;
+  SMALL SLIDING, *SURFACE BEHAVIOR PRESSURE-OVERCLOSURE=LINEAR with fem_wlp's penalty stiffness, *FRICTION
+  (linear and quadratic elements: tri6/tet10 faces are named by their corners as tri3/tet4 faces);
 - *BOUNDARY: fixed components in the model definition, prescribed ones in the steps with an *AMPLITUDE;
 - *INITIAL CONDITIONS, TYPE=TEMPERATURE = T0 (stress-free) and the uniform temperature history as an amplitude of
   ABSOLUTE temperatures (K) with reference value 1.0 on *TEMPERATURE (ccx multiplies absolute temperatures);
@@ -597,21 +598,24 @@ def _contact_cards(model, disc, maps: CCXMaps, scale: float) -> list[str]:
     linear pressure-overclosure of fem_wlp's penalty (slope = the pairs' stiffness per unit area, the same k; its
     mean where the moduli at the pairs vary along the interface) and
     *FRICTION (mu, stick slope = the same k) when the interface has friction. ccx's surface-to-surface contact
-    integrates the pressure over the faces, fem_wlp lumps it at the vertex pairs: equal for uniform pressure."""
+    integrates the pressure over the faces, fem_wlp lumps it at the vertex pairs for linear elements (equal for
+    uniform pressure) and integrates it at facet Gauss points for quadratic ones (agreement ~1e-7 also where the
+    contact ends, tests/test_contact.py)."""
     if not model.contacts:
         return []
     from fem_wlp.fe.mesh import _facets_from_nodes, mesh_facets
 
     mesh = model.mesh.mesh
-    faces = _CCX_FACES[_shape(model)]
+    shape = _shape(model)
+    faces = _CCX_FACES[{"tri6": "tri3", "tet10": "tet4"}.get(shape, shape)]    # (corner positions: the same)
     facets = mesh_facets(mesh)
     f2t = mesh.f2t
     cs = disc.contact
     L, i0 = [], 0
-    for c in model.contacts:
+    for c, npt in zip(model.contacts, cs.sizes):
         pr = c.pairs
-        kA = cs.k[i0: i0 + pr.size] / cs.area[i0: i0 + pr.size]        # stiffness per unit area (MPa/mm)
-        i0 += pr.size
+        kA = cs.k[i0: i0 + npt] / cs.area[i0: i0 + npt]        # stiffness per unit area (MPa/mm) at the points
+        i0 += npt
         kk = float(np.mean(kA)) / scale
         to_b = np.arange(mesh.nvertices)
         to_b[pr.a] = pr.b
