@@ -859,6 +859,8 @@ def test_contact_summary_at_the_hot_and_cold_extremes():
 
     md = "\n".join(_contact([{"name": "flat", "contact": out}]))
     assert "| flat | `interface` | 9 / 9 | 9 / 0 |" in md
+    assert "— (frictionless)" in md and "— (frictionless)" not in "\n".join(_contact([{"name": "flat",
+                                                                                      "contact": out}], 0.3))
     # the materials line names the IMC only when the study has one
     assert "imc" not in _materials({}) and "imc" in _materials({"geometry": {"imc": True}})
 

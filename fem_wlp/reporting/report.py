@@ -604,7 +604,7 @@ def _model(r: _Results) -> list[str]:
              + ("node-to-node" if order == 1 else "facet-integrated") + " penalty, small sliding) and bonded to "
              "metal; the contact ends at the solder/Cu/polyimide vertex, a singular point where the hot-spot rule "
              "sits.")
-    L += _contact(r.ok)
+    L += _contact(r.ok, float((study.get("contact") or {}).get("friction") or 0.0))
     imc = bool((study.get("geometry") or {}).get("imc"))
     L.append("- Uniform temperature (no thermal gradients), "
              + ("a Cu6Sn5 intermetallic layer on every solder/metal face, " if imc else "no intermetallic layers, ")
@@ -615,8 +615,9 @@ def _model(r: _Results) -> list[str]:
     return L
 
 
-def _contact(cases) -> list[str]:
-    """The unbonded interfaces' status at the last cycle's hot and cold extremes (case.json 'contact')."""
+def _contact(cases, friction: float = 0.0) -> list[str]:
+    """The unbonded interfaces' status at the last cycle's hot and cold extremes (case.json 'contact'). Without
+    friction every closed point slides freely: stick/slip is not tracked, so the column says so instead of 0."""
     rows = []
     for c in cases:
         ct = c.get("contact") or {}
@@ -624,7 +625,7 @@ def _contact(cases) -> list[str]:
             hot, cold = d.get("hot") or {}, d.get("cold") or {}
             rows.append([c["name"], f"`{name}`", f"{d.get('pairs')} / {d.get('points')}",
                          f"{hot.get('closed')} / {cold.get('closed')}",
-                         f"{hot.get('slipping')} / {cold.get('slipping')}",
+                         f"{hot.get('slipping')} / {cold.get('slipping')}" if friction > 0 else "— (frictionless)",
                          f"{_f(hot.get('max_pressure_MPa'), '.1f')} / {_f(cold.get('max_pressure_MPa'), '.1f')}",
                          f"{_f(_um(hot.get('max_gap_mm')), '.3f')} / {_f(_um(cold.get('max_gap_mm')), '.3f')}"])
     if not rows:
