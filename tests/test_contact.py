@@ -423,7 +423,7 @@ def test_calculix_same_mesh(tmp_path, case, times, tol_u, tol_s):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# 6. the study key [contact] (generated models) and its wiring (workflows/case.unbonded_interfaces)
+# 6. the study key [contact] (generated models) and its wiring (workflows/interfaces.unbonded_interfaces)
 def _study(contact=None):
     import tomllib
     from pathlib import Path
@@ -439,7 +439,7 @@ def _study(contact=None):
 
 def test_contact_key_defaults():
     # unbonded solder/polymer interfaces by default (issue 14), linear and quadratic elements alike;
-    # bonded_everywhere = true restores the bonded model; package3d stays bonded
+    # bonded_everywhere = true restores the bonded model
     s = _study()
     assert not s.contact.bonded_everywhere and ("solder", "pi2") in s.contact.pairs
     s = _study({"bonded_everywhere": True})
@@ -449,7 +449,8 @@ def test_contact_key_defaults():
     from fem_wlp.study.spec import ContactSpec
     assert ContactSpec.from_table(None, order=2).pairs == ContactSpec.from_table(None, order=1).pairs
     assert ("solder", "pi2") in ContactSpec.from_table(None, order=2).pairs
-    assert ContactSpec.from_table(None, order=2, kind="package3d").pairs == ()
+    # package3d too (its global model, linear, and its quadratic submodel)
+    assert ContactSpec.from_table(None, order=2, kind="package3d").pairs == ContactSpec.from_table(None).pairs
 
 
 @pytest.mark.parametrize("contact,key", [
@@ -479,7 +480,7 @@ def test_unbonded_interfaces_split_and_reject_missing_pairs():
     from types import SimpleNamespace
 
     from fem_wlp.study.spec import ContactSpec
-    from fem_wlp.workflows.case import unbonded_interfaces
+    from fem_wlp.workflows.interfaces import unbonded_interfaces
 
     fm = layered("quad", 4, 4, 2.0, 2.0, 1.0, names=("pi2", "solder"), extra=1.5)   # pi2 | solder | side
     fm = FEMesh.from_skfem(fm.mesh, {"pi2": fm.leaves["pi2"], "solder": fm.leaves["solder"],
@@ -836,9 +837,9 @@ def test_calculix_same_quadratic_mesh(tmp_path, case, times, tol_u, tol_s):
 # ---------------------------------------------------------------------------------------------------------------
 # 9. the contact summary of a case (case.json 'contact', report paragraph)
 def test_contact_summary_at_the_hot_and_cold_extremes():
-    """workflows.case.track_contact keeps each cycle's hottest and coldest frame; contact_extremes reports the last
+    """workflows.interfaces.track_contact keeps each cycle's hottest and coldest frame; contact_extremes reports the last
     cycle per interface: the pushed block (P1: 9 pairs) is closed at full pressure, the pulled one open by 0.01."""
-    from fem_wlp.workflows.case import contact_extremes, track_contact
+    from fem_wlp.workflows.interfaces import contact_extremes, track_contact
 
     store = {}
     model, pr = block(-0.01)

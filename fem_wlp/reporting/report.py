@@ -596,12 +596,14 @@ def _model(r: _Results) -> list[str]:
                  "\"buildup_then_reflow\" adds them).")
     contact = study.get("contact") or {}
     order = (study.get("mesh") or {}).get("order", (study.get("model") or {}).get("order", 1))
-    bonded = contact.get("bonded_everywhere", s.get("model") == "package3d")
+    bonded = contact.get("bonded_everywhere", False)
+    scheme = ("node-to-node" if order == 1 else "facet-integrated") if s.get("model") != "package3d" else \
+        "global model node-to-node, quadratic submodel facet-integrated"
     mu = float(contact.get("friction", 0.0) or 0.0)
     L.append("- Interfaces: every interface bonded (solder to polyimide too)." if bonded else
              "- Interfaces: the solder is in " + ("frictionless" if mu == 0 else f"Coulomb-frictional (μ = {mu:g})")
              + " no-tension contact with the polymers it does not wet (polyimide, solder mask, passivation; "
-             + ("node-to-node" if order == 1 else "facet-integrated") + " penalty, small sliding) and bonded to "
+             + scheme + " penalty, small sliding) and bonded to "
              "metal; the contact ends at the solder/Cu/polyimide vertex, a singular point where the hot-spot rule "
              "sits.")
     L += _contact(r.ok, float((study.get("contact") or {}).get("friction") or 0.0))

@@ -618,11 +618,10 @@ class ContactSpec:
     """[contact] (generated models): unbonded interfaces, node-to-node small-sliding contact (fe/contact.py)"""
     bonded_everywhere: bool = key(False, type="boolean", allowed="true | false",
                                   doc="true: every interface bonded (the results before issue 14); false (the "
-                                      "default for slice2d, axisym and joint3d, linear or quadratic elements): "
-                                      "the `unbonded` interfaces -- solder against the polymers it does not wet "
-                                      "-- are frictionless contact (order 1: node-to-node pairs; order 2: "
-                                      "facet-integrated at Gauss points). package3d defaults to true (its "
-                                      "global model and submodel are bonded)")
+                                      "default for every model kind, linear or quadratic elements; package3d: "
+                                      "its global model and its submodel): the `unbonded` interfaces -- solder "
+                                      "against the polymers it does not wet -- are frictionless contact (order "
+                                      "1: node-to-node pairs; order 2: facet-integrated at Gauss points)")
     unbonded: tuple[str, ...] | None = key(None, type="list of strings", allowed='"regionA:regionB" pairs of '
                                            "top-level regions of the generated models",
                                            doc="interfaces that are unilateral contact (no tension) instead of "
@@ -643,13 +642,10 @@ class ContactSpec:
     @classmethod
     def from_table(cls, t, order: int = 1, kind: str | None = None) -> "ContactSpec":
         t = v.table("contact", {} if t is None else t, _names(cls))
-        kw = {"bonded_everywhere": kind == "package3d"}
+        kw = {}
         for k in ("bonded_everywhere", "allow_metal"):
             if k in t:
                 kw[k] = v.boolean(f"contact.{k}", t[k])
-        if kind == "package3d" and not kw["bonded_everywhere"]:
-            raise InputError("contact.bonded_everywhere", False, "true for model.kind = 'package3d' (its global "
-                             "model and quadratic submodel are bonded; contact is not wired there yet)")
         if "friction" in t:
             kw["friction"] = v.number("contact.friction", t["friction"], 0.0, 2.0)
         if "penalty" in t:

@@ -26,9 +26,7 @@ import numpy as np
 
 from fem_wlp import __version__
 from fem_wlp.errors import ConvergenceError, InputError
-from fem_wlp.fe.contact import STATE_KEY, Contact
 from fem_wlp.fe.mesh import load as load_mesh
-from fem_wlp.fe.mesh import split_interface
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
 from fem_wlp.io.results import HistoryWriter, write_json
 from fem_wlp.materials import material_from_spec
@@ -38,6 +36,7 @@ from fem_wlp.study.spec import Study
 from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, top_region
 from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
+from fem_wlp.workflows.interfaces import contact_extremes, track_contact, unbonded_interfaces
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.process import with_process
 from fem_wlp.workflows.progress import Progress
@@ -84,65 +83,6 @@ def build_case_model(spec: Study, mesh_path):
     model = Model(fm, form, mats, tuple(cons), temp, order=spec.order, intorder=spec.model.quadrature_order,
                   name=spec.designs[0].name, contacts=contacts)
     return model, prof
-
-
-def unbonded_interfaces(fm, spec: Study):
-    """The [contact] interfaces of a case: (the mesh split along them, fe.contact.Contact tuple). Bonded
-    everywhere (the default): the mesh unchanged and (). Every pair shares its first region (the split keeps
-    its vertices; its partners get copies): all partners of one region are split at once, so a vertex where two
-    partners meet the region gets one copy shared by both. A listed pair whose regions share no interface in
-    this mesh is an InputError; a default pair the mesh lacks is left out."""
-    cs = spec.contact
-    pairs = cs.pairs
-    if not pairs:
-        return fm, ()
-    sides = sorted({a for a, _ in pairs})
-    if len(sides) > 1:
-        raise InputError("contact.unbonded", [f"{a}:{b}" for a, b in pairs],
-                         "pairs that share their first region (one split per model)")
-    a = sides[0]
-    partners = []
-    for _, b in pairs:
-        if fm.leaves_under(a) and fm.leaves_under(b):
-            try:
-                split_interface(fm, a, b, key="contact.unbonded")
-            except InputError:
-                if cs.unbonded is not None:
-                    raise InputError("contact.unbonded", f"{a}:{b}", "pairs of regions that share an interface "
-                                     "in every case's mesh") from None
-                continue
-            partners.append(b)
-        elif cs.unbonded is not None:
-            raise InputError("contact.unbonded", f"{a}:{b}", "pairs of regions present in every case's mesh: "
-                             + ", ".join(sorted({n.split('/')[0] for n in fm.leaves})))
-    if not partners:
-        return fm, ()
-    new, pr = split_interface(fm, a, partners, name=f"{a}:{'+'.join(partners)}", key="contact.unbonded")
-    return new, (Contact(pr, friction=cs.friction, penalty=cs.penalty, key="contact"),)
-
-
-def track_contact(store: dict, cs, frame, T: float, cycle: int) -> None:
-    """Keep, per cycle, the contact summary (fe.contact.ContactSet.summary) of its hottest and coldest frame (the
-    first frame at each extreme)."""
-    c = store.setdefault(cycle, {})
-    for end, better in (("hot", T > c.get("hot", {}).get("temperature_C", -np.inf)),
-                        ("cold", T < c.get("cold", {}).get("temperature_C", np.inf))):
-        if better:
-            c[end] = {"time_s": float(frame.time), "temperature_C": T,
-                      "interfaces": cs.summary(frame.states[STATE_KEY])}
-
-
-def contact_extremes(store: dict) -> dict:
-    """The case.json 'contact' entry: the last cycle's hot and cold extremes, per interface."""
-    cycle = max(store)
-    c = store[cycle]
-    names = list(c["hot"]["interfaces"])
-    first = c["hot"]["interfaces"]
-    return {"cycle": int(cycle),
-            **{end: {"time_s": c[end]["time_s"], "temperature_C": c[end]["temperature_C"]} for end in c},
-            "interfaces": {n: {"pairs": first[n]["pairs"], "points": first[n]["points"],
-                               **{end: {k: v for k, v in c[end]["interfaces"][n].items()
-                                        if k not in ("pairs", "points")} for end in c}} for n in names}}
 
 
 def _joint3d_constraints(fm, spec: Study, mats, prof, T0, ymin) -> list:

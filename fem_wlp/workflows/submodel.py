@@ -43,6 +43,7 @@ from fem_wlp.wlcsp.geometry import build_mesh
 from fem_wlp.wlcsp.geometry.package3d import build_package3d
 from fem_wlp.wlcsp.regions import top_region
 from fem_wlp.workflows.evaluate import evaluate
+from fem_wlp.workflows.interfaces import unbonded_interfaces
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
@@ -63,6 +64,7 @@ def case_materials(spec: Study, fm: FEMesh) -> dict:
 
 
 def global_model(spec: Study, fm: FEMesh) -> Model:
+    fm, contacts = unbonded_interfaces(fm, spec)     # [contact]: every joint's solder/polymer faces, one split
     mats = case_materials(spec, fm)
     prof = spec.profile
     temp = Temperature(spec.load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
@@ -70,7 +72,7 @@ def global_model(spec: Study, fm: FEMesh) -> Model:
     cons = (boundary_constraint(fm, "sym_x", ["x"]), boundary_constraint(fm, "sym_y", ["y"]),
             point_constraint(fm, [0.0, 0.0, zmin], ["z"])[0])
     return Model(fm, "3d", mats, cons, temp, order=1, intorder=spec.model.quadrature_order,
-                 name=spec.designs[0].name + "/global")
+                 name=spec.designs[0].name + "/global", contacts=contacts)
 
 
 def translated(fm: FEMesh, shift) -> FEMesh:
@@ -79,12 +81,13 @@ def translated(fm: FEMesh, shift) -> FEMesh:
 
 
 def submodel_model(spec: Study, fm: FEMesh, history: GlobalHistory, order: int) -> Model:
+    fm, contacts = unbonded_interfaces(fm, spec)     # the same interfaces as the global model (P2: Gauss points)
     mats = case_materials(spec, fm)
     prof = spec.profile
     temp = Temperature(spec.load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
     cons = (driven_constraint(history, fm, "die_side"), driven_constraint(history, fm, "board_side"))
     return Model(fm, "3d", mats, cons, temp, order=order, intorder=spec.model.quadrature_order,
-                 name=spec.designs[0].name + "/submodel")
+                 name=spec.designs[0].name + "/submodel", contacts=contacts)
 
 
 def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: str, joint_dirs=None,
@@ -205,8 +208,6 @@ def other_kind_case(case, kind: str):
     data = dict(case.spec.data)
     data["model"] = {k: v for k, v in (data.get("model") or {}).items() if k not in PACKAGE3D_KEYS}
     data["model"]["kind"] = kind
-    # the same interface physics as the package3d model (bonded): a comparison of model kinds, not of contact
-    data["contact"] = {**(data.get("contact") or {}), "bonded_everywhere": True}
     spec = Study.from_dict(data, case.spec.path, purpose="case")
     return dataclasses.replace(case, spec=spec)
 
