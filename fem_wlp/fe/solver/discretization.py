@@ -51,6 +51,7 @@ class Discretization:
         self._cond = None
         self._fast_base = None
         self._border = None
+        self.factored_status = None          # contact status of the factorized tangent (contact_status)
         self.timing = {"setup_s": _time.perf_counter() - t0, "assembly_s": 0.0, "material_s": 0.0,
                        "solve_s": 0.0, "residual_s": 0.0}
         self.counts = {"assemblies": 0, "newton_iterations": 0, "increments": 0, "cutbacks": 0}
@@ -304,6 +305,12 @@ class Discretization:
             du = x1 - x2 * de
         self.timing["solve_s"] += _time.perf_counter() - t0
         return du, de
+
+    def contact_status(self, trial) -> bytes | None:
+        """The contact status (active set and stick/slip of every pair) of a trial state, as a key; None without
+        contact. Modified Newton reuses a factorized tangent only while this is unchanged (newton.py)."""
+        st = trial.get(STATE_KEY) if self.contact is not None else None
+        return None if st is None else np.concatenate([st["active"], st["stick"]]).tobytes()
 
     def can_resolve(self) -> bool:
         """Whether `resolve` can run: a direct solver holding a factorized tangent."""
