@@ -59,3 +59,38 @@ def test_modified_newton_with_contact_refactors_on_status_change():
     # both converge to rtol 1e-9 of the internal force per increment: u agrees to ~1e-9 x the increments (1e-7)
     assert np.abs(a[-1].u - b[-1].u).max() <= 1e-7 * np.abs(b[-1].u).max()
     assert np.array_equal(st["active"], b[-1].states[STATE_KEY]["active"])
+
+
+def test_condensation_with_contact_equals_the_full_solve():
+    """A large elastic foundation (constant moduli: condensed into a superelement) under a creeping layer, with a
+    contact interface between that layer and a creeping block on top (the pairs on the reduced set): the
+    condensed run equals the full one to round-off, and the condensation is really used."""
+    m = skfem.MeshQuad.init_tensor(np.linspace(0, 2.0, 11), np.linspace(0, 2.0, 21))
+    c = m.p[:, m.t].mean(axis=1)
+    bnd = {"bottom": m.facets_satisfying(lambda x: x[1] < 1e-9), "top": m.facets_satisfying(lambda x: x[1] > 2 - 1e-9)}
+    leaves = {"found": np.flatnonzero(c[1] < 1.2), "layer": np.flatnonzero((c[1] > 1.2) & (c[1] < 1.5)),
+              "block": np.flatnonzero(c[1] > 1.5)}
+    mesh, pr = split_interface(FEMesh.from_skfem(m, leaves, bnd), "layer", "block")
+    norton = {"model": "norton", "E": 50000.0, "nu": 0.3, "alpha": 0.0, "A": 1e-9, "n": 5.0, "Q_over_R": 0.0}
+    mats = {"found": material_from_spec("f", {"model": "elastic", "E": 20000.0, "nu": 0.3, "alpha": 0.0}),
+            "layer": material_from_spec("l", norton), "block": material_from_spec("b", norton)}
+    tilt = History((0.0, 10.0, 30.0), (0.0, 1.0, 1.0))
+    cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
+            Constraint("top", (0, 1), facets=mesh.boundary("top"),
+                       value=lambda t, x: np.array([0.0 * x[0], tilt(t) * 0.004 * (x[0] - 1.2)]),
+                       corners=(0.0, 10.0, 30.0)))
+    model = Model(mesh, "plane_strain", mats, cons, Temperature(25.0), contacts=(Contact(pr),))
+    times = [0.0, 2.5, 5.0, 10.0, 20.0, 30.0]
+    runs = {}
+    for mode in ("on", "off"):
+        disc = Discretization(model, SolverSettings(rtol=1e-10, condense=mode, step_control="grid"))
+        runs[mode] = list(run(model, times, disc=disc))
+        assert (disc.condensation() is not None) == (mode == "on")
+    a, b = runs["on"][-1], runs["off"][-1]
+    st = b.states[STATE_KEY]
+    assert 0 < st["active"].sum() < st["active"].size                 # partly open
+    assert np.array_equal(a.states[STATE_KEY]["active"], st["active"])
+    # exact condensation, both Newton runs converged to rtol 1e-10: equal to ~1e-9 relative
+    assert np.abs(a.u - b.u).max() <= 1e-8 * np.abs(b.u).max()
+    assert np.abs(a.states["block"]["eps_in"] - b.states["block"]["eps_in"]).max() <= \
+        1e-8 * np.abs(b.states["block"]["eps_in"]).max()

@@ -176,10 +176,14 @@ class Discretization:
         if self._cond is None:
             self._cond = False
             mode = self.settings.condense
-            if (mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy")
-                    and self.contact is None):      # contact pairs may join condensed dofs: no condensation
+            if mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy"):
                 N, I = partition(self)
-                if I.size and (mode == "on" or worth_it(self, N, I)):
+                # contact pairs must stay on the reduced set (their stiffness and forces change every iterate);
+                # a pair on a condensed dof (an interface of a static region) turns condensation off
+                inI = np.zeros(self.ndof, bool)
+                inI[I] = True
+                paired = self.contact is not None and bool(inI[self.contact.ldofs.ravel()].any())
+                if I.size and not paired and (mode == "on" or worth_it(self, N, I)):
                     t0 = _time.perf_counter()
                     # one PARDISO thread for the interior and the reduced system: their factorizations and
                     # solves are short calls, between which OpenMP threads only wake up (benchmarks/README.md)
@@ -245,7 +249,7 @@ class Discretization:
             else:
                 d, c_, k_ = self.asm.contribution(i, D, out=out)
                 contribs.append((None if out is not None else d, c_, k_))
-        if self.contact is not None:       # contact pair stiffness (never condensed, see condensation())
+        if self.contact is not None:       # contact pair stiffness (on the reduced set, see condensation())
             contribs.append(self.contact.tangent_contribution(self.asm))
         if cond is not None:
             K, c, kee = cond.tangent(contribs), None, None      # reduced (superelement) tangent
