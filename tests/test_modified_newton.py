@@ -39,14 +39,20 @@ def test_modified_newton_with_contact_refactors_on_status_change():
     times = [0.0, 10.0, 30.0]
     s = SolverSettings(rtol=1e-9, modified_newton="on")
     disc = Discretization(model, s)
-    stale = []
-    resolve = disc.resolve
+    stale, seen = [], []
+    resolve, evaluate = disc.resolve, disc.evaluate
 
-    def checked(r, re):                  # the status the last contact evaluation saw = the current iterate's
-        stale.append(disc.contact._seen[-1][0] != disc.factored_status)
+    def evaluated(*args, **kw):          # the contact status of the current iterate
+        out = evaluate(*args, **kw)
+        if kw.get("regions") is None:
+            seen.append(disc.contact_status(out[2]))
+        return out
+
+    def checked(r, re):
+        stale.append(seen[-1] != disc.factored_status)
         return resolve(r, re)
 
-    disc.resolve = checked
+    disc.resolve, disc.evaluate = checked, evaluated
     a = list(run(model, times, disc=disc))
     print(disc.counts)
     assert disc.counts["resolves"] > 0 and not any(stale)
