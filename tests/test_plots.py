@@ -311,3 +311,31 @@ def test_report_lists_what_differs_between_designs():
     line = next(ln for ln in text.splitlines() if ln.startswith("- `ubm`"))
     assert "pad edge" in line and "standoff" in line and "crack path" not in line   # 0.05 % is not a difference
     assert R._differences(R._Results(**{**r.__dict__, "ok": [{"name": "x", "status": "ok"}]})) == []
+
+
+def test_raw_vtu_reader_matches_meshio(tmp_path):
+    """The maps' reader of fem_wlp's own raw-appended VTU (plots._read_raw_vtu) returns what meshio reads from the
+    same file, array by array; a VTU of another writer (meshio's base64) is left to meshio (None)."""
+    import meshio
+
+    from fem_wlp.io.results import _write_vtu_raw
+    from fem_wlp.reporting.plots import _read_raw_vtu, read_mesh_file
+
+    rng = np.random.default_rng(0)
+    pts = rng.random((7, 3))
+    tris = np.array([[0, 1, 2], [2, 3, 4], [4, 5, 6]])
+    pdata = {"displacement": rng.random((7, 3))}
+    cdata = {"stress": rng.random((3, 9)), "von_mises": rng.random(3), "region": np.array([0, 2, 1], np.int32)}
+    f = tmp_path / "raw.vtu"
+    _write_vtu_raw(f, pts, tris, 5, pdata, cdata)
+    a, b = _read_raw_vtu(f), meshio.read(str(f))
+    assert read_mesh_file(f).__class__ is a.__class__
+    assert np.array_equal(a.points, b.points) and a.cells[0].type == b.cells[0].type == "triangle"
+    assert np.array_equal(a.cells[0].data, b.cells[0].data)
+    assert a.point_data.keys() == b.point_data.keys() and a.cell_data.keys() == b.cell_data.keys()
+    assert all(np.array_equal(a.point_data[k], b.point_data[k]) for k in a.point_data)
+    assert all(np.array_equal(a.cell_data[k][0], b.cell_data[k][0]) and a.cell_data[k][0].dtype ==
+               b.cell_data[k][0].dtype for k in a.cell_data)
+    g = tmp_path / "meshio.vtu"
+    meshio.write(str(g), b)
+    assert _read_raw_vtu(g) is None and isinstance(read_mesh_file(g), meshio.Mesh)

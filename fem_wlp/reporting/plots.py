@@ -126,8 +126,61 @@ def read_pvd(path) -> list[tuple[float, Path]]:
     return sorted(out, key=lambda x: x[0])
 
 
+class _RawVTU:
+    """The parts of a meshio.Mesh that read_snapshot uses, read from fem_wlp's own raw-appended VTU."""
+
+    def __init__(self, points, cells, point_data, cell_data):
+        self.points, self.cells, self.point_data, self.cell_data = points, cells, point_data, cell_data
+
+
+_VTU_DTYPES = {"Float64": "<f8", "Float32": "<f4", "Int64": "<i8", "Int32": "<i4", "UInt8": "u1"}
+_VTU_CELLS = {5: "triangle", 10: "tetra", 22: "triangle6", 24: "tetra10", 9: "quad", 12: "hexahedron"}
+
+
+def _read_raw_vtu(path):
+    """A VTU written by fem_wlp.io.results._write_vtu_raw (one raw AppendedData block, UInt64 byte counts), read
+    by offsets into one buffer: ~20x faster than meshio's general reader, which dominated the loading of the
+    maps (benchmarks/README.md). None for any other VTU (compressed, base64, another writer): meshio reads it."""
+    buf = Path(path).read_bytes()
+    head_end = buf.find(b'<AppendedData encoding="raw">')
+    if (head_end < 0 or b'header_type="UInt64"' not in buf[:300] or b"compressor" in buf[:head_end]
+            or not buf.startswith(b'<?xml version="1.0"?>\n<VTKFile type="UnstructuredGrid"')):
+        return None
+    start = buf.index(b"_", head_end) + 1
+    root = ET.fromstring(buf[:head_end].decode() + "</VTKFile>")
+
+    def array(el):
+        off = start + int(el.get("offset"))
+        nbytes = int(np.frombuffer(buf, "<u8", 1, off)[0])
+        a = np.frombuffer(buf, _VTU_DTYPES[el.get("type")], nbytes // np.dtype(_VTU_DTYPES[el.get("type")]).itemsize,
+                          off + 8)
+        nc = int(el.get("NumberOfComponents", "1"))
+        return a.reshape(-1, nc) if nc > 1 else a
+
+    piece = root.find("UnstructuredGrid/Piece")
+    points = array(piece.find("Points/DataArray"))
+    cells = {el.get("Name"): array(el) for el in piece.find("Cells")}
+    types = np.unique(cells["types"])
+    if types.size != 1 or int(types[0]) not in _VTU_CELLS or cells["offsets"].size == 0:
+        return None
+    k = int(cells["offsets"][0])
+    block = type("CellBlock", (), {})()
+    block.type, block.data = _VTU_CELLS[int(types[0])], cells["connectivity"].reshape(-1, k)
+    pdata = {el.get("Name"): array(el) for el in piece.find("PointData")}
+    cdata = {el.get("Name"): [array(el)] for el in piece.find("CellData")}
+    return _RawVTU(points, [block], pdata, cdata)
+
+
 def read_mesh_file(path):
-    """meshio.read, with an unreadable file as an InputError naming it (meshio prints and exits on those)."""
+    """meshio.read, with an unreadable file as an InputError naming it (meshio prints and exits on those). fem_wlp's
+    own uncompressed VTU files are read directly (_read_raw_vtu)."""
+    if str(path).endswith(".vtu"):
+        try:
+            raw = _read_raw_vtu(path)
+        except Exception:          # not what _write_vtu_raw writes after all: meshio decides (and reports)
+            raw = None
+        if raw is not None:
+            return raw
     import meshio      # slow to import; only the field maps need it
 
     try:

@@ -51,6 +51,7 @@ class Discretization:
         self._cond = None
         self._fast_base = None
         self._border = None
+        self.factored_status = None          # contact status of the factorized tangent (contact_status)
         self.timing = {"setup_s": _time.perf_counter() - t0, "assembly_s": 0.0, "material_s": 0.0,
                        "solve_s": 0.0, "residual_s": 0.0}
         self.counts = {"assemblies": 0, "newton_iterations": 0, "increments": 0, "cutbacks": 0}
@@ -175,10 +176,14 @@ class Discretization:
         if self._cond is None:
             self._cond = False
             mode = self.settings.condense
-            if (mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy")
-                    and self.contact is None):      # contact pairs may join condensed dofs: no condensation
+            if mode != "off" and self.fast and self.dynamic and self.linear.name in ("pardiso", "scipy"):
                 N, I = partition(self)
-                if I.size and (mode == "on" or worth_it(self, N, I)):
+                # contact pairs must stay on the reduced set (their stiffness and forces change every iterate);
+                # a pair on a condensed dof (an interface of a static region) turns condensation off
+                inI = np.zeros(self.ndof, bool)
+                inI[I] = True
+                paired = self.contact is not None and bool(inI[self.contact.ldofs.ravel()].any())
+                if I.size and not paired and (mode == "on" or worth_it(self, N, I)):
                     t0 = _time.perf_counter()
                     # one PARDISO thread for the interior and the reduced system: their factorizations and
                     # solves are short calls, between which OpenMP threads only wake up (benchmarks/README.md)
@@ -244,7 +249,7 @@ class Discretization:
             else:
                 d, c_, k_ = self.asm.contribution(i, D, out=out)
                 contribs.append((None if out is not None else d, c_, k_))
-        if self.contact is not None:       # contact pair stiffness (never condensed, see condensation())
+        if self.contact is not None:       # contact pair stiffness (on the reduced set, see condensation())
             contribs.append(self.contact.tangent_contribution(self.asm))
         if cond is not None:
             K, c, kee = cond.tangent(contribs), None, None      # reduced (superelement) tangent
@@ -304,6 +309,12 @@ class Discretization:
             du = x1 - x2 * de
         self.timing["solve_s"] += _time.perf_counter() - t0
         return du, de
+
+    def contact_status(self, trial) -> bytes | None:
+        """The contact status (active set and stick/slip of every pair) of a trial state, as a key; None without
+        contact. Modified Newton reuses a factorized tangent only while this is unchanged (newton.py)."""
+        st = trial.get(STATE_KEY) if self.contact is not None else None
+        return None if st is None else np.concatenate([st["active"], st["stick"]]).tobytes()
 
     def can_resolve(self) -> bool:
         """Whether `resolve` can run: a direct solver holding a factorized tangent."""

@@ -45,7 +45,9 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     trial = {}
     r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
     # modified Newton: start with the last factorized tangent (a back-substitution instead of an assembly and a
-    # factorization) while it contracts the residual fast enough
+    # factorization) while it contracts the residual fast enough; with contact pairs only while the contact
+    # status (active set, stick/slip) is the one that tangent was built with: a changed status gets a fresh
+    # tangent (a stale pair stiffness makes the status chatter), after which the new factorization is reused
     fresh = not (modified and disc.can_resolve())
     try:
         for it in range(s.max_iterations + 1):
@@ -66,10 +68,12 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
                 break
             if not fresh and it >= 1 and residuals[-1] > CONTRACTION * residuals[-2]:
                 fresh = True
-            if fresh:
+            status = disc.contact_status(trial)
+            if fresh or status != disc.factored_status:
                 K, c, kee = disc.tangent(tan, t_new)
                 K.general = getattr(getattr(disc, "contact", None), "unsymmetric", False)   # fe/la/direct.py
                 du, de = disc.linear_solve(K, c, kee, r, re)
+                disc.factored_status = status
             else:
                 du, de = disc.resolve(r, re)
             u += du

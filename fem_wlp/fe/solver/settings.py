@@ -38,7 +38,8 @@ class SolverSettings:
                                       # through the last three states)
     modified_newton: str = "auto"     # on: start each increment with the last factorized tangent (direct
                                       # solvers; newton.py) while it contracts the residual 5x per iteration, an
-                                      # increment that fails so is retried with full Newton | off: full Newton |
+                                      # increment that fails so is retried with full Newton; with contact a
+                                      # changed contact status gets a fresh tangent | off: full Newton |
                                       # auto: on under step_control = "error", off on the grid (as CalculiX)
     reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
                                        # off when only a small, mildly nonlinear part of the model changes)

@@ -101,9 +101,9 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     quad = None                          # (du, de, dt) of the increment before the last, on the same load branch
     states_prev = None                   # the committed states before `states` (BDF2 history)
     bdf2 = s.integration == "bdf2" or (s.integration == "auto" and control)
-    # modified Newton (auto) not with contact: a tangent of another contact status makes the status chatter
-    modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control
-                                             and getattr(disc, "contact", None) is None)
+    # modified Newton (auto) also with contact: newton.py refactors when the contact status changes (a tangent of
+    # another contact status makes the status chatter)
+    modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control)
     full_retry = False                   # the retry of an increment that failed under modified Newton
     disc.counts.setdefault("rejected", 0)
     corners = sorted(set(model.temperature.corners).union(*[set(c.corners) for c in model.constraints]))
