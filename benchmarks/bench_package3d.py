@@ -3,6 +3,7 @@
     python benchmarks/bench_package3d.py time [--set key=value ...]   # the shipped study (3 designs x 3 cycles)
     python benchmarks/bench_package3d.py buildup [--array 4]         # effect of model.buildup on the joints' ΔW
     python benchmarks/bench_package3d.py refine [--array 2] [--order 2] [--sizes 0.016,0.0113,0.008]
+    python benchmarks/bench_package3d.py stvenant [--array 2] [--order 2] [--size 0.016]
 
 `time` prints, per case, the DOF, elements, increments, Newton iterations of the global model and of the
 submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
@@ -14,6 +15,11 @@ joint's ΔW per cycle (conformal die layer) under both: the effect of the approx
 `refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,
 a constant ratio), and prints the submodel ΔW per cycle, the observed order of convergence and each level's
 deviation from the Richardson-extrapolated value (issue 13: the default within 3 %).
+
+`stvenant` solves the same global model and the submodel of its critical joint with the cut faces at half a
+pitch (the pitch cell) and one pitch cell further out (model.submodel_margin = pitch: the window of the package
+model around the joint, the neighbours at model.joint_size), both meshed by the window mesher, plus the joint3d
+cell the default path uses; it prints the change of the submodel ΔW (issue 13's St-Venant check).
 
 Writes results under /tmp/fem_wlp_bench_package3d/.
 """
@@ -97,32 +103,70 @@ def _flat_only() -> Path:
     return study
 
 
-def cmd_refine(a):
-    import dataclasses
-    import math
-
+def _global(a, folder: str):
+    """The flat design's global model of an a.array x a.array package (a.cycles cycles, a.set overrides):
+    (study, global run, critical joint)."""
     from fem_wlp.study.load import load_study
-    from fem_wlp.workflows.submodel import run_global, run_submodel
-    sizes = [float(x) for x in a.sizes.split(",")]
+    from fem_wlp.workflows.submodel import run_global
     die = max(3.5, a.array * 0.4)
     spec = load_study(_flat_only(), [f"geometry.array_size={a.array}", f"geometry.die_size={die}",
                                      f"load.cycles={a.cycles}", 'output.fields="last"'] + a.set)
     t0 = time.perf_counter()
     out = {}
-    g = run_global(spec, "flat", OUT / "refine", True, out)
+    g = run_global(spec, "flat", OUT / folder, True, out)
     if g is None:
         raise SystemExit(f"global model failed: {out.get('error')}")
     cj = out["global"]["critical_joint"]
     print(f"global: {out['global']['dofs']} dofs, {time.perf_counter() - t0:.1f} s, critical joint {cj} "
-          f"(load {os.getloadavg()[0]:.2f})")
+          f"(load {os.getloadavg()[0]:.2f}); overrides {a.set or 'none'}")
+    return spec, g, cj
+
+
+def _sub_line(label: str, sub: dict, wall: float) -> str:
+    tm = sub["timing_s"]
+    return (f"  {label}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, Δε_in "
+            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, "
+            f"{sub['newton_iterations']} Newton iterations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
+            + f" s; load {os.getloadavg()[0]:.2f})")
+
+
+def cmd_stvenant(a):
+    """The submodel of the critical joint with its cut faces at half a pitch (its cell) and one pitch cell further
+    out (model.submodel_margin = pitch), both meshed by the window mesher (the same sizes at the joint), and the
+    joint3d cell for reference: the change of the submodel ΔW is the St-Venant check of issue 13."""
+    import dataclasses
+
+    from fem_wlp.workflows.submodel import run_submodel
+    spec, g, cj = _global(a, "stvenant")
+    msizes = dataclasses.replace(spec.mesh, size_fine_3d=a.size)
+    res = {}
+    for label, margin, window in (("joint3d cell", 0.0, False), ("window, margin 0", 0.0, True),
+                                  ("window, margin 1 pitch", spec.geometry.pitch, True)):
+        t0 = time.perf_counter()
+        sub = run_submodel(spec, "flat", OUT / "stvenant" / label.replace(" ", "_").replace(",", ""), True, g, cj,
+                           mesh=msizes, order=a.order, margin=margin, window=window)
+        res[label] = sub
+        print(_sub_line(label, sub, time.perf_counter() - t0), flush=True)
+    w0, w1 = res["window, margin 0"]["dW_per_cycle_MPa"], res["window, margin 1 pitch"]["dW_per_cycle_MPa"]
+    c = res["joint3d cell"]["dW_per_cycle_MPa"]
+    print(f"St-Venant: cut faces one pitch cell further out change the submodel ΔW by {100 * (w1 - w0) / w0:+.2f} % "
+          f"(window meshes); joint3d cell vs window at margin 0 (mesher difference): {100 * (c - w0) / w0:+.2f} %")
+
+
+def cmd_refine(a):
+    import dataclasses
+    import math
+
+    from fem_wlp.workflows.submodel import run_submodel
+    sizes = [float(x) for x in a.sizes.split(",")]
+    spec, g, cj = _global(a, "refine")
     rows = []
     for h in sizes:
         t0 = time.perf_counter()
         sub = run_submodel(spec, "flat", OUT / "refine" / f"sub_{h:g}", True, g, cj,
                            mesh=dataclasses.replace(spec.mesh, size_fine_3d=h), order=a.order)
         rows.append((h, sub["dofs"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"], time.perf_counter() - t0))
-        print(f"  size {h:g}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, "
-              f"Δε_in {sub['deps_in_per_cycle']:.6f}, {rows[-1][-1]:.1f} s", flush=True)
+        print(_sub_line(f"size {h:g}", sub, rows[-1][-1]), flush=True)
     if len(rows) < 3:
         return
     (h1, _, f1, _, _), (h2, _, f2, _, _), (h3, _, f3, _, _) = rows[:3]
@@ -151,8 +195,14 @@ def main():
     r.add_argument("--cycles", type=int, default=1)
     r.add_argument("--sizes", default="0.016,0.0113,0.008")
     r.add_argument("--set", action="append", default=[])
+    v = sub.add_parser("stvenant")
+    v.add_argument("--array", type=int, default=2)
+    v.add_argument("--order", type=int, default=2)
+    v.add_argument("--size", type=float, default=0.016)
+    v.add_argument("--cycles", type=int, default=1)
+    v.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
-    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine}[a.cmd](a)
+    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine, "stvenant": cmd_stvenant}[a.cmd](a)
 
 
 if __name__ == "__main__":

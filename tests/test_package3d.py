@@ -58,6 +58,43 @@ def test_quarter_geometry(tmp_path):
     assert joint_positions(g) == [tuple(x) for x in rep["joint_positions"]]
 
 
+def test_submodel_window_one_cell_further_out(tmp_path):
+    """model.submodel_margin = pitch (the St-Venant check's submodel): joint 0 of a 4 x 4 array with its cut
+    planes at 1.5 pitch from its axis -- the window [0, 0.8]^2 of the quarter (clipped by the symmetry planes),
+    the three neighbouring joints inside it (bulk solder only, so that the layer tracking sees the critical joint
+    alone), the cut faces exactly on the window planes and the symmetry planes, die_side and board_side; the areas of the interior cut planes are those of the window's die and board
+    faces (exact: planar facets; the gap between the stacks is empty away from the joints)."""
+    from fem_wlp.fe.mesh import mesh_facets
+    from fem_wlp.wlcsp.geometry.package3d import build_submodel_window
+    g = Geometry(array_size=4, die_size=1.8, board_extension=0.3)
+    d = Design.from_dict({"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2})
+    r = build_submodel_window(g, d, MeshSizes(size_coarse=0.3, grading_distance=0.3, size_fine_3d=0.016), tmp_path,
+                              joint=0, margin=0.4)
+    assert r.report["window_mm"] == pytest.approx([-0.4, 0.8, -0.4, 0.8])
+    fm = load_mesh(r.msh)
+    solder = sorted({n.split("/")[1] for n in fm.leaves if n.startswith("solder/")})
+    assert solder == ["joint0", "neighbour1", "neighbour2", "neighbour3"]
+    assert fm.leaves_under("solder/joint0/die_layer") and fm.leaves_under("solder/joint0/board_layer")
+    assert not fm.leaves_under("solder/neighbour1/die_layer") and fm.leaves_under("solder/neighbour1/bulk")
+    assert -0.04 < r.report["solder"]["joint0"]["rel_error"] < 0.0
+    p = fm.mesh.p
+    assert p[0].max() == pytest.approx(0.8) and p[1].max() == pytest.approx(0.8) and p[0].min() == 0.0
+    z_top, z_lo = p[2].max(), p[2].min()
+    F = mesh_facets(fm.mesh)
+    area = {}
+    for name in ("die_side", "board_side"):
+        v = p[:, F[:, fm.boundary(name)]]                               # (3, 3 vertices, facets)
+        on = [np.all(np.isclose(v[a], c), axis=0) for a in (0, 1) for c in (0.0, 0.8)]
+        assert np.all(np.any(on, axis=0)), name                        # every facet on a window plane
+        a = 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0], axis=0), axis=0)
+        area[name] = float(a[on[1]].sum()), v[2]
+    # the die stack (die + full-area build-up) above the gap, the board stack (board + mask) below it
+    z_bu, z_mask = area["die_side"][1].min(), area["board_side"][1].max()
+    assert z_mask < z_bu
+    assert area["die_side"][0] == pytest.approx(0.8 * (z_top - z_bu), rel=1e-9)         # x = 0.8, die side
+    assert area["board_side"][0] == pytest.approx(0.8 * (z_mask - z_lo), rel=1e-9)      # x = 0.8, board side
+
+
 def test_choose_critical():
     spec = load_study(STUDY)
     joints = [{"index": 0, "dW_per_cycle_MPa": 0.1}, {"index": 1, "dW_per_cycle_MPa": 0.3},
@@ -75,6 +112,9 @@ def test_choose_critical():
     ("model.submodel_order=3", "model.submodel_order"),
     ("geometry.board_extension=-0.5", "geometry.board_extension"),
     ('model.compare_with=["slice2d", "fem"]', "model.compare_with"),
+    ("model.submodel_margin=0.2", "model.submodel_margin"),       # cut planes through the neighbours' axes
+    ("model.submodel_margin=0.35", "model.submodel_margin"),      # 0.05 mm off one pitch: cuts the neighbours
+    ("model.submodel_margin=1.2", "model.submodel_margin"),       # three cells out: more than MAX_SUBMODEL_CELLS
 ])
 def test_bad_input_names_the_key(setting, key, capsys):
     assert main(["check", str(STUDY), "--set", setting]) == 2

@@ -20,8 +20,9 @@ What the numbers mean: the global model's joints are meshed coarsely (model.join
 as full-area layers unless model.buildup = "merged", see wlcsp.geometry.package3d); their ΔW ranks the joints,
 the submodel's is the reference value. The submodel's cut faces sit at half a pitch from the joint
 axis, where the global model's joint detail (its coarse mesh) still influences the displacement; how much the
-submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check) is not measured yet.
-"""
+submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check: model.submodel_margin
+= pitch, the neighbouring joints then in the submodel at joint_size) is measured by benchmarks/bench_package3d.py
+stvenant (numbers in benchmarks/README.md)."""
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +41,7 @@ from fem_wlp.materials import material_from_spec
 from fem_wlp.study.spec import PACKAGE3D_KEYS, Study
 from fem_wlp.wlcsp.design import MeshSizes
 from fem_wlp.wlcsp.geometry import build_mesh
-from fem_wlp.wlcsp.geometry.package3d import build_package3d
+from fem_wlp.wlcsp.geometry.package3d import build_package3d, build_submodel_window
 from fem_wlp.wlcsp.regions import top_region
 from fem_wlp.workflows.evaluate import evaluate
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
@@ -288,17 +289,26 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
 
 
 def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, cj: int,
-                 mesh: MeshSizes | None = None, order: int | None = None) -> dict:
+                 mesh: MeshSizes | None = None, order: int | None = None, margin: float | None = None,
+                 window: bool = False) -> dict:
     """Mesh (cdir/mesh), drive, solve (into cdir) and evaluate the submodel of joint `cj` of the global run `g`
-    (mesh sizes: the study's [mesh], order: model.submodel_order, unless given); returns the `submodel` entry
-    with its `evaluation` (the joint3d evaluation) and `phases` (times)."""
+    (mesh sizes: the study's [mesh], order: model.submodel_order, margin: model.submodel_margin, unless given);
+    returns the `submodel` entry with its `evaluation` (the joint3d evaluation) and `phases` (times).
+    Margin 0: the joint3d cell of the joint, moved to its position; margin > 0 (or `window`): the package
+    model's window around it (wlcsp.geometry.package3d.build_submodel_window, the neighbours at joint_size)."""
     phases = {}
     t0 = _time.perf_counter()
     order = order or spec.model.submodel_order
+    margin = spec.model.submodel_margin if margin is None else margin
     msizes = MeshSizes(**{**(mesh or spec.mesh).__dict__, "order": order})
-    sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
     x, y = g.report["joint_positions"][cj]
-    sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
+    if margin > 0 or window:
+        sres = build_submodel_window(spec.geometry, spec.designs[0], msizes, cdir / "mesh", cj, margin,
+                                     joint_size=spec.model.joint_size)
+        sfm = load_mesh(sres.msh)
+    else:
+        sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
+        sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
     phases["submodel_mesh"] = round(_time.perf_counter() - t0, 3)
     t0 = _time.perf_counter()
     sm = submodel_model(spec, sfm, g.history, order)
@@ -310,7 +320,8 @@ def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, 
     # the neutral point, the submodel's only joint)
     ev = evaluate(spec, cdir / "layers.csv", res, {**sres.report, "joint_positions": [r]})
     return {"status": res["status"], "error": res["error"], "dofs": res["dofs"], "elements": res["elements"],
-            "order": order, "size_fine_mm": msizes.size_fine_3d, "joint": cj, "dnp_mm": r,
+            "order": order, "size_fine_mm": msizes.size_fine_3d, "joint": cj, "dnp_mm": r, "margin_mm": margin,
+            "mesher": "window" if margin > 0 or window else "joint3d cell",
             "dW_per_cycle_MPa": ev["dW_per_cycle_MPa"], "deps_in_per_cycle": ev["deps_in_per_cycle"],
             "per_cycle": ev["per_cycle"], "critical_layer": ev["critical_layer"], "averaging": ev["averaging"],
             "metrics": _rules(ev), "increments": res["increments"], "newton_iterations": res["newton_iterations"],
