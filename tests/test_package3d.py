@@ -261,3 +261,23 @@ def test_model_comparison_table():
     assert set(rows[0]) == {"model", "case", "baseline_case", "dW_per_cycle_MPa", "life_ratio_vs_baseline"}
     text = "\n".join(_models(type("R", (), {"summary": {"model_comparison": rows}})()))
     assert "Which model to believe" in text and "slice2d -60 % to -52 %" in text     # 0.02/0.05 - 1, 0.019/0.04 - 1
+
+
+def test_plane_section_of_tetrahedra_is_exact():
+    """The sections of reporting/package3d_plots.py: the cut polygons of a tetrahedral unit cube by a horizontal
+    plane and by the diagonal vertical plane tile the cube's sections exactly (areas 1 and sqrt 2; planar cuts of
+    affine cells: round-off only, and the 1e-12 shift of vertices lying on the plane)."""
+    import skfem
+
+    from fem_wlp.reporting.package3d_plots import plane_section
+    m = skfem.MeshTet.init_tensor(*[np.linspace(0.0, 1.0, 4)] * 3)
+
+    def area(poly):
+        x, y = poly[..., 0], poly[..., 1]
+        return float(np.abs(0.5 * (x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1)).sum())
+    _, poly = plane_section(m.p, m.t.T, (0.5, 0.5, 0.37), (0.0, 0.0, 1.0), np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    assert area(poly) == pytest.approx(1.0, rel=1e-12)
+    d = np.array([1.0, 1.0, 0.0]) / math.sqrt(2)
+    cut, poly = plane_section(m.p, m.t.T, (0.5, 0.5, 0.5), (d[1], -d[0], 0.0), np.array([d, [0.0, 0.0, 1.0]]))
+    # this plane runs through mesh vertices, which the cut treats as 1e-12 (of the mesh size) above it
+    assert area(poly) == pytest.approx(math.sqrt(2), rel=1e-10) and cut.size > 0

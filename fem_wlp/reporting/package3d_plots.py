@@ -190,6 +190,8 @@ def plane_section(points: np.ndarray, tets: np.ndarray, origin, normal, axes2) -
     origin, normal = np.asarray(origin, float), np.asarray(normal, float)
     V = points[:, tets].transpose(1, 2, 0)                                   # (n, 4, 3)
     d = (V - origin) @ normal                                                # (n, 4)
+    # a vertex on the plane counts as just above it: its edges to the vertices below then cross at the vertex
+    d = np.where(np.abs(d) <= 1e-12 * float(np.ptp(points)), 1e-12 * float(np.ptp(points)), d)
     cut = np.flatnonzero((d.min(1) < 0) & (d.max(1) > 0))
     V, d = V[cut], d[cut]
     edges = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])

@@ -25,6 +25,13 @@ flat design, one JESD22-A104 G cycle on the grid's steps, joint_size 0.025 mm; 8
 The critical joint is re-solved in a submodel with the exact stack of its cell (workflows/submodel.py).
 
 Facet groups: `sym_x` (x = 0), `sym_y` (y = 0), `die_top`, `board_bottom`.
+
+The submodel window (build_submodel_window, model.submodel_margin > 0): the same construction inside a box around
+the critical joint whose cut planes lie at pitch/2 + margin from its axis (between joint rows: design.
+check_submodel_margin), clipped by the quarter's symmetry planes, the die edge and the board end; the critical
+joint and its pitch cell meshed at mesh.size_fine_3d (graded as the joint3d cell), the neighbouring joints in
+the window at joint_size, all at the submodel's element order. It moves the cut faces one pitch cell further out
+for issue 13's St-Venant check (benchmarks/bench_package3d.py stvenant).
 """
 from __future__ import annotations
 
