@@ -4,6 +4,7 @@
     python benchmarks/bench_package3d.py buildup [--array 4]         # effect of model.buildup on the joints' ΔW
     python benchmarks/bench_package3d.py refine [--array 2] [--order 2] [--sizes 0.016,0.0113,0.008]
     python benchmarks/bench_package3d.py stvenant [--array 2] [--order 2] [--size 0.016]
+    python benchmarks/bench_package3d.py globalsteps [--array 2]     # model.global_step_control error vs grid
 
 `time` prints, per case, the DOF, elements, increments, Newton iterations of the global model and of the
 submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
@@ -94,6 +95,28 @@ def cmd_buildup(a):
               f"{_fmt(m / ly if m and ly else None, '.3f'):>15}")
 
 
+def cmd_globalsteps(a):
+    """The flat design with the global model on the error-controlled steps (the default) and on the load grid's
+    steps only (model.global_step_control = "grid"): the global increments, times and the submodel ΔW."""
+    die = max(3.5, a.array * 0.4)
+    base = [f"geometry.array_size={a.array}", f"geometry.die_size={die}", f"load.cycles={a.cycles}",
+            'output.fields="last"'] + a.set
+    res = {}
+    for gsc in ("error", "grid"):
+        wall, s = run(OUT / f"globalsteps_{gsc}", base + [f'model.global_step_control="{gsc}"'], _flat_only())
+        c = s["cases"][0]
+        res[gsc] = c
+        g, sub, ph = c.get("global") or {}, c.get("submodel") or {}, c.get("timing_phases_s") or {}
+        print(f"global {gsc:<6}: {c['status']}, global {g.get('dofs')} dofs {g.get('increments')} increments "
+              f"{g.get('newton_iterations')} iterations {_fmt(ph.get('global_solve'), '.1f')} s; submodel "
+              f"{sub.get('dofs')} dofs {sub.get('increments')} increments {_fmt(ph.get('submodel_solve'), '.1f')} s, "
+              f"ΔW {_fmt(sub.get('dW_per_cycle_MPa'), '.5f')} MPa; wall {wall:.1f} s (load {os.getloadavg()[0]:.2f})",
+              flush=True)
+    a0, a1 = (res[k].get("dW_per_cycle_MPa") for k in ("error", "grid"))
+    if a0 and a1:
+        print(f"submodel ΔW, global on the grid vs error-controlled: {100 * (a1 - a0) / a0:+.2f} %")
+
+
 def _flat_only() -> Path:
     text = STUDY.read_text()
     second = text.index("[[designs]]", text.index("[[designs]]") + 1)
@@ -159,11 +182,11 @@ def cmd_refine(a):
 
     from fem_wlp.workflows.submodel import run_submodel
     sizes = [float(x) for x in a.sizes.split(",")]
-    spec, g, cj = _global(a, "refine")
+    spec, g, cj = _global(a, a.folder)
     rows = []
     for h in sizes:
         t0 = time.perf_counter()
-        sub = run_submodel(spec, "flat", OUT / "refine" / f"sub_{h:g}", True, g, cj,
+        sub = run_submodel(spec, "flat", OUT / a.folder / f"sub_{h:g}", True, g, cj,
                            mesh=dataclasses.replace(spec.mesh, size_fine_3d=h), order=a.order)
         rows.append((h, sub["dofs"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"], time.perf_counter() - t0))
         print(_sub_line(f"size {h:g}", sub, rows[-1][-1]), flush=True)
@@ -194,6 +217,7 @@ def main():
     r.add_argument("--order", type=int, default=2)
     r.add_argument("--cycles", type=int, default=1)
     r.add_argument("--sizes", default="0.016,0.0113,0.008")
+    r.add_argument("--folder", default="refine", help="results folder under " + str(OUT))
     r.add_argument("--set", action="append", default=[])
     v = sub.add_parser("stvenant")
     v.add_argument("--array", type=int, default=2)
@@ -201,8 +225,13 @@ def main():
     v.add_argument("--size", type=float, default=0.016)
     v.add_argument("--cycles", type=int, default=1)
     v.add_argument("--set", action="append", default=[])
+    gs = sub.add_parser("globalsteps")
+    gs.add_argument("--array", type=int, default=2)
+    gs.add_argument("--cycles", type=int, default=1)
+    gs.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
-    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine, "stvenant": cmd_stvenant}[a.cmd](a)
+    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine, "stvenant": cmd_stvenant,
+     "globalsteps": cmd_globalsteps}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,12 @@ class ModelSpec:
     submodel_order: int = key(2, type="integer", allowed="1 | 2",
                               doc="package3d: element order of the submodel (2: quadratic tetrahedra, which do "
                                   "not lock under isochoric inelastic flow)")
+    global_step_control: str = key("error", type="string", allowed="error | grid",
+                                   doc="package3d: the step control of the global model (error: the study's "
+                                       "solver.step_control; grid: the load grid's steps only -- fewer, "
+                                       "backward-Euler global frames; the submodel keeps solver.step_control "
+                                       "between them, driven linearly in time. A switch for speed, its effect on "
+                                       "the submodel ΔW measured on the coarse model only: benchmarks/README.md)")
     submodel_margin: float = key(0.0, type="number", unit="mm",
                                  allowed="0, or a multiple n * pitch (n = 1, 2) within (pitch - widest joint) / 2",
                                  doc="package3d: the submodel's cut faces at pitch/2 + margin from the critical "
@@ -165,7 +171,7 @@ class ModelSpec:
 
 
 PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order", "submodel_margin",
-                  "compare_with")
+                  "global_step_control", "compare_with")
 #: the models model.compare_with can name
 COMPARABLE = ("slice2d", "joint3d", "axisym")
 
@@ -189,6 +195,8 @@ def _package3d_keys(t: dict, kinds) -> dict:
         out["submodel"] = v.boolean("model.submodel", t["submodel"])
     if "submodel_order" in t:
         out["submodel_order"] = v.choice_int("model.submodel_order", t["submodel_order"], (1, 2))
+    if "global_step_control" in t:
+        out["global_step_control"] = v.choice("model.global_step_control", t["global_step_control"], ("error", "grid"))
     if "submodel_margin" in t:
         out["submodel_margin"] = v.number("model.submodel_margin", t["submodel_margin"], 0.0, 10.0)
     if "compare_with" in t:

@@ -89,7 +89,7 @@ def submodel_model(spec: Study, fm: FEMesh, history: GlobalHistory, order: int) 
 
 
 def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: str, joint_dirs=None,
-                   keep_u: bool = False):
+                   keep_u: bool = False, settings=None):
     """Run `model` over `times`, writing history.csv, fields and layers.csv (interface-layer averages of every
     joint) into `outdir`; returns (run summary, [(time, u)] when keep_u)."""
     prof = spec.profile
@@ -108,7 +108,7 @@ def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: 
             frames.append((frame.time, frame.u.copy()))
 
     try:
-        res = run_model(model, times, outdir, spec.solver.settings(), output=spec.output.fields,
+        res = run_model(model, times, outdir, settings or spec.solver.settings(), output=spec.output.fields,
                         output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
                         compression=spec.output.compression)
     finally:
@@ -237,6 +237,18 @@ def compare_models(case, folder: Path, quiet: bool, out: dict, run_other) -> lis
     return rows
 
 
+def global_settings(spec: Study):
+    """The global model's solver settings: the study's, or with model.global_step_control = "grid" the load grid's
+    steps only (its frames drive the submodel, which keeps the study's step control between them), with modified
+    Newton unless solver.modified_newton says otherwise (its "auto" means full Newton on a grid: a
+    refactorization per iteration, which a 180k-DOF global model cannot afford)."""
+    s = spec.solver.settings()
+    if spec.model.global_step_control != "grid":
+        return s
+    return dataclasses.replace(s, step_control="grid",
+                               modified_newton="on" if s.modified_newton == "auto" else s.modified_newton)
+
+
 @dataclasses.dataclass
 class GlobalRun:
     """A solved global model: the model, its displacement history, the mesh report, the evaluation."""
@@ -263,7 +275,7 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
     t0 = _time.perf_counter()
     gm = global_model(spec, load_mesh(mres.msh))
     gres, gframes = _solve_tracked(spec, gm, spec.load.time_grid(), cdir / "global", quiet, name + " global",
-                                   keep_u=True)
+                                   keep_u=True, settings=global_settings(spec))
     phases["global_solve"] = round(_time.perf_counter() - t0, 3)
     geval = evaluate(spec, cdir / "global" / "layers.csv", gres, {**rep, "joint_positions": rep["dnp_mm"]})
     joints = [{"index": int(e["joint"]), "dnp_mm": rep["dnp_mm"][int(e["joint"])],
