@@ -15,7 +15,9 @@ joint's ΔW per cycle (conformal die layer) under both: the effect of the approx
 
 `refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,
 a constant ratio), and prints the submodel ΔW per cycle, the observed order of convergence and each level's
-deviation from the Richardson-extrapolated value (issue 13: the default within 3 %).
+deviation from the Richardson-extrapolated value (issue 13: the default within 3 %). The default size 0.016 mm is
+also the coarsest the design checks allow (the 1 µm passivation >= size / 16), so the levels go finer; quadratic
+cells: 0.016 mm 172k DOF, 0.0134 mm 254k, 0.0113 mm 369k (the cell of the flat design).
 
 `stvenant` solves the same global model and the submodel of its critical joint with the cut faces at half a
 pitch (the pitch cell) and one pitch cell further out (model.submodel_margin = pitch: the window of the package
