@@ -22,9 +22,10 @@ the submodel's is the reference value. The submodel's cut faces sit at half a pi
 axis, where the global model's joint detail (its coarse mesh) still influences the displacement; how much the
 submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check: model.submodel_margin
 = pitch, the neighbouring joints then in the submodel at joint_size) is measured by benchmarks/bench_package3d.py
-stvenant: -0.25 % on the coarse 2 x 2 model (linear submodel at 0.016 mm, one cycle on a 40 °C grid; there the
-wider window reaches the symmetry planes and the die edge), while two different meshes of the same cell
-differ by 7 % at that (unconverged, linear) resolution -- the cut-face position is not what limits the submodel.
+stvenant on the coarse 2 x 2 model (one cycle on a 40 °C grid; there the wider window reaches the symmetry planes
+and the die edge): quadratic at 0.016 mm, ΔW 0.05261 -> 0.05237 MPa (-0.46 %; the joint3d cell 0.05263, +0.04 %
+from the window mesh of the same cell); linear -0.25 %, with two meshes of the same cell 7 % apart at that
+unconverged resolution -- the cut-face position is not what limits the submodel.
 model.global_step_control = "grid" (a non-default switch) runs the global model on the load grid's steps only:
 -0.08 % on the submodel ΔW of the same coarse model (bench_package3d.py globalsteps)."""
 from __future__ import annotations
