@@ -3,6 +3,8 @@
     python benchmarks/bench_package3d.py time [--set key=value ...]   # the shipped study (3 designs x 3 cycles)
     python benchmarks/bench_package3d.py buildup [--array 4]         # effect of model.buildup on the joints' ΔW
     python benchmarks/bench_package3d.py refine [--array 2] [--order 2] [--sizes 0.016,0.0113,0.008]
+    python benchmarks/bench_package3d.py stvenant [--array 2] [--order 2] [--size 0.016]
+    python benchmarks/bench_package3d.py globalsteps [--array 2]     # model.global_step_control error vs grid
 
 `time` prints, per case, the DOF, elements, increments, Newton iterations of the global model and of the
 submodel, and the wall time of each phase (global mesh, global solve, submodel mesh, submodel solve). Run the
@@ -13,7 +15,14 @@ joint's ΔW per cycle (conformal die layer) under both: the effect of the approx
 
 `refine` solves the flat design's global model once and its submodel at three mesh sizes (mesh.size_fine_3d,
 a constant ratio), and prints the submodel ΔW per cycle, the observed order of convergence and each level's
-deviation from the Richardson-extrapolated value (issue 13: the default within 3 %).
+deviation from the Richardson-extrapolated value (issue 13: the default within 3 %). The default size 0.016 mm is
+also the coarsest the design checks allow (the 1 µm passivation >= size / 16), so the levels go finer; quadratic
+cells: 0.016 mm 172k DOF, 0.0134 mm 254k, 0.0113 mm 369k (the cell of the flat design).
+
+`stvenant` solves the same global model and the submodel of its critical joint with the cut faces at half a
+pitch (the pitch cell) and one pitch cell further out (model.submodel_margin = pitch: the window of the package
+model around the joint, the neighbours at model.joint_size), both meshed by the window mesher, plus the joint3d
+cell the default path uses; it prints the change of the submodel ΔW (issue 13's St-Venant check).
 
 Writes results under /tmp/fem_wlp_bench_package3d/.
 """
@@ -88,6 +97,28 @@ def cmd_buildup(a):
               f"{_fmt(m / ly if m and ly else None, '.3f'):>15}")
 
 
+def cmd_globalsteps(a):
+    """The flat design with the global model on the error-controlled steps (the default) and on the load grid's
+    steps only (model.global_step_control = "grid"): the global increments, times and the submodel ΔW."""
+    die = max(3.5, a.array * 0.4)
+    base = [f"geometry.array_size={a.array}", f"geometry.die_size={die}", f"load.cycles={a.cycles}",
+            'output.fields="last"'] + a.set
+    res = {}
+    for gsc in ("error", "grid"):
+        wall, s = run(OUT / f"globalsteps_{gsc}", base + [f'model.global_step_control="{gsc}"'], _flat_only())
+        c = s["cases"][0]
+        res[gsc] = c
+        g, sub, ph = c.get("global") or {}, c.get("submodel") or {}, c.get("timing_phases_s") or {}
+        print(f"global {gsc:<6}: {c['status']}, global {g.get('dofs')} dofs {g.get('increments')} increments "
+              f"{g.get('newton_iterations')} iterations {_fmt(ph.get('global_solve'), '.1f')} s; submodel "
+              f"{sub.get('dofs')} dofs {sub.get('increments')} increments {_fmt(ph.get('submodel_solve'), '.1f')} s, "
+              f"ΔW {_fmt(sub.get('dW_per_cycle_MPa'), '.5f')} MPa; wall {wall:.1f} s (load {os.getloadavg()[0]:.2f})",
+              flush=True)
+    a0, a1 = (res[k].get("dW_per_cycle_MPa") for k in ("error", "grid"))
+    if a0 and a1:
+        print(f"submodel ΔW, global on the grid vs error-controlled: {100 * (a1 - a0) / a0:+.2f} %")
+
+
 def _flat_only() -> Path:
     text = STUDY.read_text()
     second = text.index("[[designs]]", text.index("[[designs]]") + 1)
@@ -97,32 +128,73 @@ def _flat_only() -> Path:
     return study
 
 
-def cmd_refine(a):
-    import dataclasses
-    import math
-
+def _global(a, folder: str):
+    """The flat design's global model of an a.array x a.array package (a.cycles cycles, a.set overrides):
+    (study, global run, critical joint)."""
     from fem_wlp.study.load import load_study
-    from fem_wlp.workflows.submodel import run_global, run_submodel
-    sizes = [float(x) for x in a.sizes.split(",")]
+    from fem_wlp.workflows.submodel import run_global
     die = max(3.5, a.array * 0.4)
     spec = load_study(_flat_only(), [f"geometry.array_size={a.array}", f"geometry.die_size={die}",
                                      f"load.cycles={a.cycles}", 'output.fields="last"'] + a.set)
     t0 = time.perf_counter()
     out = {}
-    g = run_global(spec, "flat", OUT / "refine", True, out)
+    g = run_global(spec, "flat", OUT / folder, True, out)
     if g is None:
         raise SystemExit(f"global model failed: {out.get('error')}")
     cj = out["global"]["critical_joint"]
     print(f"global: {out['global']['dofs']} dofs, {time.perf_counter() - t0:.1f} s, critical joint {cj} "
-          f"(load {os.getloadavg()[0]:.2f})")
+          f"(load {os.getloadavg()[0]:.2f}); overrides {a.set or 'none'}")
+    return spec, g, cj
+
+
+def _sub_line(label: str, sub: dict, wall: float) -> str:
+    tm = sub["timing_s"]
+    return (f"  {label}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, Δε_in "
+            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, "
+            f"{sub['newton_iterations']} Newton iterations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
+            + f" s; load {os.getloadavg()[0]:.2f})")
+
+
+def cmd_stvenant(a):
+    """The submodel of the critical joint with its cut faces at half a pitch (its cell) and one pitch cell further
+    out (model.submodel_margin = pitch), both meshed by the window mesher (the same sizes at the joint), and the
+    joint3d cell for reference: the change of the submodel ΔW is the St-Venant check of issue 13."""
+    import dataclasses
+
+    from fem_wlp.workflows.submodel import run_submodel
+    spec, g, cj = _global(a, "stvenant")
+    msizes = dataclasses.replace(spec.mesh, size_fine_3d=a.size)
+    res = {}
+    runs = (("joint3d cell", 0.0, False), ("window, margin 0", 0.0, True),
+            ("window, margin 1 pitch", spec.geometry.pitch, True))
+    for label, margin, window in runs[1:] if a.no_cell else runs:
+        t0 = time.perf_counter()
+        sub = run_submodel(spec, "flat", OUT / "stvenant" / label.replace(" ", "_").replace(",", ""), True, g, cj,
+                           mesh=msizes, order=a.order, margin=margin, window=window)
+        res[label] = sub
+        print(_sub_line(label, sub, time.perf_counter() - t0), flush=True)
+    w0, w1 = res["window, margin 0"]["dW_per_cycle_MPa"], res["window, margin 1 pitch"]["dW_per_cycle_MPa"]
+    print(f"St-Venant: cut faces one pitch cell further out change the submodel ΔW by {100 * (w1 - w0) / w0:+.2f} % "
+          "(window meshes)")
+    if "joint3d cell" in res:
+        c = res["joint3d cell"]["dW_per_cycle_MPa"]
+        print(f"joint3d cell vs window at margin 0 (two meshes of the same cell): {100 * (c - w0) / w0:+.2f} %")
+
+
+def cmd_refine(a):
+    import dataclasses
+    import math
+
+    from fem_wlp.workflows.submodel import run_submodel
+    sizes = [float(x) for x in a.sizes.split(",")]
+    spec, g, cj = _global(a, a.folder)
     rows = []
     for h in sizes:
         t0 = time.perf_counter()
-        sub = run_submodel(spec, "flat", OUT / "refine" / f"sub_{h:g}", True, g, cj,
+        sub = run_submodel(spec, "flat", OUT / a.folder / f"sub_{h:g}", True, g, cj,
                            mesh=dataclasses.replace(spec.mesh, size_fine_3d=h), order=a.order)
         rows.append((h, sub["dofs"], sub["dW_per_cycle_MPa"], sub["deps_in_per_cycle"], time.perf_counter() - t0))
-        print(f"  size {h:g}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, "
-              f"Δε_in {sub['deps_in_per_cycle']:.6f}, {rows[-1][-1]:.1f} s", flush=True)
+        print(_sub_line(f"size {h:g}", sub, rows[-1][-1]), flush=True)
     if len(rows) < 3:
         return
     (h1, _, f1, _, _), (h2, _, f2, _, _), (h3, _, f3, _, _) = rows[:3]
@@ -150,9 +222,22 @@ def main():
     r.add_argument("--order", type=int, default=2)
     r.add_argument("--cycles", type=int, default=1)
     r.add_argument("--sizes", default="0.016,0.0113,0.008")
+    r.add_argument("--folder", default="refine", help="results folder under " + str(OUT))
     r.add_argument("--set", action="append", default=[])
+    v = sub.add_parser("stvenant")
+    v.add_argument("--array", type=int, default=2)
+    v.add_argument("--order", type=int, default=2)
+    v.add_argument("--size", type=float, default=0.016)
+    v.add_argument("--cycles", type=int, default=1)
+    v.add_argument("--no-cell", action="store_true", help="skip the joint3d cell (the default path's mesher)")
+    v.add_argument("--set", action="append", default=[])
+    gs = sub.add_parser("globalsteps")
+    gs.add_argument("--array", type=int, default=2)
+    gs.add_argument("--cycles", type=int, default=1)
+    gs.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
-    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine}[a.cmd](a)
+    {"time": cmd_time, "buildup": cmd_buildup, "refine": cmd_refine, "stvenant": cmd_stvenant,
+     "globalsteps": cmd_globalsteps}[a.cmd](a)
 
 
 if __name__ == "__main__":

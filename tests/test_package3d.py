@@ -58,6 +58,43 @@ def test_quarter_geometry(tmp_path):
     assert joint_positions(g) == [tuple(x) for x in rep["joint_positions"]]
 
 
+def test_submodel_window_one_cell_further_out(tmp_path):
+    """model.submodel_margin = pitch (the St-Venant check's submodel): joint 0 of a 4 x 4 array with its cut
+    planes at 1.5 pitch from its axis -- the window [0, 0.8]^2 of the quarter (clipped by the symmetry planes),
+    the three neighbouring joints inside it (bulk solder only, so that the layer tracking sees the critical joint
+    alone), the cut faces exactly on the window planes and the symmetry planes, die_side and board_side; the areas of the interior cut planes are those of the window's die and board
+    faces (exact: planar facets; the gap between the stacks is empty away from the joints)."""
+    from fem_wlp.fe.mesh import mesh_facets
+    from fem_wlp.wlcsp.geometry.package3d import build_submodel_window
+    g = Geometry(array_size=4, die_size=1.8, board_extension=0.3)
+    d = Design.from_dict({"name": "flat", "kind": "flat", "pad_edge": "polymer", "pi2_opening": 0.2})
+    r = build_submodel_window(g, d, MeshSizes(size_coarse=0.3, grading_distance=0.3, size_fine_3d=0.016), tmp_path,
+                              joint=0, margin=0.4)
+    assert r.report["window_mm"] == pytest.approx([-0.4, 0.8, -0.4, 0.8])
+    fm = load_mesh(r.msh)
+    solder = sorted({n.split("/")[1] for n in fm.leaves if n.startswith("solder/")})
+    assert solder == ["joint0", "neighbour1", "neighbour2", "neighbour3"]
+    assert fm.leaves_under("solder/joint0/die_layer") and fm.leaves_under("solder/joint0/board_layer")
+    assert not fm.leaves_under("solder/neighbour1/die_layer") and fm.leaves_under("solder/neighbour1/bulk")
+    assert -0.04 < r.report["solder"]["joint0"]["rel_error"] < 0.0
+    p = fm.mesh.p
+    assert p[0].max() == pytest.approx(0.8) and p[1].max() == pytest.approx(0.8) and p[0].min() == 0.0
+    z_top, z_lo = p[2].max(), p[2].min()
+    F = mesh_facets(fm.mesh)
+    area = {}
+    for name in ("die_side", "board_side"):
+        v = p[:, F[:, fm.boundary(name)]]                               # (3, 3 vertices, facets)
+        on = [np.all(np.isclose(v[a], c), axis=0) for a in (0, 1) for c in (0.0, 0.8)]
+        assert np.all(np.any(on, axis=0)), name                        # every facet on a window plane
+        a = 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0], axis=0), axis=0)
+        area[name] = float(a[on[1]].sum()), v[2]
+    # the die stack (die + full-area build-up) above the gap, the board stack (board + mask) below it
+    z_bu, z_mask = area["die_side"][1].min(), area["board_side"][1].max()
+    assert z_mask < z_bu
+    assert area["die_side"][0] == pytest.approx(0.8 * (z_top - z_bu), rel=1e-9)         # x = 0.8, die side
+    assert area["board_side"][0] == pytest.approx(0.8 * (z_mask - z_lo), rel=1e-9)      # x = 0.8, board side
+
+
 def test_choose_critical():
     spec = load_study(STUDY)
     joints = [{"index": 0, "dW_per_cycle_MPa": 0.1}, {"index": 1, "dW_per_cycle_MPa": 0.3},
@@ -75,6 +112,9 @@ def test_choose_critical():
     ("model.submodel_order=3", "model.submodel_order"),
     ("geometry.board_extension=-0.5", "geometry.board_extension"),
     ('model.compare_with=["slice2d", "fem"]', "model.compare_with"),
+    ("model.submodel_margin=0.2", "model.submodel_margin"),       # cut planes through the neighbours' axes
+    ("model.submodel_margin=0.35", "model.submodel_margin"),      # 0.05 mm off one pitch: cuts the neighbours
+    ("model.submodel_margin=1.2", "model.submodel_margin"),       # three cells out: more than MAX_SUBMODEL_CELLS
 ])
 def test_bad_input_names_the_key(setting, key, capsys):
     assert main(["check", str(STUDY), "--set", setting]) == 2
@@ -221,3 +261,23 @@ def test_model_comparison_table():
     assert set(rows[0]) == {"model", "case", "baseline_case", "dW_per_cycle_MPa", "life_ratio_vs_baseline"}
     text = "\n".join(_models(type("R", (), {"summary": {"model_comparison": rows}})()))
     assert "Which model to believe" in text and "slice2d -60 % to -52 %" in text     # 0.02/0.05 - 1, 0.019/0.04 - 1
+
+
+def test_plane_section_of_tetrahedra_is_exact():
+    """The sections of reporting/package3d_plots.py: the cut polygons of a tetrahedral unit cube by a horizontal
+    plane and by the diagonal vertical plane tile the cube's sections exactly (areas 1 and sqrt 2; planar cuts of
+    affine cells: round-off only, and the 1e-12 shift of vertices lying on the plane)."""
+    import skfem
+
+    from fem_wlp.reporting.package3d_plots import plane_section
+    m = skfem.MeshTet.init_tensor(*[np.linspace(0.0, 1.0, 4)] * 3)
+
+    def area(poly):
+        x, y = poly[..., 0], poly[..., 1]
+        return float(np.abs(0.5 * (x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y).sum(1)).sum())
+    _, poly = plane_section(m.p, m.t.T, (0.5, 0.5, 0.37), (0.0, 0.0, 1.0), np.array([[1.0, 0, 0], [0, 1.0, 0]]))
+    assert area(poly) == pytest.approx(1.0, rel=1e-12)
+    d = np.array([1.0, 1.0, 0.0]) / math.sqrt(2)
+    cut, poly = plane_section(m.p, m.t.T, (0.5, 0.5, 0.5), (d[1], -d[0], 0.0), np.array([d, [0.0, 0.0, 1.0]]))
+    # this plane runs through mesh vertices, which the cut treats as 1e-12 (of the mesh size) above it
+    assert area(poly) == pytest.approx(math.sqrt(2), rel=1e-10) and cut.size > 0

@@ -50,6 +50,7 @@ from matplotlib.tri import Triangulation  # noqa: E402
 from fem_wlp.errors import InputError  # noqa: E402
 from fem_wlp.fe.mesh import load as load_mesh  # noqa: E402
 from fem_wlp.io.results import damaged, read_json, read_summary  # noqa: E402
+from fem_wlp.reporting.package3d_plots import plot_package3d  # noqa: E402
 from fem_wlp.study.cases import case_folder_name  # noqa: E402
 from fem_wlp.study.spec import DEFAULT_MAX_CYCLES  # noqa: E402
 from fem_wlp.wlcsp.profiles import profile_from_spec  # noqa: E402
@@ -1114,4 +1115,5 @@ class _PlotData:
             self._attempt(written, "sweep", plot_sweep, s, plots)
             self._attempt(written, "temperature profile", plot_profile, s, self.prof, self.fields, self.layers,
                           plots)
+            self._attempt(written, "package3d", plot_package3d, self.outdir, s, plots)
         return written

@@ -25,7 +25,8 @@ from fem_wlp.fe.solver import SolverSettings
 from fem_wlp.materials import material_from_spec
 from fem_wlp.study import values as v
 from fem_wlp.units import parse_temperature
-from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_package_array, match_tables
+from fem_wlp.wlcsp.design import (Design, Geometry, MeshSizes, check_package_array, check_submodel_margin,
+                                  match_tables)
 from fem_wlp.wlcsp.fatigue import life_models_from_spec, model_names
 from fem_wlp.fe.problem import History
 from fem_wlp.wlcsp.profiles import (DEFAULT_FIRST_STEP, DEFAULT_MAX_DT, DEFAULT_MIN_DWELL_STEPS, DEFAULT_STEP_GROWTH,
@@ -121,6 +122,19 @@ class ModelSpec:
     submodel_order: int = key(2, type="integer", allowed="1 | 2",
                               doc="package3d: element order of the submodel (2: quadratic tetrahedra, which do "
                                   "not lock under isochoric inelastic flow)")
+    global_step_control: str = key("error", type="string", allowed="error | grid",
+                                   doc="package3d: the step control of the global model (error: the study's "
+                                       "solver.step_control; grid: the load grid's steps only -- fewer, "
+                                       "backward-Euler global frames; the submodel keeps solver.step_control "
+                                       "between them, driven linearly in time. A switch for speed, its effect on "
+                                       "the submodel ΔW measured on the coarse model only: benchmarks/README.md)")
+    submodel_margin: float = key(0.0, type="number", unit="mm",
+                                 allowed="0, or a multiple n * pitch (n = 1, 2) within (pitch - widest joint) / 2",
+                                 doc="package3d: the submodel's cut faces at pitch/2 + margin from the critical "
+                                     "joint's axis (0: its pitch cell; pitch: one cell further out, the "
+                                     "neighbouring joints included at model.joint_size -- the St-Venant check "
+                                     "of benchmarks/bench_package3d.py stvenant); the cut planes must run "
+                                     "between joint rows")
     compare_with: tuple[str, ...] = key((), type="list of strings", allowed="a subset of slice2d, joint3d, axisym",
                                         doc="package3d: also run these cheaper models on every design; each "
                                             "case gets a model_comparison list against package3d's submodel")
@@ -156,7 +170,8 @@ class ModelSpec:
         return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds, **p3)
 
 
-PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order", "compare_with")
+PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submodel_order", "submodel_margin",
+                  "global_step_control", "compare_with")
 #: the models model.compare_with can name
 COMPARABLE = ("slice2d", "joint3d", "axisym")
 
@@ -180,6 +195,10 @@ def _package3d_keys(t: dict, kinds) -> dict:
         out["submodel"] = v.boolean("model.submodel", t["submodel"])
     if "submodel_order" in t:
         out["submodel_order"] = v.choice_int("model.submodel_order", t["submodel_order"], (1, 2))
+    if "global_step_control" in t:
+        out["global_step_control"] = v.choice("model.global_step_control", t["global_step_control"], ("error", "grid"))
+    if "submodel_margin" in t:
+        out["submodel_margin"] = v.number("model.submodel_margin", t["submodel_margin"], 0.0, 10.0)
     if "compare_with" in t:
         cw = t["compare_with"]
         if not isinstance(cw, list) or len(set(map(str, cw))) < len(cw):
@@ -822,6 +841,7 @@ def _check_package3d(model: ModelSpec, geometry: Geometry) -> None:
                          f"(joint i*{m} + j at ((i + 1/2) pitch, (j + 1/2) pitch))")
     if model.joint_size > geometry.pitch / 2:
         raise InputError("model.joint_size", model.joint_size, f"<= pitch/2 = {geometry.pitch / 2} mm")
+    check_submodel_margin(geometry, model.submodel_margin)
 
 
 def _designs(tables) -> tuple[Design, ...]:

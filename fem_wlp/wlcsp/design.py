@@ -487,6 +487,25 @@ def check_package_array(g: Geometry) -> None:
               "package3d (every joint's pitch cell -- the submodel cell -- must lie on the die)")
 
 
+#: the widest a joint may be (solder.MIN_GAP_TO_NEIGHBOUR: a narrower gap to the neighbour counts as bridging), as
+#: a clearance for the submodel's cut planes: pitch - WIDEST_JOINT_GAP
+WIDEST_JOINT_GAP = 0.05
+#: the largest submodel margin, in pitches (a 5 x 5 cell window)
+MAX_SUBMODEL_CELLS = 2
+
+
+def check_submodel_margin(g: Geometry, margin: float, key: str = "model.submodel_margin") -> None:
+    """package3d: the submodel's cut planes, at pitch/2 + margin from the critical joint's axis, run between the
+    joint rows -- clear of every neighbouring joint, which may be as wide as pitch - WIDEST_JOINT_GAP -- so
+    margin lies within (WIDEST_JOINT_GAP / 2) of a multiple n * pitch, n = 0..MAX_SUBMODEL_CELLS."""
+    tol = WIDEST_JOINT_GAP / 2
+    n = round(margin / g.pitch)
+    if margin < 0 or n > MAX_SUBMODEL_CELLS or abs(margin - n * g.pitch) > tol + 1e-12:
+        _fail(key, margin, f"0, or n * pitch (n = 1..{MAX_SUBMODEL_CELLS}, pitch {g.pitch} mm) within ±{tol:g} "
+              f"mm: a cut plane at pitch/2 + margin = {g.pitch / 2 + margin:g} mm from the joint axis would cut a "
+              "neighbouring joint (joints may be pitch - 0.05 mm wide)")
+
+
 def with_overrides(obj, **kw):
     """A validated copy with some fields replaced."""
     return replace(obj, **kw)

@@ -20,8 +20,14 @@ What the numbers mean: the global model's joints are meshed coarsely (model.join
 as full-area layers unless model.buildup = "merged", see wlcsp.geometry.package3d); their ΔW ranks the joints,
 the submodel's is the reference value. The submodel's cut faces sit at half a pitch from the joint
 axis, where the global model's joint detail (its coarse mesh) still influences the displacement; how much the
-submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check) is not measured yet.
-"""
+submodel ΔW moves when the cut faces move one pitch cell out (issue 13's St-Venant check: model.submodel_margin
+= pitch, the neighbouring joints then in the submodel at joint_size) is measured by benchmarks/bench_package3d.py
+stvenant on the coarse 2 x 2 model (one cycle on a 40 °C grid; there the wider window reaches the symmetry planes
+and the die edge): quadratic at 0.016 mm, ΔW 0.05261 -> 0.05237 MPa (-0.46 %; the joint3d cell 0.05263, +0.04 %
+from the window mesh of the same cell); linear -0.25 %, with two meshes of the same cell 7 % apart at that
+unconverged resolution -- the cut-face position is not what limits the submodel.
+model.global_step_control = "grid" (a non-default switch) runs the global model on the load grid's steps only:
+-0.08 % on the submodel ΔW of the same coarse model (bench_package3d.py globalsteps)."""
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +46,7 @@ from fem_wlp.materials import material_from_spec
 from fem_wlp.study.spec import PACKAGE3D_KEYS, Study
 from fem_wlp.wlcsp.design import MeshSizes
 from fem_wlp.wlcsp.geometry import build_mesh
-from fem_wlp.wlcsp.geometry.package3d import build_package3d
+from fem_wlp.wlcsp.geometry.package3d import build_package3d, build_submodel_window
 from fem_wlp.wlcsp.regions import top_region
 from fem_wlp.workflows.evaluate import evaluate
 from fem_wlp.workflows.interfaces import unbonded_interfaces
@@ -91,7 +97,7 @@ def submodel_model(spec: Study, fm: FEMesh, history: GlobalHistory, order: int) 
 
 
 def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: str, joint_dirs=None,
-                   keep_u: bool = False):
+                   keep_u: bool = False, settings=None):
     """Run `model` over `times`, writing history.csv, fields and layers.csv (interface-layer averages of every
     joint) into `outdir`; returns (run summary, [(time, u)] when keep_u)."""
     prof = spec.profile
@@ -110,7 +116,7 @@ def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: 
             frames.append((frame.time, frame.u.copy()))
 
     try:
-        res = run_model(model, times, outdir, spec.solver.settings(), output=spec.output.fields,
+        res = run_model(model, times, outdir, settings or spec.solver.settings(), output=spec.output.fields,
                         output_times=prof.corners, cycle_of=prof.cycle_of, progress=prog, on_frame=on_frame,
                         compression=spec.output.compression)
     finally:
@@ -237,6 +243,18 @@ def compare_models(case, folder: Path, quiet: bool, out: dict, run_other) -> lis
     return rows
 
 
+def global_settings(spec: Study):
+    """The global model's solver settings: the study's, or with model.global_step_control = "grid" the load grid's
+    steps only (its frames drive the submodel, which keeps the study's step control between them), with modified
+    Newton unless solver.modified_newton says otherwise (its "auto" means full Newton on a grid: a
+    refactorization per iteration, which a 180k-DOF global model cannot afford)."""
+    s = spec.solver.settings()
+    if spec.model.global_step_control != "grid":
+        return s
+    return dataclasses.replace(s, step_control="grid",
+                               modified_newton="on" if s.modified_newton == "auto" else s.modified_newton)
+
+
 @dataclasses.dataclass
 class GlobalRun:
     """A solved global model: the model, its displacement history, the mesh report, the evaluation."""
@@ -263,7 +281,7 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
     t0 = _time.perf_counter()
     gm = global_model(spec, load_mesh(mres.msh))
     gres, gframes = _solve_tracked(spec, gm, spec.load.time_grid(), cdir / "global", quiet, name + " global",
-                                   keep_u=True)
+                                   keep_u=True, settings=global_settings(spec))
     phases["global_solve"] = round(_time.perf_counter() - t0, 3)
     geval = evaluate(spec, cdir / "global" / "layers.csv", gres, {**rep, "joint_positions": rep["dnp_mm"]})
     joints = [{"index": int(e["joint"]), "dnp_mm": rep["dnp_mm"][int(e["joint"])],
@@ -289,17 +307,26 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
 
 
 def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, cj: int,
-                 mesh: MeshSizes | None = None, order: int | None = None) -> dict:
+                 mesh: MeshSizes | None = None, order: int | None = None, margin: float | None = None,
+                 window: bool = False) -> dict:
     """Mesh (cdir/mesh), drive, solve (into cdir) and evaluate the submodel of joint `cj` of the global run `g`
-    (mesh sizes: the study's [mesh], order: model.submodel_order, unless given); returns the `submodel` entry
-    with its `evaluation` (the joint3d evaluation) and `phases` (times)."""
+    (mesh sizes: the study's [mesh], order: model.submodel_order, margin: model.submodel_margin, unless given);
+    returns the `submodel` entry with its `evaluation` (the joint3d evaluation) and `phases` (times).
+    Margin 0: the joint3d cell of the joint, moved to its position; margin > 0 (or `window`): the package
+    model's window around it (wlcsp.geometry.package3d.build_submodel_window, the neighbours at joint_size)."""
     phases = {}
     t0 = _time.perf_counter()
     order = order or spec.model.submodel_order
+    margin = spec.model.submodel_margin if margin is None else margin
     msizes = MeshSizes(**{**(mesh or spec.mesh).__dict__, "order": order})
-    sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
     x, y = g.report["joint_positions"][cj]
-    sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
+    if margin > 0 or window:
+        sres = build_submodel_window(spec.geometry, spec.designs[0], msizes, cdir / "mesh", cj, margin,
+                                     joint_size=spec.model.joint_size)
+        sfm = load_mesh(sres.msh)
+    else:
+        sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
+        sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
     phases["submodel_mesh"] = round(_time.perf_counter() - t0, 3)
     t0 = _time.perf_counter()
     sm = submodel_model(spec, sfm, g.history, order)
@@ -311,7 +338,8 @@ def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, 
     # the neutral point, the submodel's only joint)
     ev = evaluate(spec, cdir / "layers.csv", res, {**sres.report, "joint_positions": [r]})
     return {"status": res["status"], "error": res["error"], "dofs": res["dofs"], "elements": res["elements"],
-            "order": order, "size_fine_mm": msizes.size_fine_3d, "joint": cj, "dnp_mm": r,
+            "order": order, "size_fine_mm": msizes.size_fine_3d, "joint": cj, "dnp_mm": r, "margin_mm": margin,
+            "mesher": "window" if margin > 0 or window else "joint3d cell",
             "dW_per_cycle_MPa": ev["dW_per_cycle_MPa"], "deps_in_per_cycle": ev["deps_in_per_cycle"],
             "per_cycle": ev["per_cycle"], "critical_layer": ev["critical_layer"], "averaging": ev["averaging"],
             "metrics": _rules(ev), "increments": res["increments"], "newton_iterations": res["newton_iterations"],

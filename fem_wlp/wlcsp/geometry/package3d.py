@@ -25,17 +25,26 @@ flat design, one JESD22-A104 G cycle on the grid's steps, joint_size 0.025 mm; 8
 The critical joint is re-solved in a submodel with the exact stack of its cell (workflows/submodel.py).
 
 Facet groups: `sym_x` (x = 0), `sym_y` (y = 0), `die_top`, `board_bottom`.
+
+The submodel window (build_submodel_window, model.submodel_margin > 0): the same construction inside a box around
+the critical joint whose cut planes lie at pitch/2 + margin from its axis (between joint rows: design.
+check_submodel_margin), clipped by the quarter's symmetry planes, the die edge and the board end; the critical
+joint and its pitch cell meshed at mesh.size_fine_3d (graded as the joint3d cell), the neighbouring joints in
+the window at joint_size, all at the submodel's element order. It moves the cut faces one pitch cell further out
+for issue 13's St-Venant check (benchmarks/bench_package3d.py stvenant).
 """
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fem_wlp.errors import InputError
-from fem_wlp.wlcsp.design import Design, Geometry, MeshSizes, check_combination, check_package_array
+from fem_wlp.wlcsp.design import (Design, Geometry, MeshSizes, check_combination, check_package_array,
+                                  check_submodel_margin)
 from fem_wlp.wlcsp.geometry.mesh_report import finish_report
 from fem_wlp.wlcsp.geometry.mesher import MeshResult, _GmshSession, remove_slivers
 from fem_wlp.wlcsp.geometry.solder import Joint, solve_joint
@@ -62,6 +71,55 @@ def check_package(geometry: Geometry, joint_size: float, buildup: str, key_prefi
     if not (isinstance(joint_size, (int, float)) and 5e-4 <= joint_size <= geometry.pitch / 2):
         raise InputError(f"{key_prefix}.joint_size", joint_size, f"a size in [0.0005, pitch/2 = "
                          f"{geometry.pitch / 2}] mm")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A submodel window of the quarter: x0 < x < x1, y0 < y < y1 (clipped to the quarter, the die and the board),
+    around joint `joint` (None: the whole quarter), meshed at element order `order`."""
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    joint: int | None
+    order: int = 1
+
+
+def submodel_window(geometry: Geometry, joint: int, margin: float, order: int) -> Window:
+    """The window whose cut planes lie at pitch/2 + margin from joint `joint`'s axis."""
+    x, y = joint_positions(geometry)[joint]
+    h = geometry.pitch / 2 + margin
+    return Window(x - h, x + h, y - h, y + h, joint, order)
+
+
+def build_submodel_window(geometry: Geometry, design: Design, mesh: MeshSizes, out_dir, joint: int, margin: float,
+                          joint_size: float = 0.025) -> MeshResult:
+    """The submodel of joint `joint` with its cut faces at pitch/2 + margin from its axis (design.
+    check_submodel_margin): the package model's construction (full-area build-up layers) inside the window, the
+    critical joint (named joint0) and its pitch cell at mesh.size_fine_3d, the neighbouring joints in the window
+    (`neighbour<k>`, bulk solder only) at joint_size, at element order mesh.order; in the global model's
+    coordinates. Facet groups die_top, board_bottom, die_side, board_side (the cut faces, see _window_facets).
+    Writes `<design>_submodel.msh` / `.vtu`."""
+    check_package(geometry, joint_size, "layers")
+    check_submodel_margin(geometry, margin)
+    check_combination(geometry, design, mesh, JOINT_KIND)
+    j = solve_joint(geometry, design, mesh.fine(JOINT_KIND), segmented=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    msh, vtu = out_dir / f"{design.name}_submodel.msh", out_dir / f"{design.name}_submodel.vtu"
+    t0 = time.perf_counter()
+    win = submodel_window(geometry, joint, margin, mesh.order)
+    try:
+        with _GmshSession() as gmsh:
+            rep = _build(gmsh, geometry, design, mesh, j, joint_size, "layers", msh, window=win)
+    except InputError:
+        raise
+    except Exception as exc:   # never a raw gmsh traceback
+        raise RuntimeError(f"meshing failed for design '{design.name}' (package3d submodel): {exc}") from None
+    rep = finish_report(rep, msh, vtu, JOINT_KIND, mesh.order, j)
+    rep.update({"model": "package3d-submodel", "window_mm": [win.x0, win.x1, win.y0, win.y1],
+                "margin_mm": margin, "time_total_s": round(time.perf_counter() - t0, 3)})
+    return MeshResult(msh, vtu, rep)
 
 
 def build_package3d(geometry: Geometry, design: Design, mesh: MeshSizes, out_dir, joint_size: float = 0.025,
@@ -93,28 +151,40 @@ def build_package3d(geometry: Geometry, design: Design, mesh: MeshSizes, out_dir
     return MeshResult(msh, vtu, rep)
 
 
-def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buildup: str, msh: Path) -> dict:
+def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buildup: str, msh: Path,
+           window: Window | None = None) -> dict:
+    """The quarter (window None) or the submodel window (every joint whose axis lies in it; its critical joint
+    named joint0 with its interface-layer zones, the others `neighbour<k>` without zones, so that the layer
+    tracking and the evaluation see the critical joint only)."""
     from fem_wlp.wlcsp.geometry import build as B     # imports gmsh (heavy): only when a mesh is built
     t0 = time.perf_counter()
     occ = gmsh.model.occ
     asm = B.Assembly(3)
     pos = joint_positions(g)
+    xd = g.die_size / 2
+    xb = xd + g.board_extension
+    w = window or Window(0.0, xb, 0.0, xb, None, 0)
     for k, (x, y) in enumerate(pos):
+        if not (w.x0 < x < w.x1 and w.y0 < y < w.y1):
+            continue
+        name = f"joint{k}" if window is None else ("joint0" if k == w.joint else f"neighbour{k}")
         one = B.Assembly(3)
         B.joint_shapes_3d(one, j, design, g)
         tags = [(3, t) for *_, ts in one.items for t in ts] + [(3, t) for _, ts in one.zones for t in ts]
         occ.translate(tags, x, y, 0.0)
         for prio, _seq, lab, ts in one.items:
-            asm.items.append((prio, len(asm.items), lab.replace("/joint0", f"/joint{k}"), ts))
-        asm.zones.extend(one.zones)
-    xd = g.die_size / 2
-    xb = xd + g.board_extension
+            asm.items.append((prio, len(asm.items), lab.replace("/joint0", f"/{name}"), ts))
+        if name.startswith("joint"):
+            asm.zones.extend(one.zones)
+        else:
+            occ.remove([(3, t) for _, ts in one.zones for t in ts], recursive=True)
     z_top = j.y_face + g.die_thickness
     z_bu = min(j.y_of_depth(d1) for _, _, d1 in j.die.far) if j.die.far else j.y_face
     z_mask = max(y1 for _, _, y1 in j.board.far) if j.board.far else 0.0
 
     def box(x1, z0, z1):
-        return [(3, occ.addBox(0.0, 0.0, z0, x1, x1, z1 - z0))]
+        xa, ya = max(w.x0, 0.0), max(w.y0, 0.0)
+        return [(3, occ.addBox(xa, ya, z0, min(x1, w.x1) - xa, min(x1, w.y1) - ya, z1 - z0))]
     if buildup == "merged":
         asm.add("far", "die", box(xd, z_bu, z_top))
         asm.add("far", "board", box(xb, -g.board_thickness, z_mask))
@@ -139,10 +209,13 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
         return [(d, t) for d, t in gmsh.model.getEntitiesInBoundingBox(*box_dim)
                 if len(gmsh.model.getAdjacencies(d, t)[0]) > 0]
     z_lo = -g.board_thickness
-    facets = {"sym_x": [t for _, t in bb(-e, -e, z_lo - e, e, xb + e, z_top + e, 2)],
-              "sym_y": [t for _, t in bb(-e, -e, z_lo - e, xb + e, e, z_top + e, 2)],
-              "die_top": [t for _, t in bb(-e, -e, z_top - e, xd + e, xd + e, z_top + e, 2)],
-              "board_bottom": [t for _, t in bb(-e, -e, z_lo - e, xb + e, xb + e, z_lo + e, 2)]}
+    if window is None:
+        facets = {"sym_x": [t for _, t in bb(-e, -e, z_lo - e, e, xb + e, z_top + e, 2)],
+                  "sym_y": [t for _, t in bb(-e, -e, z_lo - e, xb + e, e, z_top + e, 2)],
+                  "die_top": [t for _, t in bb(-e, -e, z_top - e, xd + e, xd + e, z_top + e, 2)],
+                  "board_bottom": [t for _, t in bb(-e, -e, z_lo - e, xb + e, xb + e, z_lo + e, 2)]}
+    else:
+        facets = _window_facets(bb, w, 0.5 * (j.y_t + j.y_b), z_lo, z_top, xd, xb, e)
     for name, tags in facets.items():
         if not tags:
             raise RuntimeError(f"boundary '{name}' not found")
@@ -152,14 +225,25 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
     f = gmsh.model.mesh.field
     slope = (mesh.size_coarse - hj) / mesh.grading_distance
     me = f.add("MathEval")
-    f.setString(me, "F", f"Min({mesh.size_coarse}, {hj} + {slope}*Max(0, Max(z - {j.y_face}, {z_mask} - z)))")
+    dz = f"Max(0, Max(z - {j.y_face}, {z_mask} - z))"
+    size = f"{hj} + {slope}*{dz}"
+    if window is not None:
+        # the critical joint's pitch cell at mesh.size_fine_3d (graded as the joint3d cell: the same slope out of
+        # the gap, and out of the cell in x, y), the neighbours at joint_size
+        xc, yc = pos[w.joint]
+        fine = mesh.size_fine_3d
+        fslope = (mesh.size_coarse - fine) / mesh.grading_distance
+        dxy = f"Max(0, Max(Fabs(x - {xc}), Fabs(y - {yc})) - {g.pitch / 2})"
+        size = f"Min({size}, {fine} + {fslope}*Max({dz}, {dxy}))"
+    f.setString(me, "F", f"Min({mesh.size_coarse}, {size})")
     f.setAsBackgroundMesh(me)
+    hmin = hj / 8 if window is None else min(hj, mesh.size_fine_3d) / 8
     for opt, val in (("Mesh.MeshSizeExtendFromBoundary", 0), ("Mesh.MeshSizeFromPoints", 0),
-                     ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeMin", hj / 8),
+                     ("Mesh.MeshSizeFromCurvature", 0), ("Mesh.MeshSizeMin", hmin),
                      ("Mesh.MeshSizeMax", mesh.size_coarse)):
         gmsh.option.setNumber(opt, val)
     t1 = time.perf_counter()
-    _generate_serial(gmsh)
+    _generate_serial(gmsh, 1 if window is None else window.order)
     t_mesh = time.perf_counter() - t1
     types, etags, _ = gmsh.model.mesh.getElements(3)
     q = np.asarray(gmsh.model.mesh.getElementQualities(etags[0], "gamma"))
@@ -178,7 +262,28 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
 
 
 
-def _generate_serial(gmsh):
+def _window_facets(bb, w: Window, z_gap: float, z_lo: float, z_top: float, xd: float, xb: float, e: float) -> dict:
+    """Facet groups of a submodel window: die_top, board_bottom, and its cut faces -- every window plane inside the
+    die (die_side, above z_gap) or the board (board_side, below), the planes on the quarter's symmetry planes
+    included (driven like the others: the global solution has u_x = 0 there) -- but not the die edge or board
+    end (free surfaces)."""
+    xa, ya = max(w.x0, 0.0), max(w.y0, 0.0)
+    out = {"die_top": [t for _, t in bb(xa - e, ya - e, z_top - e, min(w.x1, xd) + e, min(w.y1, xd) + e,
+                                        z_top + e, 2)],
+           "board_bottom": [t for _, t in bb(xa - e, ya - e, z_lo - e, min(w.x1, xb) + e, min(w.y1, xb) + e,
+                                             z_lo + e, 2)]}
+    for name, z0, z1, edge in (("die_side", z_gap, z_top, xd), ("board_side", z_lo, z_gap, xb)):
+        x1, y1 = min(w.x1, edge), min(w.y1, edge)
+        planes = [(xa, ya, xa, y1)] + ([(x1, ya, x1, y1)] if w.x1 < edge - e else []) + \
+                 [(xa, ya, x1, ya)] + ([(xa, y1, x1, y1)] if w.y1 < edge - e else [])
+        tags = set()
+        for a0, b0, a1, b1 in planes:
+            tags.update(t for _, t in bb(a0 - e, b0 - e, z0 - e, a1 + e, b1 + e, z1 + e, 2))
+        out[name] = sorted(tags)
+    return out
+
+
+def _generate_serial(gmsh, order: int = 1):
     """mesher._generate's 3D path with one meshing thread: multithreaded HXT on the many-joint model crashed the
     process now and then (heap corruption inside gmsh, "double free or corruption"). HXT with sliver removal,
     gmsh's optimiser, and re-meshing with another Delaunay perturbation while slivers (gamma < 1e-3) remain."""
@@ -188,3 +293,6 @@ def _generate_serial(gmsh):
     gmsh.option.setNumber("Mesh.OptimizeThreshold", 0.05)
     gmsh.model.mesh.generate(3)
     remove_slivers(gmsh)
+    if order == 2:
+        gmsh.option.setNumber("Mesh.SecondOrderLinear", 0)
+        gmsh.model.mesh.setOrder(2)
