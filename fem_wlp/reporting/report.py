@@ -679,6 +679,14 @@ CAPTIONS = {
     "dW_vs_dnp.png": "ΔW of every joint vs its distance from the neutral point.",
     "sweep.png": "ΔW and the life ratio vs the baseline against every swept parameter.",
     "temperature_profile.png": "The thermal profile, cycle boundaries and the times of the map snapshots.",
+    "package3d_joint_dW.png": "Global package model: ΔW per cycle of every joint of the quarter, one colour "
+                              "scale for all designs (its joints are meshed coarsely: a ranking of the joints; "
+                              "the critical joint's number is the submodel's).",
+    "package3d_warpage.png": "Board warpage at the hot and cold dwell ends: maps of the board bottom and the "
+                             "section along the diagonal.",
+    "package3d_submodel_sections.png": "Submodel of the critical joint, section through the joint axis: "
+                                       "last-cycle ΔW and cold-end von Mises, one scale per row shared by the "
+                                       "designs.",
 }
 PLOT_FILES = tuple(CAPTIONS)
 
