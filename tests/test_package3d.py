@@ -115,6 +115,7 @@ def test_choose_critical():
     ("model.submodel_margin=0.2", "model.submodel_margin"),       # cut planes through the neighbours' axes
     ("model.submodel_margin=0.35", "model.submodel_margin"),      # 0.05 mm off one pitch: cuts the neighbours
     ("model.submodel_margin=1.2", "model.submodel_margin"),       # three cells out: more than MAX_SUBMODEL_CELLS
+    ("geometry.imc=true", "geometry.imc"),                         # the global model fails with an IMC (measured)
 ])
 def test_bad_input_names_the_key(setting, key, capsys):
     assert main(["check", str(STUDY), "--set", setting]) == 2

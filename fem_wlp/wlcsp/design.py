@@ -420,8 +420,11 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         # (quality gamma 0.000 measured): not offered until the sectors carry their own end-wall IMC
         _fail("geometry.imc", True, f"false for a discontinuous ring in joint3d (designs.{d.name}.ring_segments "
               f"= {d.ring_segments}); the 2D models and a continuous ring take an IMC")
-    if model == "joint3d" and d.kind == "embossed" and d.ring_segments >= 2:
-        pass
+    if g.imc and model == "package3d":
+        # measured (2x2 array, coarse global joints): the global model fails at its first increment with a NaN
+        # residual in cu_wiring, in every design; not offered until the IMC of the coarse joints is understood
+        _fail("geometry.imc", True, "false for model.kind = 'package3d' (its global model fails at the first "
+              "increment with an IMC); slice2d, axisym and joint3d take an IMC")
     if d.pad_diameter >= g.pitch:
         _fail(k("pad_diameter"), d.pad_diameter, f"< geometry.pitch = {g.pitch}")
     if model == "package3d":
