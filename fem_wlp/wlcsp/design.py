@@ -421,10 +421,11 @@ def check_combination(geometry: Geometry, design: Design, mesh: MeshSizes, model
         _fail("geometry.imc", True, f"false for a discontinuous ring in joint3d (designs.{d.name}.ring_segments "
               f"= {d.ring_segments}); the 2D models and a continuous ring take an IMC")
     if g.imc and model == "package3d":
-        # measured (2x2 array, coarse global joints): the global model fails at its first increment with a NaN
-        # residual in cu_wiring, in every design; not offered until the IMC of the coarse joints is understood
-        _fail("geometry.imc", True, "false for model.kind = 'package3d' (its global model fails at the first "
-              "increment with an IMC); slice2d, axisym and joint3d take an IMC")
+        # measured (2x2 array): the coarse global joints (model.joint_size) mesh the 3 um IMC zones into
+        # zero-volume tetrahedra (quality gamma 0.0, 7 elements), and the global model fails at its first
+        # increment with a NaN residual, in every design; not offered until those zones are meshed as layers
+        _fail("geometry.imc", True, "false for model.kind = 'package3d' (its coarse global joints mesh the IMC "
+              "into zero-volume tetrahedra); slice2d, axisym and joint3d take an IMC")
     if d.pad_diameter >= g.pitch:
         _fail(k("pad_diameter"), d.pad_diameter, f"< geometry.pitch = {g.pitch}")
     if model == "package3d":
