@@ -8,6 +8,8 @@ form within the penalty's effect (stated per test).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skfem
@@ -394,19 +396,25 @@ def tilted(friction=0.0):
     # within 400 s with fixed increments, 10 per step -- its friction iterations cycled)
 ])
 def test_calculix_same_mesh(tmp_path, case, times, tol_u, tol_s):
-    from fem_wlp.io.calculix.deck import deck_maps, write_deck
-    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
-    from fem_wlp.fe.solver.discretization import Discretization
-
     if case == "pushed":
         model, _ = block(-0.01)
     elif case == "tilted":
         model = tilted()
     else:
         model, _ = block(-0.01, friction=MU, nu=(0.0, 0.0), shear=2e-4)
+    _against_calculix(model, times, tmp_path / f"{case}.inp", tol_u, tol_s, case)
+
+
+def _against_calculix(model, times, inp, tol_u, tol_s, case):
+    """Solve `model` with fem_wlp and with ccx (*CONTACT PAIR deck) on the same mesh and steps; displacements and
+    quadrature-point stresses agree within tol_u / tol_s of their maxima at every step; 'tilted' is partly open."""
+    from fem_wlp.io.calculix.deck import deck_maps, write_deck
+    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
+    from fem_wlp.fe.solver.discretization import Discretization
+
     disc = Discretization(model, TIGHT)
     frames = list(run(model, times, disc=disc))
-    inp = write_deck(model, times, tmp_path / f"{case}.inp", disc=disc)
+    inp = write_deck(model, times, inp, disc=disc)
     text = inp.read_text()
     assert "*CONTACT PAIR" in text and ("*FRICTION" in text) == (case == "sticking")
     res = read_dat(run_ccx(inp, timeout=300)["dat"])
@@ -447,10 +455,13 @@ def test_contact_key_defaults():
     s = _study({"bonded_everywhere": False, "friction": 0.2})
     assert ("solder", "pi2") in s.contact.pairs and s.contact.friction == 0.2
     from fem_wlp.study.spec import ContactSpec
-    assert ContactSpec.from_table(None, order=2).pairs == ContactSpec.from_table(None, order=1).pairs
-    assert ("solder", "pi2") in ContactSpec.from_table(None, order=2).pairs
-    # package3d too (its global model, linear, and its quadratic submodel)
-    assert ContactSpec.from_table(None, order=2, kind="package3d").pairs == ContactSpec.from_table(None).pairs
+    assert ("solder", "pi2") in ContactSpec.from_table(None).pairs
+    # the same default pairs whatever the element order or model kind (package3d: global model and submodel)
+    from fem_wlp.study.load import load_study
+    for f, sets in (("package3d_flat_vs_embossed_vs_recessed.toml", []),
+                    ("flat_vs_embossed_vs_recessed.toml", ["mesh.order=2"])):
+        st = load_study(Path(__file__).resolve().parent.parent / "studies" / f, sets)
+        assert not st.contact.bonded_everywhere and st.contact.pairs == ContactSpec.from_table(None).pairs
 
 
 @pytest.mark.parametrize("contact,key", [
@@ -811,27 +822,10 @@ def tilted_p2():
     ("pushed3d", [0.0, 1.0], 1e-6, 1e-5),                   # u 4.7e-8, S 4.7e-8
 ])
 def test_calculix_same_quadratic_mesh(tmp_path, case, times, tol_u, tol_s):
-    from fem_wlp.io.calculix.deck import deck_maps, write_deck
-    from fem_wlp.io.calculix.results import map_to_model, read_dat, run_ccx
-    from fem_wlp.fe.solver.discretization import Discretization
-
     model = {"pushed": lambda: block_p2(-0.01)[0], "tilted": tilted_p2,
              "sticking": lambda: block_p2(-0.01, "tri", friction=MU, nu=(0.0, 0.0), shear=2e-4)[0],
              "pushed3d": lambda: box3d(-0.01, 2)[0]}[case]()
-    disc = Discretization(model, TIGHT)
-    frames = list(run(model, times, disc=disc))
-    inp = write_deck(model, times, tmp_path / f"{case}.inp", disc=disc)
-    res = read_dat(run_ccx(inp, timeout=300)["dat"])
-    maps = deck_maps(model, disc)
-    for f in frames[1:]:
-        m = map_to_model(res, maps, disc, f.time)
-        assert np.abs(m.u - f.u).max() <= tol_u * np.abs(f.u).max(), f.time
-        for n in disc.names:
-            s = f.states[n]["stress"]
-            assert np.abs(m.S_qp[n] - s).max() <= tol_s * np.abs(s).max(), (f.time, n)
-    if case == "tilted":
-        act = frames[-1].states[STATE_KEY]["active"]
-        assert 0 < act.sum() < act.size
+    _against_calculix(model, times, tmp_path / f"{case}.inp", tol_u, tol_s, case)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -659,7 +659,7 @@ class ContactSpec:
                             doc="allow an unbonded pair of two metal regions (" + ", ".join(METALS) + ")")
 
     @classmethod
-    def from_table(cls, t, order: int = 1, kind: str | None = None) -> "ContactSpec":
+    def from_table(cls, t) -> "ContactSpec":
         t = v.table("contact", {} if t is None else t, _names(cls))
         kw = {}
         for k in ("bonded_everywhere", "allow_metal"):
@@ -826,8 +826,7 @@ def _generated(data, path, info, model, purpose) -> Study:
     return Study(path, data, info, model, load, SolverSpec.from_table(data.get("solver")),
                  OutputSpec.from_table(data.get("output")), mats, (),
                  FatigueSpec.from_table(data.get("fatigue"), solder), sweep, geometry, designs, mesh,
-                 ContactSpec.from_table(data.get("contact"), mesh.order if "order" in (data.get("mesh") or {})
-                                        else model.order, model.kind))
+                 ContactSpec.from_table(data.get("contact")))
 
 
 def _check_package3d(model: ModelSpec, geometry: Geometry) -> None:
