@@ -46,7 +46,7 @@ from fem_wlp.errors import InputError
 from fem_wlp.wlcsp.design import (Design, Geometry, MeshSizes, check_combination, check_package_array,
                                   check_submodel_margin)
 from fem_wlp.wlcsp.geometry.mesh_report import finish_report
-from fem_wlp.wlcsp.geometry.mesher import MeshResult, _GmshSession, remove_slivers
+from fem_wlp.wlcsp.geometry.mesher import MeshResult, _generate, _GmshSession
 from fem_wlp.wlcsp.geometry.solder import Joint, solve_joint
 
 BUILDUP = ("merged", "layers")
@@ -243,7 +243,7 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
                      ("Mesh.MeshSizeMax", mesh.size_coarse)):
         gmsh.option.setNumber(opt, val)
     t1 = time.perf_counter()
-    _generate_serial(gmsh, 1 if window is None else window.order)
+    _generate(gmsh, 3, 1 if window is None else window.order, threads=1)  # one thread: see _generate
     t_mesh = time.perf_counter() - t1
     types, etags, _ = gmsh.model.mesh.getElements(3)
     q = np.asarray(gmsh.model.mesh.getElementQualities(etags[0], "gamma"))
@@ -282,17 +282,3 @@ def _window_facets(bb, w: Window, z_gap: float, z_lo: float, z_top: float, xd: f
         out[name] = sorted(tags)
     return out
 
-
-def _generate_serial(gmsh, order: int = 1):
-    """mesher._generate's 3D path with one meshing thread: multithreaded HXT on the many-joint model crashed the
-    process now and then (heap corruption inside gmsh, "double free or corruption"). HXT with sliver removal,
-    gmsh's optimiser, and re-meshing with another Delaunay perturbation while slivers (gamma < 1e-3) remain."""
-    gmsh.option.setNumber("Mesh.Algorithm", 6)
-    gmsh.option.setNumber("Mesh.Algorithm3D", 10)
-    gmsh.option.setNumber("General.NumThreads", 1)
-    gmsh.option.setNumber("Mesh.OptimizeThreshold", 0.05)
-    gmsh.model.mesh.generate(3)
-    remove_slivers(gmsh)
-    if order == 2:
-        gmsh.option.setNumber("Mesh.SecondOrderLinear", 0)
-        gmsh.model.mesh.setOrder(2)
