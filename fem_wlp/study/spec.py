@@ -399,7 +399,7 @@ _SOLVER_DEFAULTS = {f.name: f.default for f in fields(SolverSettings)}
 class SolverSpec:
     """[solver] (defaults: the engine's SolverSettings)"""
     linear: str = key(_SOLVER_DEFAULTS["linear_solver"], type="string", allowed=" | ".join(LINEAR_SOLVERS),
-                      doc="linear solver: direct below 150k dofs, AMG-CG above (auto)")
+                      doc="linear solver: direct below 400k dofs in 3D, AMG-CG above (auto)")
     rtol: float = key(_SOLVER_DEFAULTS["rtol"], type="number", allowed="a number in (0, 0.01)",
                       doc="Newton tolerance: residual norm / force norm")
     max_iterations: int = key(_SOLVER_DEFAULTS["max_iterations"], type="integer", allowed="an integer in [2, 1000]",
