@@ -443,9 +443,11 @@ def _models(r: _Results) -> list[str]:
         body.append([c] + [_f((at.get((m, c)) or {}).get("dW_per_cycle_MPa"), ".4g") for m in models]
                     + [_f((at.get((m, c)) or {}).get("life_ratio_vs_baseline"), ".3f") for m in models])
     L.append(_table(head, body, "l" + "r" * 2 * len(models)))
-    sw = {(x.get("slice_width") or {}).get("mode") for x in rows if x["model"] == "slice2d"} - {None}
+    sw = {(c["name"], x["slice_width"]["mode"], x["slice_width"]["width"]) for c in r.ok
+          for x in c.get("model_comparison") or [] if x.get("slice_width")}
     if sw:
-        L.append("\nslice2d joint rows: " + ", ".join(sorted(sw)) + " out-of-plane width (model.slice_width).")
+        L.append("\nslice2d joint rows (model.slice_width): " + ", ".join(f"{n} {m} {w:.4f}" for n, m, w in sorted(sw))
+                 + " out-of-plane width.")
     dev = []
     for m in models[1:]:
         d = [at[(m, c)]["dW_per_cycle_MPa"] / at[(models[0], c)]["dW_per_cycle_MPa"] - 1 for c in cases
