@@ -443,7 +443,7 @@ def _models(r: _Results) -> list[str]:
         body.append([c] + [_f((at.get((m, c)) or {}).get("dW_per_cycle_MPa"), ".4g") for m in models]
                     + [_f((at.get((m, c)) or {}).get("life_ratio_vs_baseline"), ".3f") for m in models])
     L.append(_table(head, body, "l" + "r" * 2 * len(models)))
-    sw = {(c["name"], x["slice_width"]["mode"], x["slice_width"]["width"]) for c in r.ok
+    sw = {(c["name"], x["slice_width"]["mode"], x["slice_width"]["width"]) for c in getattr(r, "ok", ())
           for x in c.get("model_comparison") or [] if x.get("slice_width")}
     if sw:
         L.append("\nslice2d joint rows (model.slice_width): " + ", ".join(f"{n} {m} {w:.4f}" for n, m, w in sorted(sw))
