@@ -9,6 +9,11 @@ Strain is a Mandel 6-vector (xx, yy, zz, xy, xz, yz), sqrt(2) on shears (see mat
 - "axisymmetric":              x = r, y = z (axial), z = hoop;  u = (u_r, u_z);  eps_hoop = u_r / r;
                                volume weight 2 pi r
 
+Planar 2D models have unit out-of-plane depth unless elements are given an out-of-plane width (thickness) t_e
+(fe.problem.Model.widths): then the volume weight of element e is t_e |J| w_q, so that every integral built from
+the weights (stiffness, internal force, the GPS border and resultant, thermal load, averages) is the integral
+over a body of depth t_e there.
+
 For each region, B (nel, nqp, 6, nloc) has local dof order (node i, component c) -> i*ncomp + c, and the global
 vector dof of (scalar dof s, component c) is s*ncomp + c; it is kept in factored form (basis-function gradients,
 see RegionOps) and applied by `strain` (B u) and `bt` (B^T s). The extra GPS unknown is not in B: its
@@ -84,7 +89,8 @@ class RegionOps:
     name: str
     elements: np.ndarray      # (nel,) element indices in the mesh
     G: np.ndarray             # (nel, nqp, dim, nl) gradients of the scalar basis functions
-    w: np.ndarray             # (nel, nqp) integration weights incl. Jacobian (and 2 pi r)
+    w: np.ndarray             # (nel, nqp) integration weights incl. Jacobian (and 2 pi r, or the out-of-plane
+                              # width of a planar 2D element: region_ops `width`)
     sdofs: np.ndarray         # (nel, nl) scalar dofs
     vdofs: np.ndarray         # (nel, nloc) vector dofs
     x: np.ndarray             # (dim, nel, nqp) quadrature point coordinates
@@ -162,8 +168,11 @@ def _skfem_geometry(mesh, elem, elements, X, W):
 
 
 def region_ops(mesh, elem, elements: np.ndarray, formulation: str, intorder: int, name: str = "",
-               closed_form: bool = True) -> RegionOps:
+               closed_form: bool = True, width: np.ndarray | None = None) -> RegionOps:
     """Build gradients, weights and dof maps for `elements` of `mesh` with scalar element `elem`.
+
+    `width` (nel,): out-of-plane width of each element of a planar 2D model (multiplies its weights); None: unit
+    depth (no multiplication, so the weights are bit-identical to a model without widths).
 
     Affine P1 simplices take a closed form (vectorized numpy, no scikit-fem Basis) unless `closed_form` is False;
     the result is the same to rounding (tests/test_kinematics.py)."""
@@ -188,6 +197,13 @@ def region_ops(mesh, elem, elements: np.ndarray, formulation: str, intorder: int
             raise InputError("model.formulation", formulation, "a mesh with r = x >= 0 (axis at x = 0)")
         w = w * (2.0 * np.pi * r)
         hoop = phi / r[:, :, None]
+    if width is not None:
+        if formulation not in ("plane_strain", "generalized_plane_strain"):
+            raise InputError("widths", formulation, "plane_strain or generalized_plane_strain")
+        width = np.asarray(width, float)
+        if width.shape != (elements.size,):
+            raise ValueError(f"width: one value per element expected, got shape {width.shape} for {elements.size}")
+        w = w * width[:, None]
     nel, nl = elements.size, G.shape[3]
     sdofs = np.ascontiguousarray(edofs.T, dtype=np.int64)
     vdofs = (sdofs[:, :, None] * nc + np.arange(nc)).reshape(nel, nl * nc)

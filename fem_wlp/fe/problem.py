@@ -120,6 +120,13 @@ class Model:
     initial: InitialState | None = None
     contacts: tuple = ()             # fe.contact.Contact per unbonded interface (mesh split by split_interface);
                                      # empty: every interface bonded (the discretization is then unchanged)
+    #: out-of-plane width (thickness) of regions of a plane-strain / generalized-plane-strain model, as
+    #: ((region, width), ...): every volume integral over the region's elements -- stiffness, internal force, the
+    #: generalized-plane-strain out-of-plane force balance, thermal load -- and the contact weight of an
+    #: unbonded interface facet (the narrower side's) is multiplied by its width. A region in none: width 1 (the
+    #: unit depth of a 2D model); () leaves the discretization exactly as without widths. A later entry wins
+    #: where regions overlap. Widths are dimensionless (relative to the model's unit out-of-plane depth).
+    widths: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self):
         if self.formulation not in FORMULATIONS:
@@ -132,6 +139,14 @@ class Model:
         for r, _ in self.temperature.T0_regions:
             if r not in self.materials:
                 raise InputError("temperature.T0_regions", r, "a material region: " + ", ".join(self.materials))
+        if self.widths:
+            if self.formulation not in ("plane_strain", "generalized_plane_strain"):
+                raise InputError("widths", self.formulation, "plane_strain or generalized_plane_strain (an "
+                                 "out-of-plane width only exists in a planar 2D model)")
+            for r, w in self.widths:
+                self.mesh.region(r, key="widths")
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or not (0.0 < w < float("inf")):
+                    raise InputError(f"widths.{r}", w, "a finite width > 0")
         if self.initial is not None:
             for r in tuple(self.initial.activated) + tuple(self.initial.states):
                 if r not in self.materials:
@@ -145,6 +160,16 @@ class Model:
     def corners(self) -> tuple[float, ...]:
         """Every corner time (s) of the model's prescribed histories: the temperature's and the constraints'."""
         return tuple(sorted(set(self.temperature.corners).union(*[set(c.corners) for c in self.constraints])))
+
+    def element_widths(self) -> np.ndarray | None:
+        """Out-of-plane width of every element (nelements,), or None when the model gives no widths (then no
+        weight is applied at all: results are bit-identical to a model without widths)."""
+        if not self.widths:
+            return None
+        w = np.ones(self.mesh.nelements)
+        for r, v in self.widths:
+            w[self.mesh.region(r, key="widths")] = float(v)
+        return w
 
     @property
     def thickness_axis(self) -> int:

@@ -443,6 +443,11 @@ def _models(r: _Results) -> list[str]:
         body.append([c] + [_f((at.get((m, c)) or {}).get("dW_per_cycle_MPa"), ".4g") for m in models]
                     + [_f((at.get((m, c)) or {}).get("life_ratio_vs_baseline"), ".3f") for m in models])
     L.append(_table(head, body, "l" + "r" * 2 * len(models)))
+    sw = {(c["name"], x["slice_width"]["mode"], x["slice_width"]["width"]) for c in getattr(r, "ok", ())
+          for x in c.get("model_comparison") or [] if x.get("slice_width")}
+    if sw:
+        L.append("\nslice2d joint rows (model.slice_width): " + ", ".join(f"{n} {m} {w:.4f}" for n, m, w in sorted(sw))
+                 + " out-of-plane width.")
     dev = []
     for m in models[1:]:
         d = [at[(m, c)]["dW_per_cycle_MPa"] / at[(models[0], c)]["dW_per_cycle_MPa"] - 1 for c in cases
@@ -578,6 +583,11 @@ def _model(r: _Results) -> list[str]:
     s, study = r.summary, r.study
     L = ["## What the model is and is not\n",
          f"- {MODEL_TEXT.get(s.get('model'), 'Model kind: ' + str(s.get('model')))}"]
+    widths = {c["name"]: c["slice_width"]["width"] for c in r.ok if c.get("slice_width")}
+    if widths:
+        L.append("- Joint rows of equivalent out-of-plane width (model.slice_width = \"equivalent\"): solder, pads "
+                 "and UBM have width " + ", ".join(f"{n} {w:.4f}" for n, w in widths.items()) + " (die, build-up, "
+                 "mask and board 1), the horizontal shear compliance of the real ball array per package area.")
     mats = _materials(study)
     if mats:
         L.append("- Materials: " + "; ".join(f"{g}: {m}" for g, m in mats.items()) + ".")

@@ -106,6 +106,13 @@ class ModelSpec:
     meshes: Path | None = key(None, type="path", allowed="a folder written by fem-wlp mesh",
                               doc="prebuilt meshes <design>_<kind>.msh instead of meshing each case")
     kinds: tuple[str, ...] = ()           # every kind named (fem-wlp mesh builds them all)
+    slice_width: str = key("unit", type="string", allowed="unit | equivalent",
+                           doc="slice2d (and the slice of a package3d study's compare_with): out-of-plane width "
+                               "of each joint row -- unit: every region a ridge of unit depth (the joint "
+                               "rows then carry ~1.8x the joint section per package area of the ball array); "
+                               "equivalent: the joint's regions (solder, IMC, pads, UBM, embossed ring) get "
+                               "the width w of wlcsp.design.equivalent_joint_width, the shear compliance of "
+                               "the real array per package area; die, build-up, mask and board keep 1")
     # -- package3d only (workflows/submodel.py) --
     joint_size: float = key(0.025, type="number", unit="mm", allowed="a size in [0.0005, pitch/2]",
                             doc="package3d: element size of every joint of the global model (the critical one "
@@ -156,6 +163,9 @@ class ModelSpec:
         if "mesh" in t:
             if "meshes" in t:
                 raise InputError("model.meshes", t["meshes"], "only with model.kind (a generated geometry)")
+            if "slice_width" in t:
+                raise InputError("model.slice_width", t["slice_width"], 'only with model.kind = "slice2d" (a '
+                                 "generated slice)")
             mesh = _path("model.mesh", t["mesh"], base_dir)
             form = t.get("formulation")
             form = None if form is None else v.choice("model.formulation", form, FORMULATIONS)
@@ -167,6 +177,12 @@ class ModelSpec:
         meshes = t.get("meshes")
         meshes = None if meshes is None else _path("model.meshes", meshes, base_dir)
         p3 = _package3d_keys(t, kinds)
+        if "slice_width" in t:
+            if not {"slice2d", "package3d"} & set(kinds):
+                raise InputError("model.slice_width", t["slice_width"],
+                                 'only with model.kind = "slice2d" (or "package3d" with compare_with = '
+                                 '["slice2d", ...])')
+            p3["slice_width"] = v.choice("model.slice_width", t["slice_width"], SLICE_WIDTHS)
         return cls(kind=kinds[0], order=order, quadrature_order=qo, meshes=meshes, kinds=kinds, **p3)
 
 
@@ -174,6 +190,8 @@ PACKAGE3D_KEYS = ("joint_size", "buildup", "critical_joint", "submodel", "submod
                   "global_step_control", "compare_with")
 #: the models model.compare_with can name
 COMPARABLE = ("slice2d", "joint3d", "axisym")
+#: model.slice_width
+SLICE_WIDTHS = ("unit", "equivalent")
 
 
 def _package3d_keys(t: dict, kinds) -> dict:
@@ -819,6 +837,10 @@ def _generated(data, path, info, model, purpose) -> Study:
     if purpose != "mesh" or "load" in data:
         load = LoadSpec.from_table(data.get("load"), generated=True)
     sweep = SweepSpec.from_table(data.get("sweep")) if purpose != "case" else None
+    if load is not None and load.process != "reflow_only" and model.slice_width != "unit":
+        # (the build-up stage model of workflows/process.py is built without the widths)
+        raise InputError("model.slice_width", model.slice_width, "'unit' with load.process = "
+                         f"'{load.process}' (the equivalent width is not carried into the build-up stage)")
     if load is not None and load.process != "reflow_only" and model.kind in ("joint3d", "package3d"):
         raise InputError("load.process", load.process, "'reflow_only' for model.kind = 'joint3d' (its cut faces "
                          "follow the free expansion from one stress-free state); slice2d and axisym take "

@@ -33,6 +33,7 @@ from fem_wlp.materials import material_from_spec
 from fem_wlp.study.cases import Case
 from fem_wlp.study.preflight import prebuilt_mesh
 from fem_wlp.study.spec import Study
+from fem_wlp.wlcsp.design import JOINT_ROW_REGIONS, equivalent_joint_width
 from fem_wlp.wlcsp.geometry import MeshResult, build_mesh, joints_for
 from fem_wlp.wlcsp.regions import DEFAULT_MATERIALS, MODEL_KINDS, top_region
 from fem_wlp.workflows.evaluate import cycle_life_change, evaluate
@@ -80,9 +81,28 @@ def build_case_model(spec: Study, mesh_path):
                 point_constraint(fm, [0.0, ymin], ["y"], formulation=form)[0]]
     else:
         cons = _joint3d_constraints(fm, spec, mats, prof, T0, ymin)
+    widths, _ = slice_widths(spec, fm)
     model = Model(fm, form, mats, tuple(cons), temp, order=spec.order, intorder=spec.model.quadrature_order,
-                  name=spec.designs[0].name, contacts=contacts)
+                  name=spec.designs[0].name, contacts=contacts, widths=widths)
     return model, prof
+
+
+def slice_widths(spec: Study, fm=None) -> tuple[tuple, dict | None]:
+    """model.slice_width of a slice2d case: ((region, width), ...) for fe.problem.Model.widths and the record
+    for the case summary; ((), None) for a unit-width slice (nothing changes) and every other model kind.
+    "equivalent": the joint-row regions (wlcsp.design.JOINT_ROW_REGIONS, those the mesh `fm` has) get the width
+    of wlcsp.design.equivalent_joint_width from the pitch and the case's solder cap."""
+    if spec.kind != "slice2d" or spec.model.slice_width == "unit":
+        return (), None
+    j, _ = joints_for(spec.geometry, spec.designs[0], spec.mesh, "slice2d")
+    w = equivalent_joint_width(spec.geometry.pitch, j.R, j.yc, j.y_b, j.y_t)
+    regions = [r for r in JOINT_ROW_REGIONS if fm is None or fm.leaves_under(r)]
+    rec = {"mode": spec.model.slice_width, "width": w, "regions": regions,
+           "ridge_to_array_section_ratio_unit": 1.0 / w,
+           "definition": "out-of-plane width of every joint row (the die, build-up, mask and board: 1): equal "
+                         "horizontal shear compliance of the solder cap per package area as the N x N array "
+                         "(wlcsp.design.equivalent_joint_width)"}
+    return tuple((r, w) for r in regions), rec
 
 
 def _joint3d_constraints(fm, spec: Study, mats, prof, T0, ymin) -> list:
@@ -193,6 +213,10 @@ def _iter_one_model(case: Case, cdir: Path, quiet: bool, summary: dict):
     summary["mesh"] = {k: v for k, v in mres.report.items() if not isinstance(v, (list, dict)) or k in
                        ("joint_positions", "material_sizes", "joint")}
     model, prof = build_case_model(case.spec, mres.msh)
+    _, width_record = slice_widths(case.spec, model.mesh)
+    if width_record is not None:            # (a unit-width slice's summary is unchanged)
+        summary["slice_width"] = width_record
+        mres.report["slice_width"] = width_record        # the evaluation's hot-spot target (evaluate.py)
     model, summary["process"] = with_process(case.spec, model, prof, case.spec.solver.settings())
     res = yield from _iter_tracked(case, model, prof, cdir, quiet, mres.report)
     summary.update(evaluate(case.spec, cdir / "layers.csv", res, mres.report))

@@ -38,7 +38,8 @@ def evaluate(spec: Study, layers_csv, res: dict, mesh_report: dict) -> dict:
     if "auto_cycles" in res:
         out["auto_cycles"] = res["auto_cycles"]
     fat = spec.fatigue
-    metrics = damage_metrics(spec, per_joint, Path(layers_csv).with_name(ELEMENT_CYCLES_FILE))
+    metrics = damage_metrics(spec, per_joint, Path(layers_csv).with_name(ELEMENT_CYCLES_FILE),
+                             _joint_width(mesh_report))
     rule, head, note = headline(fat.averaging, metrics)
     out["metrics"] = metrics
     out["averaging"] = {"requested": fat.averaging, "used": rule, "note": note}
@@ -80,7 +81,8 @@ def cycle_life_change(spec: Study, layers_csv, mesh_report: dict) -> dict | None
     evaluated exactly as the final evaluation will (same files, same rules), and the relative change between the
     last two. None before two complete cycles or without a headline value."""
     h = read_history(layers_csv)
-    metrics = damage_metrics(spec, joint_metrics(h, spec.profile), Path(layers_csv).with_name(ELEMENT_CYCLES_FILE))
+    metrics = damage_metrics(spec, joint_metrics(h, spec.profile), Path(layers_csv).with_name(ELEMENT_CYCLES_FILE),
+                             _joint_width(mesh_report))
     _, head, _ = headline(spec.fatigue.averaging, metrics)
     if head is None:
         return None
@@ -133,9 +135,16 @@ def critical(per_joint: list[dict], layers=LAYERS):
 # ----------------------------------------------------------------------------------------------------------------
 # the three averaging rules
 # ----------------------------------------------------------------------------------------------------------------
-def damage_metrics(spec: Study, per_joint: list[dict], cycles_file: Path) -> dict:
+def _joint_width(mesh_report: dict) -> float:
+    """The out-of-plane width of the solder of a slice2d case (model.slice_width, recorded by workflows.case in
+    the mesh report), 1 otherwise."""
+    return float((mesh_report.get("slice_width") or {}).get("width", 1.0))
+
+
+def damage_metrics(spec: Study, per_joint: list[dict], cycles_file: Path, joint_width: float = 1.0) -> dict:
     """{"planar", "conformal", "hotspot"}: each {available, dW_per_cycle_MPa, deps_in_per_cycle, per_cycle,
-    critical_joint, critical_layer, ...} or {available: False, reason}."""
+    critical_joint, critical_layer, ...} or {available: False, reason}. The layer rules are averages over one
+    solder joint (one width: unchanged by model.slice_width); `joint_width`: see hotspot_metrics."""
     out = {}
     for rule, layers in (("planar", PLANAR_LAYERS), ("conformal", LAYERS)):
         c = critical(per_joint, layers)
@@ -148,7 +157,7 @@ def damage_metrics(spec: Study, per_joint: list[dict], cycles_file: Path) -> dic
         out[rule] = {"available": True, "dW_per_cycle_MPa": m["dW_MPa"], "deps_in_per_cycle": m["deps_in"],
                      "per_cycle": _rows(m["per_cycle"]), "critical_joint": cj, "critical_layer": cl,
                      "warning": m.get("warning")}
-    out["hotspot"] = hotspot_metrics(spec, cycles_file)
+    out["hotspot"] = hotspot_metrics(spec, cycles_file, joint_width)
     if out["hotspot"].get("available") and out["conformal"].get("available"):
         out["hotspot"]["side"] = _side(out["conformal"]["critical_layer"])
     for m in out.values():                       # the results contract: the same keys when unavailable
@@ -186,10 +195,12 @@ def default_hotspot_volume(kind: str, t: float, r_hot: float) -> float:
     return t ** 3
 
 
-def hotspot_metrics(spec: Study, cycles_file: Path) -> dict:
+def hotspot_metrics(spec: Study, cycles_file: Path, joint_width: float = 1.0) -> dict:
     """ΔW and Δε_in per cycle averaged over the hot spot: the solder elements nearest the element with the
     largest ΔW of the last complete cycle, until their volume reaches fatigue.hotspot_volume (the same element
-    set in every cycle)."""
+    set in every cycle). `joint_width`: the solder's out-of-plane width in a slice (model.slice_width; its
+    element volumes are area x width): the target is scaled by it, so the hot spot is the same area of the
+    slice whatever the width (the average over it is unchanged by a uniform width)."""
     if not Path(cycles_file).is_file():
         return {"available": False, "reason": f"no per-element cycle data ({ELEMENT_CYCLES_FILE})"}
     d = np.load(cycles_file)
@@ -211,7 +222,7 @@ def hotspot_metrics(spec: Study, cycles_file: Path) -> dict:
     vol, cen = d["volume"], d["centroid"]
     imax = int(np.argmax(dW[-1]))
     t = spec.geometry.interface_layer_thickness if spec.geometry is not None else 0.025
-    target = spec.fatigue.hotspot_volume or default_hotspot_volume(spec.kind, t, float(cen[0, imax]))
+    target = (spec.fatigue.hotspot_volume or default_hotspot_volume(spec.kind, t, float(cen[0, imax]))) * joint_width
     sel = hotspot_set(cen, vol, dW[-1], target)
     w_k, e_k = set_average(dW, vol, sel), set_average(dE, vol, sel)
     msgs = [m for m in (stabilisation_warning(w_k, "hot spot ΔW"), stabilisation_warning(e_k, "hot spot Δε_in"))

@@ -212,7 +212,9 @@ def other_kind_case(case, kind: str):
     """The same design as a case of another model kind (its study re-validated for that kind; the package3d
     keys dropped)."""
     data = dict(case.spec.data)
-    data["model"] = {k: v for k, v in (data.get("model") or {}).items() if k not in PACKAGE3D_KEYS}
+    # (model.slice_width goes with the slice only)
+    drop = PACKAGE3D_KEYS + (("slice_width",) if kind != "slice2d" else ())
+    data["model"] = {k: v for k, v in (data.get("model") or {}).items() if k not in drop}
     data["model"]["kind"] = kind
     spec = Study.from_dict(data, case.spec.path, purpose="case")
     return dataclasses.replace(case, spec=spec)
@@ -240,6 +242,9 @@ def compare_models(case, folder: Path, quiet: bool, out: dict, run_other) -> lis
                      "life_cycles": s.get("life_cycles"),
                      "dW_ratio_vs_package3d": dw / ref if dw and ref else None,
                      "error": (s.get("error") or {}).get("message")})
+        if kind == "slice2d":               # which out-of-plane width of the joint rows the slice had
+            rec = s.get("slice_width") or {"mode": "unit", "width": 1.0}
+            rows[-1]["slice_width"] = {"mode": rec["mode"], "width": rec["width"]}
     return rows
 
 

@@ -33,6 +33,8 @@ class Discretization:
         self.gps = model.formulation == "generalized_plane_strain"
         # contact pairs (fe/contact.py): their 2-node blocks join the sparsity pattern; none without contacts
         self.contact = ContactSet(model, self.ops, self.materials) if model.contacts else None
+        if self.contact is not None and self.widths is not None:
+            _weight_contact(self.contact, self.ops, self.widths, self.nscalar)
         self.asm = Assembler(self.nscalar, self.nc, self.ops + ([self.contact.pattern] if self.contact else []),
                              extra=self.gps)
         self.node_x = mesh.p[:, : mesh.nvertices]
@@ -69,7 +71,10 @@ class Discretization:
         for name in self.names:
             mat = model.materials[name]
             self.materials.append(mat.oriented(model.thickness_axis) if hasattr(mat, "oriented") else mat)
-        self.ops = [region_ops(mesh, self.elem, parts[n], model.formulation, self.intorder, n) for n in self.names]
+        # out-of-plane widths (Model.widths): a per-element weight, None = unit depth (nothing multiplied)
+        self.widths = model.element_widths()
+        self.ops = [region_ops(mesh, self.elem, parts[n], model.formulation, self.intorder, n,
+                               width=None if self.widths is None else self.widths[parts[n]]) for n in self.names]
 
     def _build_constraints(self, mesh, sb):
         """Each constraint -> (scalar dofs, vector dofs); boundary constraints take every dof of their facets."""
@@ -399,3 +404,21 @@ def bdf2_update(material, old, prev, omega, eps_mech, T, dt):
     st["eps_in_eq"] = old["eps_in_eq"] + np.sqrt(2.0 / 3.0) * np.sqrt(np.einsum("in,in->n", d, d))
     st["w_in"] = old["w_in"] + 0.5 * np.einsum("in,in->n", old["stress"] + sig, d)
     return sig, D, st
+
+
+def _weight_contact(contact: ContactSet, ops, widths: np.ndarray, nscalar: int) -> None:
+    """Out-of-plane widths at an unbonded interface: each contact point's area (and with it its penalty
+    stiffness, which is proportional to the area) is multiplied by the width of the narrower side. The two sides
+    of a split interface are different regions; where a body of width t_a presses on one of width t_b > t_a (a
+    narrow ridge on a continuous layer), the contact area per unit model depth is t_a -- so the reported pressure
+    is force / real area, not force per unit depth. A node is as wide as the widest element it belongs to, a
+    facet side as its narrowest node. (Without this the penalty would be 1/t_a too stiff against the narrow side
+    and the reported pressure t_a times the real one; the equilibrium is the same.)"""
+    wd = np.zeros(nscalar)
+    for o in ops:
+        np.maximum.at(wd, o.sdofs, np.broadcast_to(widths[o.elements][:, None], o.sdofs.shape))
+    nq = contact.area.size // contact.fa.shape[0]
+    side = np.minimum(wd[contact.fa].min(axis=1), wd[contact.fb].min(axis=1))      # (nf,)
+    factor = np.repeat(side, nq)
+    contact.area = contact.area * factor
+    contact.k = contact.k * factor

@@ -473,6 +473,11 @@ def write_deck(model, times, path, settings=None, nearest_native: bool = False, 
         raise InputError("model.temperature", "field", "a uniform temperature history",
                          message="CalculiX export: non-uniform temperature fields T(t, x) are not exported "
                                  "(only a uniform temperature history)")
+    if getattr(model, "widths", ()):
+        # (one *SOLID SECTION thickness per material region, and a material region may mix widths)
+        raise InputError("model.slice_width", "equivalent", "unit for a CalculiX export",
+                         message="CalculiX export: regions of an out-of-plane width other than 1 "
+                                 "(model.slice_width = 'equivalent') are not exported")
     path = Path(path)
     if path.suffix != ".inp":
         path = path.with_suffix(".inp")
