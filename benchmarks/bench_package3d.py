@@ -190,8 +190,11 @@ def cmd_refine(a):
     if a.max_layer_aspect:
         # a level coarser than the design check allows (the 1 um passivation needs size <= 16 x thickness):
         # lifted here, for this benchmark only, so that the default 0.016 mm can sit between two levels
+        from fem_wlp import runtime
         from fem_wlp.wlcsp import design
         design.MAX_LAYER_ASPECT = a.max_layer_aspect
+        # the meshing then runs here, not in runtime.in_child's spawned process (which would not see the patch)
+        runtime.in_child = lambda fn, *args, attempts=2, what="", **kw: fn(*args, **kw)
         print(f"thin-layer mesh check lifted to size <= {a.max_layer_aspect:g} x thickness (benchmark only)")
     spec, g, cj = _global(a, a.folder)
     rows = []

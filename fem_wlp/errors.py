@@ -13,6 +13,9 @@ class InputError(ValueError):
                 message += f"; allowed: {allowed}"
         super().__init__(message)
 
+    def __reduce__(self):      # pickles with its key (it crosses process boundaries: runtime.in_child)
+        return type(self), (self.key, self.value, self.allowed, str(self))
+
 
 class ConvergenceError(RuntimeError):
     """Newton or the time stepper failed even at the smallest step."""
@@ -20,3 +23,6 @@ class ConvergenceError(RuntimeError):
     def __init__(self, message: str, report: dict | None = None):
         super().__init__(message)
         self.report = report or {}
+
+    def __reduce__(self):
+        return type(self), (str(self), self.report)

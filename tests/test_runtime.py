@@ -85,3 +85,22 @@ def test_cli_imports_only_the_chosen_command():
         assert parser.parse_args(["materials"])._run is not None
     """)
     assert r.returncode == 0, r.stderr
+
+
+def test_in_child_returns_propagates_and_survives_a_segfault():
+    """runtime.in_child: the value of fn from a spawned process; fn's InputError arrives with its key; a child
+    that segfaults (ctypes.string_at(0) reads address 0) fails the call with RuntimeError after the retries,
+    and the caller lives on."""
+    import ctypes
+    import math
+
+    from fem_wlp.errors import InputError
+    from fem_wlp.runtime import in_child
+    from fem_wlp.wlcsp.design import Geometry
+
+    assert in_child(math.hypot, 3.0, 4.0) == 5.0
+    with pytest.raises(InputError) as e:
+        in_child(Geometry, pitch=-1.0)
+    assert e.value.key == "geometry.pitch"
+    with pytest.raises(RuntimeError, match="crashed 2 times"):
+        in_child(ctypes.string_at, 0, what="reading address 0")

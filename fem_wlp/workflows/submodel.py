@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_wlp import runtime
 from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.fe.mesh import FEMesh, load as load_mesh
 from fem_wlp.fe.problem import Model, Temperature, boundary_constraint, point_constraint
@@ -53,6 +54,9 @@ from fem_wlp.workflows.interfaces import unbonded_interfaces
 from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
+
+#: the environment of the meshing child processes (runtime.in_child): one OpenMP thread
+MESH_ENV = {"OMP_NUM_THREADS": "1"}
 
 #: the model kind of the submodel (its mesh, layer tracking and evaluation)
 SUB_KIND = "joint3d"
@@ -274,8 +278,11 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
     out["timing_phases_s"]. None when the global run failed (out["error"] says why)."""
     phases = out.setdefault("timing_phases_s", {})
     t0 = _time.perf_counter()
-    mres = build_package3d(spec.geometry, spec.designs[0], spec.mesh, cdir / "global" / "mesh",
-                           joint_size=spec.model.joint_size, buildup=spec.model.buildup)
+    # gmsh's 3D mesher can segfault: every package3d meshing in a child process, retried once (runtime.in_child),
+    # on one OpenMP thread (HXT is then reproducible: the meshes the in-process runs made and the tests recorded)
+    mres = runtime.in_child(build_package3d, spec.geometry, spec.designs[0], spec.mesh, cdir / "global" / "mesh",
+                            joint_size=spec.model.joint_size, buildup=spec.model.buildup,
+                            what=f"meshing the global model of {name}", env=MESH_ENV)
     phases["global_mesh"] = round(_time.perf_counter() - t0, 3)
     rep = mres.report
     # the case's mesh entry is the global model's, with joint_positions = the distances from the package centre
@@ -326,11 +333,12 @@ def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, 
     msizes = MeshSizes(**{**(mesh or spec.mesh).__dict__, "order": order})
     x, y = g.report["joint_positions"][cj]
     if margin > 0 or window:
-        sres = build_submodel_window(spec.geometry, spec.designs[0], msizes, cdir / "mesh", cj, margin,
-                                     joint_size=spec.model.joint_size)
+        sres = runtime.in_child(build_submodel_window, spec.geometry, spec.designs[0], msizes, cdir / "mesh", cj,
+                                margin, joint_size=spec.model.joint_size, what="meshing the submodel window", env=MESH_ENV)
         sfm = load_mesh(sres.msh)
     else:
-        sres = build_mesh(spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh")
+        sres = runtime.in_child(build_mesh, spec.geometry, spec.designs[0], SUB_KIND, msizes, cdir / "mesh",
+                                what="meshing the submodel cell", env=MESH_ENV)
         sfm = translated(load_mesh(sres.msh), (x, y, 0.0))
     phases["submodel_mesh"] = round(_time.perf_counter() - t0, 3)
     t0 = _time.perf_counter()
