@@ -181,6 +181,13 @@ def cmd_stvenant(a):
         print(f"joint3d cell vs window at margin 0 (two meshes of the same cell): {100 * (c - w0) / w0:+.2f} %")
 
 
+def _lifted(aspect, fn, *args, **kw):
+    """fn with the thin-layer mesh check lifted (in the meshing child process of --max-layer-aspect)."""
+    from fem_wlp.wlcsp import design
+    design.MAX_LAYER_ASPECT = aspect
+    return fn(*args, **kw)
+
+
 def cmd_refine(a):
     import dataclasses
     import math
@@ -190,11 +197,15 @@ def cmd_refine(a):
     if a.max_layer_aspect:
         # a level coarser than the design check allows (the 1 um passivation needs size <= 16 x thickness):
         # lifted here, for this benchmark only, so that the default 0.016 mm can sit between two levels
+        import functools
+
         from fem_wlp import runtime
         from fem_wlp.wlcsp import design
         design.MAX_LAYER_ASPECT = a.max_layer_aspect
-        # the meshing then runs here, not in runtime.in_child's spawned process (which would not see the patch)
-        runtime.in_child = lambda fn, *args, attempts=2, what="", **kw: fn(*args, **kw)
+        # the meshing child processes (runtime.in_child) get the same lifted limit
+        child = runtime.in_child
+        runtime.in_child = lambda fn, *args, **kw: child(functools.partial(_lifted, a.max_layer_aspect, fn),
+                                                         *args, **kw)
         print(f"thin-layer mesh check lifted to size <= {a.max_layer_aspect:g} x thickness (benchmark only)")
     spec, g, cj = _global(a, a.folder)
     rows = []

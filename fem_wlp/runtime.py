@@ -33,32 +33,35 @@ def limit_threads(n: int | None = None) -> None:
     os.environ.update({v: str(n) for v in THREAD_VARS})
 
 
-def in_child(fn, *args, attempts: int = 2, what: str = "a child process", env: dict | None = None, **kwargs):
+def in_child(fn, *args, attempts: int = 2, what: str = "a child process", env=None, **kwargs):
     """fn(*args, **kwargs) in a fresh spawned process, so that a crash of native code (a segfault) fails this call
-    instead of killing the caller: gmsh 4.15's 3D mesher segfaulted in 2 of about 20 meshings of the joint cells
-    in session 7 (same instruction in libgmsh both times; once it killed a benchmark, results lost). A crashed
-    child is retried in a new one, `attempts` times in all, then RuntimeError; exceptions raised by fn propagate
-    (InputError and ConvergenceError pickle with their fields). In a daemonic process (which may not start
-    children) fn runs here. env: environment variables set for the child only (e.g. OMP_NUM_THREADS)."""
+    instead of killing the caller: gmsh 4.15's 3D mesher segfaulted several times in session 7, always at the
+    same instruction in libgmsh, and it depends on the thread count (the 2x2 package submodel cell at 0.0191 mm
+    crashes on one OpenMP thread and meshes on two; multithreaded HXT crashed the many-joint global model now
+    and then). A crashed child is retried in a new one, `attempts` times in all, then RuntimeError; exceptions
+    raised by fn propagate (InputError and ConvergenceError pickle with their fields). env: environment
+    variables for the child (e.g. OMP_NUM_THREADS), one dict for every attempt or a sequence of dicts, one per
+    attempt (then attempts = its length). In a daemonic process (which may not start children) fn runs here."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     if mp.current_process().daemon:
         return fn(*args, **kwargs)
-    saved = {k: os.environ.get(k) for k in env or {}}
-    os.environ.update(env or {})               # the spawned child copies the environment when it starts
-    try:
-        for _ in range(attempts):
+    envs = [env or {}] * attempts if env is None or isinstance(env, dict) else list(env)
+    for e in envs:
+        saved = {k: os.environ.get(k) for k in e}
+        os.environ.update(e)                   # the spawned child copies the environment when it starts
+        try:
             with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
                 try:
                     return ex.submit(fn, *args, **kwargs).result()
                 except BrokenProcessPool:
                     continue
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    raise RuntimeError(f"{what} crashed {attempts} times (the process died, e.g. a segfault in a native library)")
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    raise RuntimeError(f"{what} crashed {len(envs)} times (the process died, e.g. a segfault in a native library)")

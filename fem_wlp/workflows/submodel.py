@@ -55,8 +55,9 @@ from fem_wlp.workflows.observers import ELEMENT_CYCLES_FILE, LayerTracker
 from fem_wlp.workflows.progress import Progress
 from fem_wlp.workflows.solve import run_model
 
-#: the environment of the meshing child processes (runtime.in_child): one OpenMP thread
-MESH_ENV = {"OMP_NUM_THREADS": "1"}
+#: the environments of the meshing child processes (runtime.in_child), one per attempt: one OpenMP thread (gmsh's
+#: HXT is then reproducible: the meshes the in-process runs made and the tests recorded), after a crash two
+MESH_ENV = ({"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "2"})
 
 #: the model kind of the submodel (its mesh, layer tracking and evaluation)
 SUB_KIND = "joint3d"
@@ -278,8 +279,8 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
     out["timing_phases_s"]. None when the global run failed (out["error"] says why)."""
     phases = out.setdefault("timing_phases_s", {})
     t0 = _time.perf_counter()
-    # gmsh's 3D mesher can segfault: every package3d meshing in a child process, retried once (runtime.in_child),
-    # on one OpenMP thread (HXT is then reproducible: the meshes the in-process runs made and the tests recorded)
+    # gmsh's 3D mesher can segfault: every package3d meshing in a child process, retried once on another thread
+    # count (runtime.in_child, MESH_ENV)
     mres = runtime.in_child(build_package3d, spec.geometry, spec.designs[0], spec.mesh, cdir / "global" / "mesh",
                             joint_size=spec.model.joint_size, buildup=spec.model.buildup,
                             what=f"meshing the global model of {name}", env=MESH_ENV)
