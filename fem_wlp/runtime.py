@@ -10,6 +10,7 @@ started afterwards, which inherit the environment).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 #: environment variables that cap the threads of OpenMP, MKL (PARDISO), numpy's OpenBLAS and numba
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -33,6 +34,22 @@ def limit_threads(n: int | None = None) -> None:
     os.environ.update({v: str(n) for v in THREAD_VARS})
 
 
+@contextmanager
+def environment(values: dict | None = None, keep=()):
+    """Environment variables `values` set (and those named in `keep` saved) for the duration of the block, then
+    every one of them restored, unset ones removed again."""
+    saved = {k: os.environ.get(k) for k in (*(values or {}), *keep)}
+    os.environ.update(values or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def in_child(fn, *args, attempts: int = 2, what: str = "a child process", env=None, **kwargs):
     """fn(*args, **kwargs) in a fresh spawned process, so that a crash of native code (a segfault) fails this call
     instead of killing the caller: gmsh 4.15's 3D mesher segfaulted several times in session 7, always at the
@@ -50,18 +67,10 @@ def in_child(fn, *args, attempts: int = 2, what: str = "a child process", env=No
         return fn(*args, **kwargs)
     envs = [env or {}] * attempts if env is None or isinstance(env, dict) else list(env)
     for e in envs:
-        saved = {k: os.environ.get(k) for k in e}
-        os.environ.update(e)                   # the spawned child copies the environment when it starts
-        try:
+        with environment(e):                   # the spawned child copies the environment when it starts
             with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
                 try:
                     return ex.submit(fn, *args, **kwargs).result()
                 except BrokenProcessPool:
                     continue
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     raise RuntimeError(f"{what} crashed {len(envs)} times (the process died, e.g. a segfault in a native library)")

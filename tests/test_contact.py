@@ -368,10 +368,10 @@ def test_no_contacts_changes_nothing():
 # ---------------------------------------------------------------------------------------------------------------
 # 5. the same meshes solved by CalculiX (*CONTACT PAIR, surface to surface, linear pressure-overclosure with the
 # same stiffness per unit area; io/calculix/deck.py writes the cards)
-def tilted(friction=0.0):
+def tilted(friction=0.0, cell="quad", n=8, order=1):
     """The elastic block of test 2 tilted onto the foundation: top u_y = 0.004 (x - 1.2), u_x = 0, bottom fixed:
-    the interface is closed left of x ~ 1.1 and open right of it."""
-    fm = layered("quad", 8, 8, 2.0, 2.0, 1.0, names=("found", "block"))
+    the interface is closed left of x ~ 1.1 and open right of it (cell, n x n elements per layer, order)."""
+    fm = layered(cell, n, n, 2.0, 2.0, 1.0, names=("found", "block"))
     mesh, pr = split_interface(fm, "found", "block")
     mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
             "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": 0.3, "alpha": 0.0})}
@@ -379,7 +379,7 @@ def tilted(friction=0.0):
     cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
             Constraint("top", (0, 1), facets=mesh.boundary("top"),
                        value=lambda t, x: np.array([0.0 * x[0], ramp(t) * 0.004 * (x[0] - 1.2)]), corners=(0.0, 1.0)))
-    return Model(mesh, "plane_strain", mats, cons, Temperature(25.0),
+    return Model(mesh, "plane_strain", mats, cons, Temperature(25.0), order=order,
                  contacts=(Contact(pr, friction=friction, penalty=PENALTY),))
 
 
@@ -800,16 +800,7 @@ def test_pardiso_general_factorization():
 
 def tilted_p2():
     """The tilted elastic block of test 5 with P2 triangles (4 x 4): closed left of x ~ 1.1, open right of it."""
-    fm = layered("tri", 4, 4, 2.0, 2.0, 1.0, names=("found", "block"))
-    mesh, pr = split_interface(fm, "found", "block")
-    mats = {"found": material_from_spec("f", {"model": "elastic", "E": E_F, "nu": 0.3, "alpha": 0.0}),
-            "block": material_from_spec("b", {"model": "elastic", "E": E_B, "nu": 0.3, "alpha": 0.0})}
-    ramp = History((0.0, 1.0), (0.0, 1.0))
-    cons = (Constraint("bottom", (0, 1), facets=mesh.boundary("bottom")),
-            Constraint("top", (0, 1), facets=mesh.boundary("top"),
-                       value=lambda t, x: np.array([0.0 * x[0], ramp(t) * 0.004 * (x[0] - 1.2)]), corners=(0.0, 1.0)))
-    return Model(mesh, "plane_strain", mats, cons, Temperature(25.0), order=2,
-                 contacts=(Contact(pr, penalty=PENALTY),))
+    return tilted(cell="tri", n=4, order=2)
 
 
 @pytest.mark.skipif(__import__("shutil").which("ccx") is None, reason="CalculiX (ccx) not on PATH")

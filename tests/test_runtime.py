@@ -98,7 +98,9 @@ def test_in_child_returns_propagates_and_survives_a_segfault():
     from fem_wlp.runtime import in_child
     from fem_wlp.wlcsp.design import Geometry
 
-    assert in_child(math.hypot, 3.0, 4.0) == 5.0
+    before = dict(os.environ)
+    assert in_child(math.hypot, 3.0, 4.0, env={"FEM_WLP_TEST_VAR": "1"}) == 5.0
+    assert dict(os.environ) == before                  # the child's environment is not left in the parent
     with pytest.raises(InputError) as e:
         in_child(Geometry, pitch=-1.0)
     assert e.value.key == "geometry.pitch"

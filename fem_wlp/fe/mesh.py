@@ -545,9 +545,10 @@ def _remeshed(mesh, p_new, t_new, orig):
     return type(mesh)(np.ascontiguousarray(np.hstack([p_new, mids])), np.ascontiguousarray(t_new))
 
 
-#: reference points where a quadratic simplex's Jacobian determinant is sampled (vertices, edge midpoints,
-#: face centres and centroid: the determinant is a polynomial of degree dim * (order - 1) = 3 in 3D)
 def _sample_points(dim: int) -> np.ndarray:
+    """Reference points where a quadratic simplex's Jacobian determinant is sampled: vertices, edge midpoints,
+    face centres and centroid (the determinant is a polynomial of degree dim * (order - 1) = 3 in 3D; sampled,
+    not bounded: a fold between the points can escape)."""
     v = np.vstack([np.zeros(dim), np.eye(dim)])
     pts = [v, (v[:, None] + v[None]).reshape(-1, dim) / 2, v.mean(axis=0)[None]]
     if dim == 3:
@@ -566,7 +567,7 @@ def jacobian_ratio(mesh, chunk: int = 100_000) -> np.ndarray:
     """Per element, min over the element of det(dx/dX) of its (curved) geometry divided by the determinant of its
     straight-sided simplex (nel,): 1 for a straight element, <= 0 for one whose curved sides fold it over itself
     (then the element's stiffness integrates through a singular map)."""
-    nv, dim = mesh.nvertices, mesh.dim()
+    dim = mesh.dim()
     X = _sample_points(dim)
     v = mesh.doflocs[:, mesh.t]                                   # (dim, nodes per element, nel); vertices first
     lin = _det([[v[i, j + 1] - v[i, 0] for j in range(dim)] for i in range(dim)])
@@ -576,7 +577,6 @@ def jacobian_ratio(mesh, chunk: int = 100_000) -> np.ndarray:
         tind = np.arange(a, min(a + chunk, mesh.t.shape[1]))
         J = [[mp.J(i, j, X, tind=tind) for j in range(dim)] for i in range(dim)]
         out[tind] = (_det(J) / lin[tind, None]).min(axis=1)
-    del nv
     return out
 
 

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from fem_wlp.errors import InputError
-from fem_wlp.runtime import THREAD_VARS, limit_threads
+from fem_wlp.runtime import THREAD_VARS, environment, limit_threads
 from fem_wlp.workflows.case import run_case
 
 #: seconds between two checks of the watchdog thread for a dead parent
@@ -67,16 +67,9 @@ def run_cases(cases, outdir: str, workers=None, scheduler=None, quiet=True):
     # the spawned workers read the thread limits from their environment when BLAS/MKL first load, which can
     # happen before the initializer runs (while the worker imports the parent's main module): so the limits are
     # in the environment the pool is started with, and restored in the parent afterwards
-    saved = {v: os.environ.get(v) for v in THREAD_VARS}
-    limit_threads(threads)
-    try:
+    with environment(keep=THREAD_VARS):
+        limit_threads(threads)
         yield from _pool(cases, outdir, n, threads)
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
 
 
 def init_worker(threads: int | None, parent_pid: int) -> None:
