@@ -213,3 +213,28 @@ def test_cli_mesh(tmp_path):
     assert (tmp_path / "o" / "rec_section.png").exists()
     study.write_text('[geometry]\npi1_thickness = 0.004\n[[designs]]\nname = "rec"\nkind = "recessed"\n')
     assert main(["mesh", str(study), "--out", str(tmp_path / "o2")]) == 2
+
+
+def test_3d_meshing_threads_not_inherited(monkeypatch):
+    """_generate(threads=0) meshes on every available core even after a mesh on one thread in the same process:
+    gmsh's own 0 means "OpenMP's current setting", which stays 1 once set (verified with gmsh 4.15's HXT log:
+    "Delaunay of N points on 1 threads" for every later mesh) -- session 7's flaky run of the metal-edge cell."""
+    import gmsh
+
+    from fem_wlp.wlcsp.geometry.mesher import _generate, available_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)   # (set: gmsh's 0 stays, see _generate)
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        used = []
+        for threads in (1, 0):
+            gmsh.clear()
+            gmsh.model.occ.addBox(0, 0, 0, 1, 1, 1)
+            gmsh.model.occ.synchronize()
+            gmsh.option.setNumber("Mesh.MeshSizeMax", 0.5)
+            _generate(gmsh, 3, 1, threads=threads)
+            used.append(gmsh.option.getNumber("General.NumThreads"))
+    finally:
+        gmsh.finalize()
+    assert used == [1, available_cores()]

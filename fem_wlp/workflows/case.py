@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_wlp import __version__
+from fem_wlp import __version__, runtime
 from fem_wlp.errors import ConvergenceError, InputError
 from fem_wlp.fe.mesh import load as load_mesh
 from fem_wlp.fe.problem import History, Model, Temperature, boundary_constraint, point_constraint
@@ -160,6 +160,9 @@ def case_mesh(case: Case, cdir: Path) -> MeshResult:
     `<design>_<kind>.msh`, e.g. the committed benchmark geometries) when the study names one."""
     s = case.spec
     if s.model.meshes is None:
+        if s.kind == "joint3d":   # gmsh's 3D mesher can segfault: in a child process, so that a crash fails this
+            return runtime.in_child(build_mesh, s.geometry, s.designs[0], s.kind, s.mesh, cdir / "mesh",  # case
+                                    what=f"meshing {case.name}")       # only (runtime.in_child; retried once)
         return build_mesh(s.geometry, s.designs[0], s.kind, s.mesh, cdir / "mesh")
     msh = prebuilt_mesh(case)
     joint, positions = joints_for(s.geometry, s.designs[0], s.mesh, s.kind)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +266,14 @@ def _generate(gmsh, dim: int, order: int, threads: int = 0):
         # tests/test_geometry.py far worse (gamma 1st percentile 0.011 against 0.05-0.09 on two threads), so the
         # joint cells stay multithreaded; package3d's many-joint model meshes on one thread (multithreaded HXT
         # crashed it now and then: "double free or corruption" inside gmsh)
+        # 0 is passed as a count (available_cores), not as gmsh's 0 ("OpenMP's current setting"): once a process
+        # meshed on one thread (package3d, threads=1), OpenMP's setting stays 1 for every later mesh in that
+        # process -- the cause found for session 7's flaky test_geometry run (the metal-edge cell meshed
+        # single-threaded)
+        # (where OMP_NUM_THREADS is set -- package3d's meshing children, workflows/submodel.MESH_ENV -- gmsh's 0 as
+        # before: an explicit 1 there gave another mesh of the same cell, 172,887 against 172,908 DOF)
+        if not threads and "OMP_NUM_THREADS" not in os.environ:
+            threads = available_cores()
         gmsh.option.setNumber("General.NumThreads", threads)
         # HXT's sliver optimisation cannot lift the flat tets of micrometre layers to the default 0.3 and
         # then spends minutes trying; optimise only the really bad ones
@@ -275,6 +284,14 @@ def _generate(gmsh, dim: int, order: int, threads: int = 0):
     if order == 2:
         gmsh.option.setNumber("Mesh.SecondOrderLinear", 0)
         gmsh.model.mesh.setOrder(2)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or `taskset` may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:            # not on Linux
+        return os.cpu_count() or 1
 
 
 def remove_slivers(gmsh, attempts: int = 6) -> None:
