@@ -100,3 +100,49 @@ def test_region_reassembly_only_changes_that_region():
     full = Assembler(m.nvertices, 2, ops)
     K2, _, _ = full.matrix([full.contribution(0, Da), full.contribution(1, Db)])
     assert abs(K1 - K2).max() <= 1e-12 * abs(K2).max()
+
+
+@pytest.mark.parametrize("mesh,order,form", [
+    (skfem.MeshTri, 1, "plane_strain"), (skfem.MeshTri, 2, "plane_strain"), (skfem.MeshTri2, 2, "plane_strain"),
+    (skfem.MeshTri, 2, "axisymmetric"), (skfem.MeshTri2, 2, "axisymmetric"), (skfem.MeshQuad, 2, "plane_strain"),
+    (skfem.MeshTet, 1, "3d"), (skfem.MeshTet, 2, "3d"), (skfem.MeshTet2, 2, "3d"), (skfem.MeshHex, 1, "3d")])
+def test_default_quadrature_has_positive_weights(mesh, order, form):
+    """Every default rule (and a requested degree 3, raised by positive_degree) has only positive weights."""
+    from fem_wlp.fe.kinematics import default_intorder, positive_degree
+
+    m = mesh()
+    q = default_intorder(m, order, form)
+    assert np.all(skfem.quadrature.get_quadrature(m.refdom, q)[1] > 0)
+    assert np.all(skfem.quadrature.get_quadrature(m.refdom, positive_degree(m, 3))[1] > 0)
+
+
+@pytest.mark.parametrize("kind", ["tri", "tet"])
+def test_pointwise_tangent_assembles_positive_definite(kind):
+    """A tangent that is positive definite at every point but varies between the points of an element (a creeping
+    region: stiff at one point, soft at the others) assembles to a positive-definite stiffness with the default
+    rules of quadratic elements (all weights positive). With scikit-fem's degree-3 rule, whose centroid weight is
+    negative, the same tangents give negative eigenvalues -- the failure found in the quadratic package submodel
+    (session 8), shown here so that the test fails if a negative-weight rule comes back as the default."""
+    from fem_wlp.fe.kinematics import default_intorder
+
+    m = _mesh(kind)
+    form = "3d" if kind == "tet" else "plane_strain"
+    nc = 3 if form == "3d" else 2
+    el = scalar_element(m, 2)
+    n = skfem.Basis(m, el, intorder=1).N
+
+    def lowest_eigenvalue(q):
+        ops = region_ops(m, el, np.arange(m.t.shape[1]), form, intorder=q)
+        W = skfem.quadrature.get_quadrature(m.refdom, q)[1]
+        soft = np.where(W == W.min(), 1.0, 1e-4)            # the smallest-weight point stiff, the others soft
+        Dq = np.broadcast_to(isotropic_stiffness(E, NU) * soft[None, :, None, None],
+                             ops.w.shape + (6, 6)).copy()
+        asm = Assembler(n, nc, [ops])
+        K, _, _ = asm.matrix([asm.contribution(0, np.moveaxis(Dq, (0, 1), (2, 3)).reshape(6, 6, -1))])
+        fixed = np.flatnonzero(np.isclose(m.p[0], 0.0))      # clamped at x = 0: no rigid-body modes
+        free = np.setdiff1d(np.arange(n * nc), (fixed[:, None] * nc + np.arange(nc)).ravel())
+        Kd = K[free][:, free].toarray()
+        return np.linalg.eigvalsh(Kd)[0] / np.abs(Kd).max()
+
+    assert lowest_eigenvalue(default_intorder(m, 2, form)) > 0
+    assert lowest_eigenvalue(3) < 0                          # scikit-fem's degree-3 rule (negative centroid weight)

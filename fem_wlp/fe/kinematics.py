@@ -46,7 +46,7 @@ _ELEMENTS = {
 }
 
 # default quadrature order: exact stiffness for straight-sided elements with constant material; the
-# axisymmetric 1/r terms and curved (quadratic-geometry) elements get one order more.
+# axisymmetric 1/r terms and curved (quadratic-geometry) elements get one order more (default_intorder).
 _INTORDER = {("MeshTri", 1): 1, ("MeshTri", 2): 2, ("MeshQuad", 1): 2, ("MeshQuad", 2): 4,
              ("MeshTet", 1): 1, ("MeshTet", 2): 2, ("MeshHex", 1): 2, ("MeshHex", 2): 4}
 
@@ -64,12 +64,33 @@ def scalar_element(mesh, order: int):
 
 
 def default_intorder(mesh, order: int, formulation: str) -> int:
+    """The default quadrature degree (_INTORDER, one more for the axisymmetric 1/r terms and for curved elements,
+    except curved quadratic tetrahedra), raised to the lowest degree whose rule has only positive weights
+    (positive_degree). Curved P2 tetrahedra keep degree 2, the 4-point rule that CalculiX and Abaqus integrate
+    their C3D10 with: degree 3 is the 5-point rule with a negative centroid weight, and the next rule with positive
+    weights, degree 5, has 14 points (2.8x the material updates)."""
     kind = mesh_kind(mesh)
     q = _INTORDER[(kind[:-1], order)]
     if formulation == "axisymmetric":
         q += 1
-    if kind.endswith("2"):           # curved geometry
+    if kind.endswith("2") and kind != "MeshTet2":           # curved geometry
         q += 1
+    return positive_degree(mesh, q)
+
+
+def positive_degree(mesh, q: int) -> int:
+    """The lowest quadrature degree >= q whose rule on the mesh's reference element has only positive weights
+    (scikit-fem's triangle rule of degree 3 and tetrahedron rules of degree 3 and 4 have a negative one).
+
+    Why: with a material tangent that varies between the points of an element (creep, plasticity), a point of
+    negative weight adds negative stiffness, and the assembled tangent becomes indefinite once that point is
+    stiffer than the others -- measured (session 8) on the quadratic package submodel: two negative eigenvalues
+    (-1.3 and -7.8 against a largest diagonal entry of 2.3e5), the energy of their modes negative at the centroid
+    points of the copper wiring and the solder, so Cholesky failed and Newton slowed down; a negative weight also
+    subtracts the point's inelastic work from volume averages."""
+    for d in range(q, q + 6):
+        if np.all(skfem.quadrature.get_quadrature(mesh.refdom, d)[1] > 0):
+            return d
     return q
 
 

@@ -102,7 +102,8 @@ class ModelSpec:
                                   doc="mesh-file study (default: 3d for a 3D mesh, else plane_strain)")
     order: int = key(1, type="integer", allowed="1 | 2", doc="element order (generated models: mesh.order)")
     quadrature_order: int | None = key(None, type="integer", allowed="an integer in [1, 10]",
-                                       doc="quadrature order (default: the element's)")
+                                       doc="quadrature order (default: the element's; an order whose rule has a negative "
+                                           "weight is raised to the next with positive weights)")
     meshes: Path | None = key(None, type="path", allowed="a folder written by fem-wlp mesh",
                               doc="prebuilt meshes <design>_<kind>.msh instead of meshing each case")
     kinds: tuple[str, ...] = ()           # every kind named (fem-wlp mesh builds them all)

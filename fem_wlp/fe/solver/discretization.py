@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from fem_wlp.errors import ConvergenceError
 from fem_wlp.fe.assembly import Assembler, constraint_positions
 from fem_wlp.fe.contact import STATE_KEY, ContactSet
-from fem_wlp.fe.kinematics import bt, default_intorder, facet_dofs, region_ops, scalar_dofs, scalar_element, strain
+from fem_wlp.fe.kinematics import (bt, default_intorder, facet_dofs, positive_degree, region_ops, scalar_dofs,
+                                  scalar_element, strain)
 from fem_wlp.fe.la.linear import LinearSolver
 from fem_wlp.fe.problem import Model
 from fem_wlp.fe.solver.condense import Condensation, partition, worth_it
@@ -64,7 +65,9 @@ class Discretization:
         to the model's thickness axis) and the quadrature-point operators."""
         model = self.model
         self.elem = scalar_element(mesh, model.order)
-        self.intorder = model.intorder or default_intorder(mesh, model.order, model.formulation)
+        # (a requested order whose rule has a negative weight is raised to the next with positive weights)
+        self.intorder = positive_degree(mesh, model.intorder or default_intorder(mesh, model.order,
+                                                                                 model.formulation))
         parts = model.mesh.assign(list(model.materials))
         self.names = list(parts)
         self.materials = []
