@@ -156,6 +156,7 @@ class ContactSet:
         self.force = None
         self._blocks = None
         self._seen, self._old, self._cycles = [], None, 0
+        self.revisited = False                 # the last iterate's status is one seen before in this attempt
         self.status_changes: list[int] = []    # changed points per Newton iterate of the current increment
 
     def _setup_nodal(self, contacts, model, mesh, dim, Ev):
@@ -288,6 +289,11 @@ class ContactSet:
         t = np.where(~old["stick"] & old["active"], t, 0.0)
         return t, old["slip"] + t / self.k
 
+    def new_attempt(self) -> None:
+        """Forget the statuses seen: the next iterate starts an attempt (a full-Newton retry of an increment has
+        the same committed state and length as the attempt it repeats, whose statuses must not count)."""
+        self._old = None
+
     def _check_chattering(self, attempt, act, stick, direction=None):
         states_old, dt = attempt
         if self._old is None or states_old is not self._old[0] or dt != self._old[1]:   # a new increment or a
@@ -302,7 +308,8 @@ class ContactSet:
         sig = np.concatenate([act, stick, stick if direction is None else direction])
         self.status_changes.append(int(np.count_nonzero(sig != prev)))
         key = sig.tobytes()
-        if self._seen and key != self._seen[-1][0] and any(key == s for s, _ in self._seen[:-1]):
+        self.revisited = bool(self._seen) and key != self._seen[-1][0] and any(key == s for s, _ in self._seen[:-1])
+        if self.revisited:
             self._cycles += 1
             if self._cycles >= MAX_CYCLES:
                 raise ConvergenceError(
@@ -323,6 +330,37 @@ class ContactSet:
         Ke = np.block([[M, -M], [-M, M]])                                   # (nf, 2 m nc, 2 m nc)
         data = np.bincount(self._pos.ravel(), weights=Ke.ravel(), minlength=asm.nnz)
         return data, 0.0, 0.0
+
+    def changed_points(self, ref) -> np.ndarray:
+        """The points whose stiffness block differs from `ref` (the blocks of an earlier iterate, (n, nc, nc))."""
+        d = self._blocks - ref
+        return np.flatnonzero(np.any(d.reshape(d.shape[0], -1) != 0.0, axis=1))
+
+    def point_columns(self, points):
+        """The pairs' stiffness as a sum over points, K_c = sum_p B_p^T D_p B_p with B_p = [-N(q) (x) I, N(q) (x) I]
+        on the facet's (side-A, side-B) dofs (q the point's place in its facet): the columns B_p^T e_c of the
+        given points, as COO triplets (dofs, columns, values) of an (ndof x nc len(points)) matrix, column
+        p nc + c. With the block change C = blockdiag(D_p - D_p,ref) the stiffness change since `ref` is exactly
+        V C V^T (a low-rank update of a factorized tangent: fe/solver/discretization.contact_update)."""
+        nc = self.nc
+        nf, m = self.fa.shape
+        nq = self.N.shape[0]
+        f, q = np.divmod(np.asarray(points, np.int64), nq)
+        k = f.size
+        dofs = self.ldofs[f].reshape(k, 2 * m, nc)                         # rows [A pairs, B pairs] x component
+        vals = np.concatenate([-self.N[q], self.N[q]], axis=1)              # (k, 2m)
+        cols = np.arange(k)[:, None, None] * nc + np.arange(nc)             # (k, 1, nc)
+        return (dofs.ravel(), np.broadcast_to(cols, dofs.shape).ravel(),
+                np.broadcast_to(vals[:, :, None], dofs.shape).ravel())
+
+    def block_change(self, points, ref) -> np.ndarray:
+        """C = blockdiag(D_p - D_p,ref) over `points` (nc len(points) square), in point_columns' column order."""
+        nc = self.nc
+        d = self._blocks[points] - ref[points]                              # (k, nc, nc)
+        k = d.shape[0]
+        C = np.zeros((k, nc, k, nc))
+        C[np.arange(k), :, np.arange(k), :] = d
+        return C.reshape(k * nc, k * nc)
 
     def summary(self, state) -> dict:
         """Per interface of a contact state: node pairs (split, not tied), status points (order 1: the pairs;

@@ -446,8 +446,10 @@ class SolverSpec:
                            doc="time integration of the rate-dependent regions: variable-step BDF2 (second "
                                "order) or backward Euler; auto: BDF2 under step_control = error, else Euler")
     modified_newton: str = key(_SOLVER_DEFAULTS["modified_newton"], type="string", allowed="auto | on | off",
-                               doc="start each increment with the last factorized tangent while it contracts "
-                                   "the residual 5x per iteration (auto: under step_control = error)")
+                               doc="the last factorized tangent while it contracts the residual 5x per "
+                                   "iteration, a fresh one (then reused) when it does not; a contact status "
+                                   "changed at a few points as a low-rank update of the factorization (auto: "
+                                   "under step_control = error)")
 
     @classmethod
     def from_table(cls, t) -> "SolverSpec":

@@ -79,6 +79,7 @@ class Condensation:
         self.size = nN + (1 if self.gps else 0)
         gmap = np.full(disc.ndof, -1, dtype=np.int64)        # global dof -> reduced index (N only)
         gmap[N] = np.arange(nN)
+        self.gmap = gmap                  # (contact updates of the reduced tangent: discretization.py)
         self.G = G = interface(disc, N, I)
         A = self._static_on(np.concatenate([I, G]))
         KII = A[: I.size][:, : I.size].tocsr()

@@ -11,7 +11,7 @@ import numpy as np
 
 
 #: modified Newton (settings.modified_newton): an iteration with the last factorized tangent must reduce the
-#: relative residual at least by this factor, else the increment continues with fresh tangents (full Newton)
+#: relative residual at least by this factor, else that iteration gets a fresh tangent (which the next ones reuse)
 CONTRACTION = 0.2
 
 
@@ -28,7 +28,7 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     """Newton from (u_old + du_pred, ezz_old + de_pred) to convergence at t_new. history: (the states before
     states_old, dt / previous dt) for a BDF2 step of the rate-dependent regions (Discretization.evaluate), or None
     (backward Euler). modified: start with the last factorized tangent (modified Newton) while it contracts the
-    residual by CONTRACTION per iteration, then continue with fresh tangents.
+    residual by CONTRACTION per iteration; an iteration that does not gets a fresh tangent.
 
     Returns (u, ezz, trial states, temperatures, iterations, relative residuals); raises NotConverged."""
     s = disc.settings
@@ -44,11 +44,16 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     residuals = []
     trial = {}
     r0 = re0 = 0.0           # the increment's initial residuals: the load this increment applies
-    # modified Newton: start with the last factorized tangent (a back-substitution instead of an assembly and a
-    # factorization) while it contracts the residual fast enough; with contact pairs only while the contact
-    # status (active set, stick/slip) is the one that tangent was built with: a changed status gets a fresh
-    # tangent (a stale pair stiffness makes the status chatter), after which the new factorization is reused
-    fresh = not (modified and disc.can_resolve())
+    # modified Newton: the last factorized tangent (a back-substitution instead of an assembly and a
+    # factorization) while it contracts the residual fast enough; an iteration that does not gets a fresh tangent,
+    # whose factorization the following iterations reuse (until session 8 the rest of the increment was full
+    # Newton). With contact pairs the pairs' stiffness must be the current status's (a stale one makes the
+    # status chatter): a status changed at a few points enters the back-substitution as a low-rank update of the
+    # factorization (Discretization.contact_update), a larger change gets a fresh tangent
+    full = not (modified and disc.can_resolve())      # full Newton: a fresh tangent at every iteration
+    if getattr(disc, "contact", None) is not None:
+        disc.contact.new_attempt()
+    refresh = False                                   # modified Newton: a fresh tangent at this iteration
     try:
         for it in range(s.max_iterations + 1):
             sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt, history=history)
@@ -66,16 +71,22 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
                 return u, ezz, trial, T, it, residuals
             if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
                 break
-            if not fresh and it >= 1 and residuals[-1] > CONTRACTION * residuals[-2]:
-                fresh = True
+            if not full and it >= 1 and residuals[-1] > CONTRACTION * residuals[-2]:
+                refresh = True
             status = disc.contact_status(trial)
-            if fresh or status != disc.factored_status:
+            update = None
+            if not (full or refresh) and status != disc.factored_status:
+                update = disc.contact_update()
+                refresh = update is None              # too many changed points for a low-rank update
+            if full or refresh:
                 K, c, kee = disc.tangent(tan, t_new)
                 K.general = getattr(getattr(disc, "contact", None), "unsymmetric", False)   # fe/la/direct.py
+                nfact = disc.linear.stats["factorizations"]
                 du, de = disc.linear_solve(K, c, kee, r, re)
-                disc.factored_status = status
+                disc.factored(status, nfact)
+                refresh = False
             else:
-                du, de = disc.resolve(r, re)
+                du, de = disc.resolve(r, re, update)
             u += du
             ezz += de
     except NotConverged as exc:                    # a material update failed

@@ -101,8 +101,8 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
     quad = None                          # (du, de, dt) of the increment before the last, on the same load branch
     states_prev = None                   # the committed states before `states` (BDF2 history)
     bdf2 = s.integration == "bdf2" or (s.integration == "auto" and control)
-    # modified Newton (auto) also with contact: newton.py refactors when the contact status changes (a tangent of
-    # another contact status makes the status chatter)
+    # modified Newton (auto) also with contact: newton.py updates the factorized tangent to a changed contact
+    # status (a low-rank update, or a fresh tangent: a tangent of another contact status makes the status chatter)
     modified = s.modified_newton == "on" or (s.modified_newton == "auto" and control)
     full_retry = False                   # the retry of an increment that failed under modified Newton
     disc.counts.setdefault("rejected", 0)
