@@ -71,12 +71,10 @@ class Pardiso:
         except RuntimeError as exc:
             if "error -4" not in str(exc) or self._impl.mtype != 2:
                 raise
-            # zero pivot in Cholesky: the tangent is indefinite or numerically singular -- measured (session 7)
-            # on the quadratic package submodels, whose material tangents are all positive definite at the points
-            # (random strain/time/temperature increments: smallest/largest eigenvalue >= 2e-4 for the Anand
-            # solder, 5e-4 for the cyclic copper); a region creeping over a long step keeps little more than its
-            # bulk stiffness, which presumably leaves the finer meshes' nearly-isochoric modes almost no stiffness
-            # (not proven: the pivot PARDISO met was not inspected).
+            # zero pivot in Cholesky: the tangent is indefinite or numerically singular. Found (session 8) on the
+            # quadratic package submodels: two negative eigenvalues from the negative centroid weight of the 5-point
+            # tetrahedron rule under a creep tangent that differs between the points (fe/kinematics.positive_degree,
+            # now avoided); kept as the fallback for any other cause (e.g. a region held only by open contact).
             # Switch for good to PARDISO's symmetric-indefinite factorization (Bunch-Kaufman, pivot perturbation)
             notice("Cholesky met a (near-)zero pivot: the tangent is indefinite or numerically singular; using the "
                    "symmetric-indefinite PARDISO factorization")
