@@ -369,18 +369,17 @@ class Discretization:
         return V, Z, c.block_change(pts, self._factored_blocks)
 
     def _system_columns(self, coo, ncols: int) -> sp.csr_matrix:
-        """Columns given on the model's dofs (COO triplets) in the numbering of the factorized system: the reduced
-        set of a condensed run (contact dofs always belong to it), the bordered matrix's first ndof rows, or the
-        dofs themselves; zero on constrained dofs (their rows and columns of the tangent are the identity's)."""
+        """Columns given on the model's dofs (COO triplets) in the numbering of the factorized system (its size is
+        the factorized matrix's): the reduced set of a condensed run (contact dofs always belong to it), else the
+        dofs themselves (a bordered matrix's e_zz row stays 0); zero on constrained dofs (their rows and columns of
+        the tangent are the identity's)."""
         dofs, cols, vals = coo
         keep = self.asm.free_mask[dofs]
         dofs, cols, vals = dofs[keep], cols[keep], vals[keep]
         cond = self.condensation()
         if cond is not None:
-            dofs, n = cond.gmap[dofs], cond.size
-        else:
-            n = self.ndof + (1 if self.gps and self.linear.name in ("pardiso", "scipy") else 0)
-        return sp.csr_matrix((vals, (dofs, cols)), shape=(n, ncols))
+            dofs = cond.gmap[dofs]
+        return sp.csr_matrix((vals, (dofs, cols)), shape=(self.linear._K.shape[0], ncols))
 
     def contact_status(self, trial) -> bytes | None:
         """The contact status (active set and stick/slip of every pair) of a trial state, as a key; None without
