@@ -283,3 +283,26 @@ def test_plane_section_of_tetrahedra_is_exact():
     cut, poly = plane_section(m.p, m.t.T, (0.5, 0.5, 0.5), (d[1], -d[0], 0.0), np.array([d, [0.0, 0.0, 1.0]]))
     # this plane runs through mesh vertices, which the cut treats as 1e-12 (of the mesh size) above it
     assert area(poly) == pytest.approx(math.sqrt(2), rel=1e-10) and cut.size > 0
+
+
+def test_refine_verdict_recovers_a_known_order_and_averages_meshes_per_level():
+    """The convergence verdict of benchmarks/bench_package3d.py refine (issue 13's 3 % criterion): on
+    f(h) = 1 + 50 h^2 (three levels of ratio 1.25) it returns order 2 and the limit 1 (exact up to round-off,
+    1e-9); with several meshes per level it uses each level's mean (values +-d around f(h): the same verdict), and a
+    non-monotone sequence gets no order."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_package3d", ROOT / "benchmarks" / "bench_package3d.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    f = lambda h: 1.0 + 50.0 * h * h                                              # noqa: E731
+    hs = (0.02, 0.016, 0.0128)
+    one = bench.refine_table([(h, f(h)) for h in hs])
+    line = next(x for x in one if x.startswith("observed order"))
+    assert abs(float(line.split()[2]) - 2.0) < 1e-6
+    assert abs(float(line.split("extrapolated ΔW ")[1].split()[0]) - 1.0) < 1e-5   # printed to 5 decimals
+    three = bench.refine_table([(h, f(h) + d) for h in hs for d in (-1e-3, 0.0, 1e-3)])
+    assert next(x for x in three if x.startswith("observed order")) == line
+    assert any("meshes" in x for x in three) and three[1].split()[1] == "3"
+    assert bench._levels("0.0191/0.0189/0.0193,0.016") == [[0.0191, 0.0189, 0.0193], [0.016]]
+    bad = bench.refine_table([(0.02, 1.0), (0.016, 0.9), (0.0128, 1.1)])
+    assert any(x.startswith("non-monotone") for x in bad)
