@@ -19,8 +19,8 @@ deviation from the Richardson-extrapolated value (issue 13: the default within 3
 meshes (`--sizes 0.0191/0.0189/0.0193,0.016/0.0158/0.0162,...`: sizes within ~1 % of the nominal one, each meshed
 anew by HXT): the verdict then uses each level's mean, and prints the mesh scatter (spread, standard error) that
 unstructured re-meshing puts on one level's ΔW -- one mesh per level cannot separate it from the
-discretization error. The default size 0.016 mm is
-also the coarsest the design checks allow (the 1 µm passivation >= size / 16), so the levels go finer; quadratic
+discretization error. The shipped size is 0.0134 mm (session 9: within 1 % of the finer levels, 0.016 mm 5.3 %
+below; benchmarks/README.md); 0.016 mm is also the coarsest the design checks allow (the 1 µm passivation >= size / 16), so the levels go finer; quadratic
 cells: 0.016 mm 172k DOF, 0.0134 mm 254k, 0.0113 mm 369k (the cell of the flat design).
 
 `stvenant` solves the same global model and the submodel of its critical joint with the cut faces at half a
