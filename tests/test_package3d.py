@@ -163,6 +163,9 @@ def test_coarse_package3d_run(tmp_path):
     g, sub = c["global"], c["submodel"]
     assert set(g) >= {"dofs", "elements", "joints", "critical_joint"}
     assert set(sub) >= {"dofs", "elements", "dW_per_cycle_MPa", "deps_in_per_cycle", "per_cycle"}
+    for part in (g, sub):             # what each run cost (benchmarks/bench_package3d.py prints these)
+        assert part["increments"] > 0 and part["newton_iterations"] > 0
+        assert part["factorizations"] >= 1 and part["rejected"] >= 0 and part["cutbacks"] >= 0
     assert g["critical_joint"] == 0 and len(g["joints"]) == 1
     assert g["joints"][0]["dnp_mm"] == pytest.approx(0.2 * math.sqrt(2))
     assert sub["dofs"] > g["dofs"] / 2 and sub["cut_face_outside_global_mm"] == 0.0
@@ -195,7 +198,14 @@ def test_coarse_package3d_run(tmp_path):
 #: 0.00132870 -- a one-cycle run from the 217 °C stress-free state, which the FR-4 glass transition enters)
 #: (session 9: re-recorded with the study's contact.penalty = 100; with the default 1e3 it was 0.104191658 /
 #: 0.0214561701 / 0.00102939114 / 0.00829701153: +2.1e-6 / -3.7e-6 / -3.1e-6 / 0)
-REFERENCE = (0.1041918768, 0.0214560909, 0.00102938796, 0.00829701153)
+#: (session 10: re-recorded after the submodel's driven constraints took the load's corners instead of every
+#: global frame, so that the predictor extrapolates across the frames; before, 0.1041918768 / 0.0214560909 /
+#: 0.00102938796 / 0.00829701153. Against solver.rtol = 1e-8, where both codes give 0.1041928129 / 0.0214847665 /
+#: 0.00102121868 (to 6e-9), the submodel now is -7.2e-4 / -3.8e-5 off in ΔW / Δε_in, before -1.3e-3 / +8.0e-3:
+#: with no predictor after a frame, the increment's first residual -- the cut faces' jump against the interior
+#: -- was large and Newton's stop relative to it lax. The global joint's +9.5e-7 is this machine's: the old code
+#: gives it too)
+REFERENCE = (0.1041919758, 0.0214693449, 0.00102117724, 0.00829701143)
 
 
 @pytest.mark.skipif(shutil.which("ccx") is None, reason="CalculiX (ccx) not installed")

@@ -96,7 +96,9 @@ def submodel_model(spec: Study, fm: FEMesh, history: GlobalHistory, order: int) 
     mats = case_materials(spec, fm)
     prof = spec.profile
     temp = Temperature(spec.load.stress_free_temperature, prof.T, corners=tuple(prof.corners))
-    cons = (driven_constraint(history, fm, "die_side"), driven_constraint(history, fm, "board_side"))
+    # the load's corners (the profile's, as the global model's), not every global frame: BDF2 and the predictor
+    # run across the frames as in the global model (fe/submodel.py)
+    cons = tuple(driven_constraint(history, fm, side, corners=prof.corners) for side in ("die_side", "board_side"))
     return Model(fm, "3d", mats, cons, temp, order=order, intorder=spec.model.quadrature_order,
                  name=spec.designs[0].name + "/submodel", contacts=contacts)
 
@@ -129,6 +131,14 @@ def _solve_tracked(spec: Study, model, times, outdir: Path, quiet: bool, label: 
         if "t" in trackers:
             trackers["t"].save(outdir / ELEMENT_CYCLES_FILE)
     return res, frames
+
+
+def solver_counts(res: dict) -> dict:
+    """The solver statistics of a run summary that say what it cost: increments (accepted), rejected (by the
+    error control), cutbacks, Newton iterations, factorizations."""
+    return {"increments": res["increments"], "rejected": res.get("rejected", 0), "cutbacks": res.get("cutbacks", 0),
+            "newton_iterations": res["newton_iterations"],
+            "factorizations": res.get("linear_solver_stats", {}).get("factorizations", 0)}
 
 
 def _rules(ev: dict) -> dict:
@@ -303,8 +313,7 @@ def run_global(spec: Study, name: str, cdir: Path, quiet: bool, out: dict) -> Gl
                "dW_board_layer_per_cycle_MPa": (e.get("board_layer") or {}).get("dW_MPa")}
               for e in geval["joints"]]
     out["global"] = {"status": gres["status"], "dofs": gres["dofs"], "elements": gres["elements"],
-                     "increments": gres["increments"], "newton_iterations": gres["newton_iterations"],
-                     "joints": joints, "critical_joint": None, "timing_s": gres["timing_s"],
+                     **solver_counts(gres), "joints": joints, "critical_joint": None, "timing_s": gres["timing_s"],
                      "metrics": _rules(geval), "buildup": spec.model.buildup,
                      "joint_size_mm": spec.model.joint_size}
     if gres["status"] != "ok":
@@ -356,6 +365,5 @@ def run_submodel(spec: Study, name: str, cdir: Path, quiet: bool, g: GlobalRun, 
             "mesher": "window" if margin > 0 or window else "joint3d cell",
             "dW_per_cycle_MPa": ev["dW_per_cycle_MPa"], "deps_in_per_cycle": ev["deps_in_per_cycle"],
             "per_cycle": ev["per_cycle"], "critical_layer": ev["critical_layer"], "averaging": ev["averaging"],
-            "metrics": _rules(ev), "increments": res["increments"], "newton_iterations": res["newton_iterations"],
-            "timing_s": res["timing_s"], "cut_face_outside_global_mm": g.history.report.get("outside_mm", 0.0),
+            "metrics": _rules(ev), **solver_counts(res), "timing_s": res["timing_s"], "cut_face_outside_global_mm": g.history.report.get("outside_mm", 0.0),
             "evaluation": ev, "phases": phases}
