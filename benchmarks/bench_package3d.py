@@ -66,19 +66,20 @@ def cmd_time(a):
     wall, s = run(OUT / "time", a.set)
     print(f"package3d study: wall {wall:.1f} s on {os.cpu_count()} cores (load {os.getloadavg()[0]:.2f}), "
           f"overrides {a.set or 'none'}")
-    print(f"{'case':<10}{'model':<10}{'dofs':>9}{'elems':>9}{'incr':>6}{'newton':>8}{'mesh s':>8}{'solve s':>9}"
-          f"{'ΔW MPa':>9}{'Δε_in':>10}")
+    print(f"{'case':<10}{'model':<10}{'dofs':>9}{'elems':>9}{'incr':>6}{'rej':>5}{'newton':>8}{'fact':>6}{'mesh s':>8}"
+          f"{'solve s':>9}{'ΔW MPa':>9}{'Δε_in':>10}")
     for c in s["cases"]:
         ph = c.get("timing_phases_s", {})
         g, sub = c.get("global") or {}, c.get("submodel") or {}
         cj = g.get("critical_joint")
         gdw = next((j["dW_per_cycle_MPa"] for j in g.get("joints", []) if j["index"] == cj), None)
         print(f"{c['name']:<10}{'global':<10}{g.get('dofs', 0):>9}{g.get('elements', 0):>9}"
-              f"{g.get('increments', 0):>6}{g.get('newton_iterations', 0):>8}{_fmt(ph.get('global_mesh'), '.1f'):>8}"
+              f"{g.get('increments', 0):>6}{g.get('rejected', 0):>5}{g.get('newton_iterations', 0):>8}"
+              f"{g.get('factorizations', 0):>6}{_fmt(ph.get('global_mesh'), '.1f'):>8}"
               f"{_fmt(ph.get('global_solve'), '.1f'):>9}{_fmt(gdw):>9}{'':>10}  critical joint {cj}")
         print(f"{'':<10}{'submodel':<10}{sub.get('dofs', 0):>9}{sub.get('elements', 0):>9}"
-              f"{sub.get('increments', 0):>6}{sub.get('newton_iterations', 0):>8}"
-              f"{_fmt(ph.get('submodel_mesh'), '.1f'):>8}{_fmt(ph.get('submodel_solve'), '.1f'):>9}"
+              f"{sub.get('increments', 0):>6}{sub.get('rejected', 0):>5}{sub.get('newton_iterations', 0):>8}"
+              f"{sub.get('factorizations', 0):>6}{_fmt(ph.get('submodel_mesh'), '.1f'):>8}{_fmt(ph.get('submodel_solve'), '.1f'):>9}"
               f"{_fmt(sub.get('dW_per_cycle_MPa')):>9}{_fmt(sub.get('deps_in_per_cycle'), '.5f'):>10}"
               f"  {c['status']}, life ratio {_fmt(c.get('life_ratio_vs_baseline'), '.3f')}")
 
@@ -154,8 +155,8 @@ def _global(a, folder: str):
 def _sub_line(label: str, sub: dict, wall: float) -> str:
     tm = sub["timing_s"]
     return (f"  {label}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, Δε_in "
-            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, "
-            f"{sub['newton_iterations']} Newton iterations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
+            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, {sub['rejected']} "
+            f"rejected, {sub['newton_iterations']} Newton iterations, {sub['factorizations']} factorizations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
             + f" s; load {os.getloadavg()[0]:.2f})")
 
 
