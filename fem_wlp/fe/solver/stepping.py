@@ -65,6 +65,9 @@ SHRINK_MIN = 0.2
 #: Norsett & Wanner III.5); a larger ratio (a step after one shortened to land on a grid time) is a backward-Euler
 #: step
 OMEGA_MAX = 2.0
+#: ... up to round-off: a step doubled to land on a grid time (2 x 7.219 s = 14.438 s) is a BDF2 step (until session
+#: 10 it fell just above 2.0 and took a backward-Euler step, whose larger error estimate then rejected it)
+OMEGA_TOL = 1e-9
 
 
 def run(model: Model, times, settings: SolverSettings | None = None, disc: Discretization | None = None):
@@ -132,7 +135,7 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
                 fac = min(dt / dt_prev, 1.0)
                 pred = du_prev * fac
                 pde = de_prev * fac
-                if quad is not None and bdf2 and dt <= OMEGA_MAX * dt_prev:
+                if quad is not None and bdf2 and dt <= OMEGA_MAX * (1 + OMEGA_TOL) * dt_prev:
                     # with BDF2 (second order in time): quadratic extrapolation through the last three states (the
                     # last two increments lie between the same load corners): P(t + dt) = u + dt D1 + dt (dt + h1) D2
                     # with the divided differences D1 = du1/h1, D2 = (du1/h1 - du2/h2)/(h1 + h2)
@@ -144,7 +147,8 @@ def run(model: Model, times, settings: SolverSettings | None = None, disc: Discr
             history = None
             # BDF2 restarts at a load corner (the history before it lies on another branch of the load: a
             # constant creep rate after a ramp would not be integrated exactly): the first step is backward Euler
-            if bdf2 and states_prev is not None and not at_corner and dt <= OMEGA_MAX * dt_prev:
+            if (bdf2 and states_prev is not None and not at_corner
+                    and dt <= OMEGA_MAX * (1 + OMEGA_TOL) * dt_prev):
                 history = (states_prev, dt / dt_prev)
             order = 2 if history is not None else 1
             try:
