@@ -154,3 +154,22 @@ def test_condensation_with_contact_equals_the_full_solve():
     assert np.abs(a.u - b.u).max() <= 1e-8 * np.abs(b.u).max()
     assert np.abs(a.states["block"]["eps_in"] - b.states["block"]["eps_in"]).max() <= \
         1e-8 * np.abs(b.states["block"]["eps_in"]).max()
+
+
+def test_stale_tangent_kept_only_while_it_pays():
+    """newton.stale_pays: at a contraction rho = 0.3 from 3e-3, rtol 1e-5 needs ceil(log(1e-5/3e-3)/log 0.3) = 5
+    more iterations: kept against a factorization of 10 back-substitutions, refactorized against one of 3,
+    when fewer than 5 iterations are left, and at a contraction slower than SLOW_CONTRACTION (0.5); the material
+    update per iteration counts against keeping, the tangent assembly for it."""
+    from fem_wlp.fe.solver.newton import SLOW_CONTRACTION, stale_pays
+    stats = {"factorizations": 2, "time_factor_s": 20.0, "solves": 10, "time_solve_s": 10.0}
+    assert stale_pays(stats, [1e-2, 3e-3], 1e-5, 25)
+    assert not stale_pays({**stats, "time_factor_s": 6.0}, [1e-2, 3e-3], 1e-5, 25)   # 5 x 1 s > 3 s + 1 s
+    assert stale_pays({**stats, "time_factor_s": 9.0}, [1e-2, 3e-3], 1e-5, 25)       # 5 x 1 s < 4.5 s + 1 s
+    assert not stale_pays(stats, [1e-2, 3e-3], 1e-5, 5)
+    assert not stale_pays(stats, [1e-2, 1e-2 * (SLOW_CONTRACTION + 0.01)], 1e-5, 25)
+    assert not stale_pays({**stats, "factorizations": 0}, [1e-2, 3e-3], 1e-5, 25)
+    # a material update of 2 s per iteration: 5 x 3 s against 10 s + 3 s refactorizes, with a 5 s tangent
+    # assembly on top (5 x 3 s < 18 s) it keeps the tangent
+    assert not stale_pays(stats, [1e-2, 3e-3], 1e-5, 25, t_eval=2.0)
+    assert stale_pays(stats, [1e-2, 3e-3], 1e-5, 25, t_eval=2.0, t_tangent=5.0)

@@ -37,11 +37,12 @@ class SolverSettings:
     predictor: bool = True            # extrapolate the previous displacement increment (with BDF2: quadratically
                                       # through the last three states)
     modified_newton: str = "auto"     # on: the last factorized tangent (direct solvers; newton.py) while it
-                                      # contracts the residual 5x per iteration, a fresh one (then reused) for an
-                                      # iteration that does not, an increment that fails so is retried with full
-                                      # Newton; with contact a status changed at a few points enters as a
-                                      # low-rank update of the factorization, a larger change gets a fresh
-                                      # tangent | off: full Newton |
+                                      # contracts the residual 5x per iteration (or 2x when the tolerance is then
+                                      # reached for less than a factorization costs: newton.stale_pays), a fresh
+                                      # one (then reused) for an iteration that does not, an increment that fails
+                                      # so is retried with full Newton; with contact a status changed at a few
+                                      # points enters as a low-rank update of the factorization, a larger change
+                                      # gets a fresh tangent | off: full Newton |
                                       # auto: on under step_control = "error", off on the grid (as CalculiX)
     reuse_factorization: bool = False  # keep a factorization as CG preconditioner for later tangents (pays
                                        # off when only a small, mildly nonlinear part of the model changes)
