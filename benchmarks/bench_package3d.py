@@ -155,8 +155,8 @@ def _global(a, folder: str):
 def _sub_line(label: str, sub: dict, wall: float) -> str:
     tm = sub["timing_s"]
     return (f"  {label}: {sub['dofs']} dofs, ΔW {sub['dW_per_cycle_MPa']:.5f} MPa, Δε_in "
-            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, {sub['rejected']} "
-            f"rejected, {sub['newton_iterations']} Newton iterations, {sub['factorizations']} factorizations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
+            f"{sub['deps_in_per_cycle']:.6f}, {wall:.1f} s ({sub['increments']} increments, {sub.get('rejected', '-')} "
+            f"rejected, {sub['newton_iterations']} Newton iterations, {sub.get('factorizations', '-')} factorizations; " + ", ".join(f"{k} {v:.0f}" for k, v in tm.items())
             + f" s; load {os.getloadavg()[0]:.2f})")
 
 
