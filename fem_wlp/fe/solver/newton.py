@@ -115,10 +115,10 @@ def stale_pays(stats: dict, residuals: list, rtol: float, left: int, t_eval: flo
     tangent does, within the iterations `left`: n = log(rtol / residual) / log(rho) more iterations (each a
     back-substitution and a material update with residual, t_eval) against a tangent assembly (t_tangent), a
     factorization and one such iteration after it (a fresh tangent near the solution converges in about one);
-    the linear solver's times are its means so far (`stats`: LinearSolver.stats). Measured on the 2 x 2 package's quadratic contact submodel (172k DOF, one thread): an
-    iteration with the factorized tangent 0.72 s (material update included), a factorization 7.4 s more; over one
-    cycle the rule took 35 instead of 59 factorizations to t = 2460 s for 24 % more iterations (benchmarks/README.md,
-    session 10)."""
+    the linear solver's times are its means so far (`stats`: LinearSolver.stats). Measured on the 2 x 2
+    package's quadratic contact submodel (172k DOF, one thread): an iteration with the factorized tangent 0.72 s
+    (material update included), a factorization 7.4 s more; over one cycle 64 instead of 108 factorizations for
+    23 % more iterations (benchmarks/README.md, session 10)."""
     rho = residuals[-1] / residuals[-2]
     if not (0.0 < rho <= SLOW_CONTRACTION) or stats.get("factorizations", 0) < 1 or stats.get("solves", 0) < 1:
         return False
