@@ -238,3 +238,63 @@ def test_3d_meshing_threads_not_inherited(monkeypatch):
     finally:
         gmsh.finalize()
     assert used == [1, available_cores()]
+
+
+def test_sliver_removal_falls_back_to_delaunay_and_keeps_the_best(monkeypatch):
+    """remove_slivers(last_resort="delaunay") -- the package model's path, where Netgen's optimiser crashed libgmsh
+    and every HXT mesh of the full-size embossed quarter kept a zero-volume tet -- on a real gmsh mesh with a
+    threshold no mesh passes (good = 1): after the HXT re-meshes it meshes with Delaunay 3D once per 2D algorithm,
+    keeps the best (the final mesh's smallest gamma is the largest of the Delaunay attempts', re-meshed when that
+    was not the last), never calls Netgen, and leaves HXT as the 3D algorithm; a mesh that passes stays HXT's."""
+    import gmsh
+
+    from fem_wlp.wlcsp.geometry import mesher
+
+    seen, methods = [], []
+    optimise = mesher._optimise
+
+    def spy(g):
+        q = optimise(g)
+        seen.append((q, int(g.option.getNumber("Mesh.Algorithm")), int(g.option.getNumber("Mesh.Algorithm3D"))))
+        return q
+
+    monkeypatch.setattr(mesher, "_optimise", spy)
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        optimize = gmsh.model.mesh.optimize
+        monkeypatch.setattr(gmsh.model.mesh, "optimize", lambda method="", *a, **k: (methods.append(method),
+                                                                                     optimize(method, *a, **k)))
+        hows = []
+        for good in (1.0, 0.0):
+            seen.clear()
+            gmsh.clear()
+            gmsh.model.occ.addBox(0, 0, 0, 1, 1, 0.05)
+            gmsh.model.occ.addCylinder(0.5, 0.5, 0.05, 0, 0, 0.02, 0.3)     # a thin disc on a thin plate
+            gmsh.model.occ.fragment([(3, 1)], [(3, 2)])
+            gmsh.model.occ.synchronize()
+            gmsh.option.setNumber("Mesh.MeshSizeMax", 0.08)
+            gmsh.option.setNumber("General.NumThreads", 1)
+            gmsh.option.setNumber("Mesh.Algorithm3D", 10)
+            gmsh.model.mesh.generate(3)
+            hows.append(mesher.remove_slivers(gmsh, attempts=2, last_resort="delaunay", good=good))
+            _, et, _ = gmsh.model.mesh.getElements(3)
+            qmin = min(gmsh.model.mesh.getElementQualities(et[0], "gamma"))
+            assert gmsh.option.getNumber("Mesh.Algorithm3D") == 10
+            if good == 1.0:
+                assert [alg3d for *_, alg3d in seen[:2]] == [10, 10]          # the HXT attempts
+                delaunay = [(q, alg) for q, alg, alg3d in seen[2:] if alg3d == 1]
+                tries, best = delaunay[:3], max(delaunay[:3])
+                assert [alg for _, alg in tries] == [5, 1, 6]
+                # the best not the last: meshed again with its settings (one thread: the same mesh)
+                assert delaunay[3:] == ([] if best == tries[-1] else [best]) and len(seen) == 2 + len(delaunay)
+                assert qmin == pytest.approx(best[0], rel=1e-12)
+                assert f"Delaunay 3D (2D algorithm {best[1]}," in hows[-1]
+            else:
+                assert len(seen) == 1
+        with pytest.raises(ValueError, match="last_resort"):
+            mesher.remove_slivers(gmsh, attempts=1, last_resort="tetgen", good=1.0)
+    finally:
+        gmsh.finalize()
+    assert "Netgen" not in methods and methods, methods
+    assert hows[1] == "hxt", hows

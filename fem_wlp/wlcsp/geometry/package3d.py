@@ -243,7 +243,8 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
                      ("Mesh.MeshSizeMax", mesh.size_coarse)):
         gmsh.option.setNumber(opt, val)
     t1 = time.perf_counter()
-    _generate(gmsh, 3, 1 if window is None else window.order, threads=1)  # one thread: see _generate
+    # one thread: see _generate; Delaunay 3D, not Netgen, after HXT's re-meshes: see remove_slivers
+    how = _generate(gmsh, 3, 1 if window is None else window.order, threads=1, last_resort="delaunay")
     t_mesh = time.perf_counter() - t1
     types, etags, _ = gmsh.model.mesh.getElements(3)
     q = np.asarray(gmsh.model.mesh.getElementQualities(etags[0], "gamma"))
@@ -254,7 +255,7 @@ def _build(gmsh, g: Geometry, design, mesh: MeshSizes, j: Joint, hj: float, buil
             "time_geometry_s": round(t_geo, 3), "time_mesh_s": round(t_mesh, 3),
             "n_elements": int(len(etags[0])), "n_nodes": int(len(gmsh.model.mesh.getNodes()[0])),
             "quality_gamma_min": float(q.min()), "quality_gamma_mean": float(q.mean()),
-            "quality_gamma_p01": float(np.quantile(q, 0.01)),
+            "quality_gamma_p01": float(np.quantile(q, 0.01)), "mesher_3d": how,
             "joint_positions": [[float(a), float(b)] for a, b in pos],
             "dnp_mm": [float(math.hypot(a, b)) for a, b in pos],
             "facet_groups": sorted(facets), "x_die_end": xd, "x_board_end": xb, "buildup": buildup,
