@@ -256,6 +256,25 @@ def test_global_failure_skips_submodel(tmp_path):
     assert not (out / "cases" / "flat" / "layers.csv").exists()       # no submodel output
 
 
+def test_report_warns_when_the_headline_is_the_global_models_coarse_joints(tmp_path):
+    """With model.submodel = false the case numbers are the global model's coarse joints, which do not rank designs
+    (benchmarks/README.md, session 11): the report's result says so; with a submodel it does not."""
+    from fem_wlp.reporting.report import write_report
+
+    def case(name, ratio, submodel):
+        c = {"name": name, "design": name, "status": "ok", "dW_per_cycle_MPa": 0.6 / ratio,
+             "life_ratio_vs_baseline": ratio, "global": {"joint_size_mm": 0.025, "joints": [], "critical_joint": 0}}
+        return {**c, "submodel": {"dW_per_cycle_MPa": 0.6 / ratio}} if submodel else c
+
+    for submodel in (False, True):
+        (tmp_path / "summary.json").write_text(json.dumps(
+            {"study": "s", "model": "package3d", "baseline": "flat", "cycles": 3,
+             "cases": [case("flat", 1.0, submodel), case("embossed", 1.08, submodel)]}))
+        text = write_report(tmp_path).read_text()
+        warned = "no submodel (`model.submodel = false`): the numbers of flat, embossed" in text
+        assert warned != submodel and ("joint_size 0.025 mm" in text) != submodel
+
+
 def test_model_comparison_table():
     """The top-level model_comparison of summary.json: one row per (model, case), the life ratio vs the
     baseline computed within each model; the report's "Which model to believe" table."""

@@ -111,8 +111,8 @@ def plot_joint_dW(cases: list[dict], plots: Path) -> Path | None:
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=list(axes), label="global ΔW per cycle, die-side layer (MPa)", shrink=0.85)
     _title(fig, "Global model: ΔW per cycle of every joint of the quarter (package centre at the origin; dashed: "
-           "die edge; black frame: the joint re-solved in the submodel). Coarse joints: the ranking, not the "
-           "reference values")
+           "die edge; black frame: the critical joint, re-solved in the submodel when there is one). Coarse joints: "
+           "they rank the joints of one design, not the designs (the submodel does)")
     return _save(fig, plots / FILES[0])
 
 

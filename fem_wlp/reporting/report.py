@@ -207,6 +207,14 @@ def _result(r: _Results) -> list[str]:
         L.append("> **Warning — only one thermal cycle was simulated.** The first cycle includes the ratcheting "
                  "from the stress-free state; ΔW has not been checked for stabilisation (simulate ≥ 2, usually 3 "
                  "cycles). Use these numbers for a first ranking only.\n")
+    global_only = [c["name"] for c in ok if c.get("global") and not c.get("submodel")]
+    if global_only:
+        L.append(f"> **Warning — no submodel (`model.submodel = false`): the numbers of {', '.join(global_only)} "
+                 "are the global model's own coarse joints** (joint_size "
+                 f"{_f((ok[0].get('global') or {}).get('joint_size_mm'), 'g')} mm). They rank the joints of one "
+                 "design, not the designs: the full-size embossed corner joint's ΔW moved by −18 % with another "
+                 "global mesh at the same joint_size, the flat one's not at all (benchmarks/README.md, session 11). "
+                 "Rank designs with the submodel.\n")
     if r.failed:
         L.append(f"> **{len(r.failed)} case(s) failed**: {', '.join(c['name'] for c in r.failed)} — see *Failed "
                  "cases*.\n")
