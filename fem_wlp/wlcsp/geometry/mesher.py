@@ -315,10 +315,8 @@ def remove_slivers(gmsh, attempts: int = 6, last_resort: str = "netgen", good: f
             return "hxt" if attempt == 0 else f"hxt, re-meshed {attempt} times for slivers"
         if attempt == attempts - 1:
             break
-        gmsh.model.mesh.clear()
-        gmsh.option.setNumber("Mesh.Algorithm", (5, 1, 6)[attempt % 3])
         gmsh.option.setNumber("Mesh.RandomFactor", 1e-9 * (3 + 7 * attempt))
-        gmsh.model.mesh.generate(3)
+        _remesh(gmsh, (5, 1, 6)[attempt % 3])
     if last_resort == "netgen":
         # still a sliver after every re-mesh: Netgen's optimiser as the last resort (it splits and swaps: the
         # element count grows, and run first it turned a sliver of test_geometry's metal-edge flat cell into
@@ -327,24 +325,27 @@ def remove_slivers(gmsh, attempts: int = 6, last_resort: str = "netgen", good: f
         return f"hxt, re-meshed {attempts - 1} times for slivers, then Netgen's optimiser"
     if last_resort != "delaunay":
         raise ValueError(f"remove_slivers: last_resort = {last_resort!r}; allowed: netgen | delaunay")
+    gmsh.option.setNumber("Mesh.Algorithm3D", 1)
     tried = []
     for alg in (5, 1, 6):
-        gmsh.model.mesh.clear()
-        gmsh.option.setNumber("Mesh.Algorithm", alg)
-        gmsh.option.setNumber("Mesh.Algorithm3D", 1)
-        gmsh.model.mesh.generate(3)
+        _remesh(gmsh, alg)
         tried.append((_optimise(gmsh), alg))
         if tried[-1][0] > good:
             break
     qmin, alg = max(tried)
     if alg != tried[-1][1]:                        # the best was not the last: mesh it again
-        gmsh.model.mesh.clear()
-        gmsh.option.setNumber("Mesh.Algorithm", alg)
-        gmsh.model.mesh.generate(3)
+        _remesh(gmsh, alg)
         _optimise(gmsh)
     gmsh.option.setNumber("Mesh.Algorithm3D", 10)
     return (f"hxt, re-meshed {attempts - 1} times for slivers, then Delaunay 3D (2D algorithm {alg}, smallest "
             f"gamma {qmin:.2g})")
+
+
+def _remesh(gmsh, alg2d: int) -> None:
+    """Clear the mesh and generate it again in 3D with the 2D algorithm alg2d (the other options as set)."""
+    gmsh.model.mesh.clear()
+    gmsh.option.setNumber("Mesh.Algorithm", alg2d)
+    gmsh.model.mesh.generate(3)
 
 
 def _optimise(gmsh) -> float:
