@@ -58,6 +58,7 @@ class Anand(Material):
     n: float = 0.0
     a: float = 1.0
     model: ClassVar[str] = "anand"
+    update_cost: ClassVar[float] = 3.4e-06   # s per point (base.Material.update_cost)
     state_vars: ClassVar[tuple[str, ...]] = ("s", "rate", "rate_in")
     #: the variables `update` integrates in time (BDF2 in the stepper: fe/solver/discretization.bdf2_update)
     multistep_vars: ClassVar[tuple[str, ...]] = ("eps_in", "s")

@@ -46,6 +46,8 @@ def axes_rotation(thickness_axis: int, rotation_deg: float = 0.0):
 class AnisotropicElastic(Material):
     """Linear elastic with a constant Mandel stiffness in mesh axes (set by `oriented`)."""
 
+    update_cost: ClassVar[float] = 8.0e-9   # s per point (base.Material.update_cost): a constant stiffness
+
     C_material: tuple = ()          # 6x6 Mandel stiffness in material axes, as nested tuples
     alpha_material: tuple = ()      # three Tables (axes 1, 2, 3)
     thickness_axis: int = 2

@@ -29,6 +29,7 @@ class Garofalo(CreepLaw):
     C3: float = 1.0
     Q_over_R: float = 0.0    # K
     model: ClassVar[str] = "garofalo"
+    update_cost: ClassVar[float] = 6.0e-07   # s per point (base.Material.update_cost)
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Garofalo":

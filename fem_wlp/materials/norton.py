@@ -247,6 +247,7 @@ class Norton(CreepLaw):
     n: float = 1.0
     Q_over_R: float = 0.0     # K
     model: ClassVar[str] = "norton"
+    update_cost: ClassVar[float] = 8.8e-07   # s per point (base.Material.update_cost)
 
     @classmethod
     def from_spec(cls, name: str, spec: dict) -> "Norton":

@@ -73,6 +73,15 @@ class LinearSolver:
         self._solve_fn = None
         self._ml = None
         self._factored = False
+        self._factor_size = None
+
+    @property
+    def factor_size(self) -> dict | None:
+        """{"flops", "entries"} of the current direct factorization (fe/solver/cost.py), None before one or with
+        AMG."""
+        if self.name == "pardiso" and self._factored:
+            return self._pardiso.factor_size()
+        return self._factor_size
 
     def solve_reuse(self, K: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
         """Solve K x = b, reusing the previous factorization as a CG preconditioner when possible."""
@@ -123,7 +132,7 @@ class LinearSolver:
                 self._pardiso = Pardiso(self.threads)
             self._pardiso.factorize(K)
         elif self.name == "scipy":
-            self._solve_fn = scipy_factor(K)
+            self._solve_fn, self._factor_size = scipy_factor(K)
         elif self.name == "amg":
             if self._ml is None:                     # reuse the hierarchy across Newton iterations
                 self._ml = SmoothedAggregation(K, rigid_body_modes(self.coords, self.nc), blocksize=self.nc)

@@ -15,6 +15,7 @@ from fem_wlp.fe.kinematics import (bt, default_intorder, facet_dofs, positive_de
                                   scalar_element, strain)
 from fem_wlp.fe.la.linear import LinearSolver
 from fem_wlp.fe.problem import Model
+from fem_wlp.fe.solver import cost
 from fem_wlp.fe.solver.condense import Condensation, partition, worth_it
 from fem_wlp.fe.solver.newton import NotConverged
 from fem_wlp.fe.solver.settings import SolverSettings
@@ -386,6 +387,17 @@ class Discretization:
         contact. Modified Newton reuses a factorized tangent only while this is unchanged (newton.py)."""
         st = trial.get(STATE_KEY) if self.contact is not None else None
         return None if st is None else np.concatenate([st["active"], st["stick"]]).tobytes()
+
+    def iteration_costs(self):
+        """Estimated seconds of a modified-Newton iteration with the factorized tangent and of a fresh tangent
+        (cost.IterationCosts: from the sizes of the updated regions, of the factorized matrix and of its factor), or
+        None before a direct factorization."""
+        factor = self.linear.factor_size if self.linear._factored else None
+        if factor is None:
+            return None
+        regions = [(self.ops[i].npoints, self.ops[i].vdofs.shape[1], self.materials[i].update_cost)
+                   for i in self.dynamic]
+        return cost.estimate(regions, self.linear._K.nnz, factor)
 
     def can_resolve(self) -> bool:
         """Whether `resolve` can run: a direct solver holding a factorized tangent."""

@@ -8,7 +8,6 @@ residual, a material that cannot integrate the step) raises NotConverged with a 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -63,10 +62,8 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
     refresh = False                                   # modified Newton: a fresh tangent at this iteration
     try:
         for it in range(s.max_iterations + 1):
-            t_eval = time.perf_counter()
             sig, tan, trial = disc.evaluate(u, ezz, T, states_old, dt, history=history)
             r, re, scale = disc.residual(sig, pdofs, u, ezz, T)
-            t_eval = time.perf_counter() - t_eval
             if it == 0:
                 r0, re0 = np.linalg.norm(r), abs(re)
             rel = _relative_residual(disc, sig, r, re, max(scale, r0), re0)
@@ -81,9 +78,7 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
             if it == s.max_iterations or (it >= 3 and rel > 1e3 * residuals[0]):
                 break
             if not full and it >= 1 and residuals[-1] > CONTRACTION * residuals[-2]:
-                t_tangent = disc.timing["assembly_s"] / max(disc.counts["assemblies"], 1)
-                refresh = not stale_pays(disc.linear.stats, residuals, s.rtol, s.max_iterations - it,
-                                         t_eval, t_tangent)
+                refresh = not stale_pays(disc.iteration_costs(), residuals, s.rtol, s.max_iterations - it)
             status = disc.contact_status(trial)
             update = None
             if not (full or refresh) and status != disc.factored_status:
@@ -108,24 +103,22 @@ def increment(disc, t_old, t_new, u_old, ezz_old, states_old, du_pred=None, de_p
                        {"time_s": t_new, "dt_s": dt, "residuals": residuals, "region": worst})
 
 
-def stale_pays(stats: dict, residuals: list, rtol: float, left: int, t_eval: float = 0.0,
-               t_tangent: float = 0.0) -> bool:
+def stale_pays(costs, residuals: list, rtol: float, left: int) -> bool:
     """Modified Newton: whether iterating on with the factorized tangent at the contraction just observed, rho =
     residuals[-1] / residuals[-2] (CONTRACTION < rho <= SLOW_CONTRACTION), reaches rtol for less than a fresh
-    tangent does, within the iterations `left`: n = log(rtol / residual) / log(rho) more iterations (each a
-    back-substitution and a material update with residual, t_eval) against a tangent assembly (t_tangent), a
-    factorization and one such iteration after it (a fresh tangent near the solution converges in about one);
-    the linear solver's times are its means so far (`stats`: LinearSolver.stats). Measured on the 2 x 2
-    package's quadratic contact submodel (172k DOF, one thread): an iteration with the factorized tangent 0.72 s
-    (material update included), a factorization 7.4 s more; over one cycle 64 instead of 108 factorizations for
-    23 % more iterations (benchmarks/README.md, session 10)."""
+    tangent does, within the iterations `left`: n = log(rtol / residual) / log(rho) more stale iterations against
+    a fresh tangent and one iteration after it (a fresh tangent near the solution converges in about one).
+    `costs`: the estimated seconds of a stale iteration and of a fresh tangent (cost.IterationCosts, from the
+    model's sizes, not the clock, so that the choice -- and the run -- is the same under any machine load), or
+    None (no factorization yet). Measured with the clock's costs on the 2 x 2 package's quadratic contact
+    submodel (172k DOF, one thread): an iteration with the factorized tangent 0.72 s (material update included),
+    a factorization 7.4 s more; over one cycle 64 instead of 108 factorizations for 23 % more iterations
+    (benchmarks/README.md, session 10)."""
     rho = residuals[-1] / residuals[-2]
-    if not (0.0 < rho <= SLOW_CONTRACTION) or stats.get("factorizations", 0) < 1 or stats.get("solves", 0) < 1:
+    if costs is None or not (0.0 < rho <= SLOW_CONTRACTION):
         return False
-    t_factor = stats["time_factor_s"] / stats["factorizations"]
-    t_iter = stats["time_solve_s"] / stats["solves"] + t_eval
     n = math.ceil(math.log(rtol / residuals[-1]) / math.log(rho)) if residuals[-1] > rtol else 0
-    return n < left and n * t_iter < t_tangent + t_factor + t_iter
+    return n < left and n * costs.iteration < costs.refresh + costs.iteration
 
 
 def _relative_residual(disc, sig, r, re, scale, re0) -> float:
