@@ -150,7 +150,7 @@ class Material:
     state_vars: ClassVar[tuple[str, ...]] = ()
     #: seconds per quadrature point of `update` on one thread (fe/solver/cost.py: modified Newton's estimate of
     #: an iteration's cost): 0.7 x a 20,000-point update from a fresh state at 1e-3 random strain over 10 s, the
-    #: factor that fits the updates timed in a run (benchmarks/bench_costs.py prints both)
+    #: factor that fits the updates timed in a run (session 12, see fe/solver/cost.py)
     update_cost: ClassVar[float] = 4.0e-8
 
     # -- elastic part -------------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ costs is speed (a tangent kept a little too long or refreshed a little too early
 
 The constants are seconds on one thread of the development machine (2 cores, under a load of ~5), fitted to the
 operations timed in a run of a 2D slice (flagship embossed case, 23,556 DOF, linear triangles) and of a 3D
-quadratic joint with contact (joint3d, 173,010 DOF, 10-node tetrahedra); `benchmarks/bench_costs.py` times them
-again and prints the estimates beside the measurements. Only their ratios enter the choice.
+quadratic joint with contact (joint3d, 173,010 DOF, 10-node tetrahedra), each operation wrapped with a timer in
+a one-thread run (session 12; the numbers are below, there is no benchmark script for them yet). Only their
+ratios enter the choice.
 """
 from __future__ import annotations
 
