@@ -133,21 +133,25 @@ class Pardiso:
 
 
 def scipy_factor(K: sp.csr_matrix):
-    """(solve function, {"flops", "entries"}) of a sparse direct factorization of K: CHOLMOD when scikit-sparse is
-    installed (faster), SuperLU otherwise. Flops: sum over the factor's columns of (column count)^2 (Cholesky),
-    twice that for LU."""
+    """(solve function, size function) of a sparse direct factorization of K: CHOLMOD when scikit-sparse is
+    installed (faster), SuperLU otherwise. The size function gives {"flops", "entries"} of the factor (flops: sum
+    over its columns of (column count)^2 for Cholesky, twice that for LU); it is called only when asked, since
+    CHOLMOD's L() copies the factor."""
     try:
         if getattr(K, "general", False):          # non-symmetric (see Pardiso.factorize): LU
             raise ValueError
         from sksparse.cholmod import cholesky  # optional dependency
 
         f = cholesky(K.tocsc())
-        counts = np.diff(f.L().indptr).astype(float)
-        return f, {"entries": float(counts.sum()), "flops": float((counts ** 2).sum())}
+        return f, lambda: _column_size(f.L(), 1.0)
     except Exception:
         lu = spla.splu(K.tocsc(), permc_spec="MMD_AT_PLUS_A")
-        counts = np.diff(lu.L.indptr).astype(float)
-        return lu.solve, {"entries": float(lu.L.nnz + lu.U.nnz), "flops": 2.0 * float((counts ** 2).sum())}
+        return lu.solve, lambda: {**_column_size(lu.L, 2.0), "entries": float(lu.L.nnz + lu.U.nnz)}
+
+
+def _column_size(L, flops_per_entry_squared: float) -> dict:
+    counts = np.diff(L.indptr).astype(float)
+    return {"entries": float(counts.sum()), "flops": flops_per_entry_squared * float((counts ** 2).sum())}
 
 
 def schur_complement(A: sp.csr_matrix, n_interior: int) -> np.ndarray | None:

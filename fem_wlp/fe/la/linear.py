@@ -81,6 +81,8 @@ class LinearSolver:
         AMG."""
         if self.name == "pardiso" and self._factored:
             return self._pardiso.factor_size()
+        if callable(self._factor_size):           # SciPy: computed once per factorization, when first asked
+            self._factor_size = self._factor_size()
         return self._factor_size
 
     def solve_reuse(self, K: sp.csr_matrix, b: np.ndarray) -> np.ndarray:

@@ -49,12 +49,6 @@ class IterationCosts:
     refresh: float        # tangent assembly + factorization
 
 
-def factor_flops(entries: float, n: int) -> float:
-    """Flops of a sparse Cholesky factorization with `entries` entries in the factor of an n x n matrix, where the
-    solver does not report them: sum over the columns of (column count)^2, with every column at the mean count."""
-    return entries * entries / max(n, 1)
-
-
 def estimate(points_dofs: list[tuple[int, int, float]], matrix_entries: int, factor: dict) -> IterationCosts:
     """The costs of a model whose updated regions have (points, element dofs, material update cost per point)
     `points_dofs`, whose assembled tangent has `matrix_entries` entries, and whose factorization is `factor`
